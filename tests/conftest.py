@@ -1,0 +1,45 @@
+"""Shared fixtures: paths to the real speech shipped in tests/data, thread limits."""
+
+import csv
+import os
+from pathlib import Path
+from typing import Dict, List
+
+import pytest
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+TEST_DATA = Path(__file__).resolve().parent / "data"
+
+
+def read_metadata(folder: Path) -> List[Dict[str, str]]:
+    """Rows of a shipped corpus folder's metadata.tsv, with `audio` made absolute."""
+    with open(folder / "metadata.tsv", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f, delimiter="\t"))
+    for row in rows:
+        row["audio"] = str(folder / row["audio"])
+    return rows
+
+
+@pytest.fixture(scope="session")
+def test_data() -> Path:
+    return TEST_DATA
+
+
+@pytest.fixture(scope="session")
+def sw_rows() -> List[Dict[str, str]]:
+    """Real Swahili clips (one speaker, 16 kHz FLAC, 10 train + 2 val)."""
+    return read_metadata(TEST_DATA / "sw")
+
+
+@pytest.fixture(scope="session")
+def an4_rows() -> List[Dict[str, str]]:
+    """Real English AN4 clips (many speakers, 16 kHz FLAC, 8 train + 2 val)."""
+    return read_metadata(TEST_DATA / "en" / "an4")
+
+
+@pytest.fixture(scope="session")
+def lj_rows() -> List[Dict[str, str]]:
+    """Real English LJSpeech clips (one speaker, 22.05 kHz FLAC)."""
+    return read_metadata(TEST_DATA / "en" / "ljspeech32")
