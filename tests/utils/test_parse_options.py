@@ -127,4 +127,3 @@ def test_parser_leaves_no_helpers_behind(tmp_path: Path) -> None:
     )
     out = subprocess.run(["bash", str(path), "--nj", "2"], capture_output=True, text=True)
     assert out.stdout.split() == ["0", "0"]
-

@@ -27,7 +27,9 @@ echo 4242
 """
 
 
-def slurm_pl(cwd: Path, *args: str, env: Optional[Dict[str, str]] = None) -> subprocess.CompletedProcess:
+def slurm_pl(
+    cwd: Path, *args: str, env: Optional[Dict[str, str]] = None
+) -> subprocess.CompletedProcess:
     full_env = dict(os.environ, **(env or {}))
     return subprocess.run(
         ["perl", str(UTILS / "slurm.pl"), *args], capture_output=True, text=True, cwd=cwd,
