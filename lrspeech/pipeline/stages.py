@@ -1,0 +1,207 @@
+"""Stage completion markers and atomic stage outputs, so that recipe stages can be rerun safely.
+
+Usage: python -c "from lrspeech.pipeline.stages import *; print(inputs_fingerprint(['setup.cfg']))"
+
+Why: a recipe stage is skipped when its marker says it finished with the same inputs. The marker
+(`<dir>/.done/<name>.json`) is written only after the outputs are complete, and it records a
+fingerprint of the input files and options: editing an input, or running with other options,
+makes `stage_done` false again. Directory outputs are built under `<final>.tmp-<pid>` and renamed
+into place in one step (`atomic_dir`), so a killed run leaves no half-made output under the final
+name; the next run removes the leftover temp dir and starts over.
+"""
+
+import errno
+import hashlib
+import json
+import logging
+import os
+import shutil
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Dict, Iterable, Iterator, Mapping, Optional, Union
+
+logger = logging.getLogger(__name__)
+
+PathLike = Union[str, Path]
+MARKER_DIR = ".done"
+# Files up to this size are hashed by content; larger ones (audio archives, checkpoints) by size
+# and modification time, which is what changes when they are rewritten.
+CONTENT_HASH_LIMIT = 16 * 1024 * 1024
+
+
+def marker_path(dir: PathLike, name: str) -> Path:
+    """Where the marker of stage `name` lives under `dir`."""
+    if not name or "/" in name or name.startswith("."):
+        raise ValueError(
+            f"stage marker name {name!r} is not a plain file name; use e.g. 'stage3_tokenize'"
+        )
+    return Path(dir) / MARKER_DIR / f"{name}.json"
+
+
+def _hash_file(h: "hashlib._Hash", path: Path) -> None:
+    stat = path.stat()
+    h.update(f"size={stat.st_size}\n".encode())
+    if stat.st_size > CONTENT_HASH_LIMIT:
+        h.update(f"mtime_ns={stat.st_mtime_ns}\n".encode())
+        return
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+
+
+def _hash_path(h: "hashlib._Hash", path: Path) -> None:
+    """Feed one input into the hash: file content, every file of a dir, or 'missing'."""
+    h.update(f"path={path}\n".encode())
+    if path.is_file():
+        _hash_file(h, path)
+    elif path.is_dir():
+        for child in sorted(p for p in path.rglob("*") if p.is_file()):
+            if MARKER_DIR in child.relative_to(path).parts:
+                continue
+            h.update(f"file={child.relative_to(path).as_posix()}\n".encode())
+            _hash_file(h, child)
+    else:
+        h.update(b"missing\n")
+
+
+def inputs_fingerprint(
+    paths: Iterable[PathLike], options: Optional[Mapping[str, Any]] = None
+) -> str:
+    """SHA-256 over the input paths (in the given order) and the JSON of `options`.
+
+    A directory counts as all the files under it (except `.done` markers); a missing path counts
+    as missing, so creating it later changes the fingerprint too.
+    """
+    h = hashlib.sha256()
+    for path in paths:
+        _hash_path(h, Path(path))
+    h.update(json.dumps(dict(options or {}), sort_keys=True, default=str).encode())
+    return h.hexdigest()
+
+
+def read_marker(dir: PathLike, name: str) -> Optional[Dict[str, Any]]:
+    """The marker's content, or None when there is none (a corrupt marker counts as none)."""
+    path = marker_path(dir, name)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as err:
+        logger.warning("%s: unreadable stage marker (%s); the stage will run again", path, err)
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def stage_done(dir: PathLike, name: str, fingerprint: Optional[str] = None) -> bool:
+    """True when stage `name` has a marker and, if given, its inputs fingerprint matches."""
+    marker = read_marker(dir, name)
+    if marker is None:
+        return False
+    if fingerprint is not None and marker.get("fingerprint") != fingerprint:
+        logger.info("%s: inputs or options changed since it ran; not done", marker_path(dir, name))
+        return False
+    return True
+
+
+def mark_done(
+    dir: PathLike,
+    name: str,
+    info: Optional[Mapping[str, Any]] = None,
+    fingerprint: Optional[str] = None,
+    command: Optional[str] = None,
+) -> Path:
+    """Atomically write `<dir>/.done/<name>.json` (name, time, command, fingerprint, info)."""
+    path = marker_path(dir, name)
+    record = {
+        "name": name,
+        "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "command": command if command is not None else " ".join(sys.argv),
+        "fingerprint": fingerprint,
+        "info": dict(info or {}),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(json.dumps(record, indent=2, sort_keys=True, default=str) + "\n")
+    os.replace(tmp, path)
+    return path
+
+
+def clear_done(dir: PathLike, name: str) -> bool:
+    """Remove the marker of stage `name`; True if there was one."""
+    try:
+        marker_path(dir, name).unlink()
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except OSError as err:
+        return err.errno == errno.EPERM
+    return True
+
+
+def remove_stale_tmp(final: Path) -> int:
+    """Remove `<final>.tmp-<pid>` siblings whose process is gone; return how many were removed.
+
+    A temp dir whose process still runs belongs to a concurrent run and is left alone.
+    """
+    removed = 0
+    if not final.parent.is_dir():
+        return 0
+    for sibling in final.parent.glob(f"{final.name}.tmp-*"):
+        pid_text = sibling.name[len(final.name) + len(".tmp-"):]
+        if pid_text.isdigit() and int(pid_text) != os.getpid() and _pid_alive(int(pid_text)):
+            logger.warning("%s: left alone, process %s still runs", sibling, pid_text)
+            continue
+        logger.info("%s: removing the leftover of an interrupted run", sibling)
+        _remove(sibling)
+        removed += 1
+    return removed
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    elif path.exists() or path.is_symlink():
+        path.unlink()
+
+
+@contextmanager
+def atomic_dir(final_path: PathLike) -> Iterator[Path]:
+    """Yield an empty `<final>.tmp-<pid>` dir; rename it to `final_path` when the block succeeds.
+
+    On any exception (including KeyboardInterrupt) the temp dir is removed and `final_path` is
+    left as it was. An existing `final_path` is replaced only after the new one is complete.
+    """
+    final = Path(final_path)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_tmp(final)
+    tmp = final.with_name(f"{final.name}.tmp-{os.getpid()}")
+    tmp.mkdir()
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    _swap(tmp, final)
+
+
+def _swap(tmp: Path, final: Path) -> None:
+    """Put `tmp` in place of `final`; the old `final` is moved aside, then deleted."""
+    if not (final.exists() or final.is_symlink()):
+        os.rename(tmp, final)
+        return
+    old = final.with_name(f"{final.name}.tmp-{os.getpid()}-old")
+    os.rename(final, old)
+    try:
+        os.rename(tmp, final)
+    except OSError:
+        os.rename(old, final)
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    _remove(old)
