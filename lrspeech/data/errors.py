@@ -44,6 +44,7 @@ DROP_KINDS = frozenset(
         EMPTY_TEXT,
         BAD_VALUE,
         CONFLICT,
+        ENCODING,
         NOT_IN_AUDIO,
         NOT_IN_TEXT,
         NOT_IN_FILE,
