@@ -1,6 +1,6 @@
 """Text cleaners: what TTS/ASR models see, and what CER/WER/IR compare.
 
-Usage: python -c "from lrspeech.text.cleaners import normalize_for_scoring; print(normalize_for_scoring('Covid 19!'))"
+Usage: python -c "from lrspeech.text.cleaners import normalize_for_scoring as n; print(n('Hi!'))"
 
 `clean_text` applies a language's policies in a fixed order: Unicode NFC (so regexes see
 composed characters), typographic quotes/dashes to plain ones, numbers to words, case,

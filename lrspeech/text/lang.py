@@ -1,6 +1,6 @@
 """Per-language configuration (`conf/lang/<iso>.yaml`) for the text frontend.
 
-Usage: python -c "from lrspeech.text.lang import LangConfig; print(LangConfig.load('conf/lang/sw.yaml'))"
+Usage: python -c "from lrspeech.text.lang import LangConfig as L;print(L.load('conf/lang/sw.yaml'))"
 
 One small YAML file says how a language's text becomes tokens: which espeak-ng voice
 phonemizes it (or `none` for a grapheme fallback), the token type, the cleaner policies and
@@ -100,7 +100,8 @@ class LangConfig:
 
     def to_dict(self) -> Dict[str, Any]:
         """The yaml content (espeak_voice None is written as `none`)."""
-        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "source"}
+        names = [f.name for f in dataclasses.fields(self) if f.name != "source"]
+        out = {name: getattr(self, name) for name in names}
         out["espeak_voice"] = self.espeak_voice if self.espeak_voice is not None else "none"
         return out
 

@@ -1,6 +1,6 @@
 """Expand digits in running text into words, per language (`number_normalizer` in lang.yaml).
 
-Usage: python -c "from lrspeech.text.numbers import expand_numbers; print(expand_numbers('miaka 29', 'sw'))"
+Usage: python -c "from lrspeech.text.numbers import expand_numbers as e; print(e('miaka 29', 'sw'))"
 
 Handles, in this order: currency ($5), percentages (50%), English ordinals (21st), decimals
 (3.5), thousands groups (1,000,000), numeric ranges (10-20), signed numbers (-5), the

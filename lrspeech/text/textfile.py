@@ -1,0 +1,117 @@
+"""Read Kaldi `text` files (or plain sentence lists) and write ESPnet token files.
+
+Usage: python -c "from lrspeech.text.textfile import read_text as r; print(r('data/x/text')[:3])"
+
+The tokenized file has one line `utt_id tok1 tok2 ...` per utterance, in input order, and is
+written under a temporary name and renamed when complete. Bad lines stop the run with the
+file, line and utterance id: a transcript that is empty (or empties out in cleaning) would
+otherwise train a model on silence-to-nothing pairs.
+"""
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, List, Sequence, Union
+
+from tqdm import tqdm
+
+from lrspeech.data.atomic import atomic_file
+from lrspeech.text.tokenizer import Tokenizer, UnknownReport
+
+logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 512
+FIX_EMPTY = "write the transcript or delete the line (lrspeech-fix-data-dir drops it)"
+
+
+class TextFileError(ValueError):
+    """A text file line cannot be used; the message names file, line and utterance."""
+
+
+@dataclass(frozen=True)
+class TextLine:
+    """One utterance: 1-based line number, id and raw text."""
+
+    lineno: int
+    utt_id: str
+    text: str
+
+
+def _lines(path: Path) -> Iterator[tuple]:
+    try:
+        with open(path, encoding="utf-8") as f:
+            for lineno, line in enumerate(f, 1):
+                yield lineno, line.rstrip("\n").rstrip("\r")
+    except UnicodeDecodeError as e:
+        raise TextFileError(
+            f"{path}: not valid UTF-8 ({e}); re-encode it, e.g. `iconv -f latin1 -t utf-8`"
+        ) from e
+
+
+def read_text(path: Union[str, Path], plain: bool = False) -> List[TextLine]:
+    """Lines of a Kaldi `text` file (`utt_id text`), or of a plain file (one sentence a line).
+
+    Plain lines get ids `<file stem>_<line number>`; blank plain lines are skipped.
+    """
+    path = Path(path)
+    if path.is_dir():
+        path = path / "text"
+    if not path.is_file():
+        raise TextFileError(f"{path}: text file not found; check the path or the data dir")
+    out: List[TextLine] = []
+    for lineno, line in _lines(path):
+        if plain:
+            if line.strip():
+                out.append(TextLine(lineno, f"{path.stem}_{lineno:07d}", line.strip()))
+            continue
+        if not line.strip():
+            raise TextFileError(f"{path}:{lineno}: blank line; delete it")
+        parts = line.strip().split(maxsplit=1)
+        if len(parts) == 1 or not parts[1].strip():
+            raise TextFileError(
+                f"{path}:{lineno}: utterance '{parts[0]}' has an empty transcript; {FIX_EMPTY}"
+            )
+        out.append(TextLine(lineno, parts[0], parts[1].strip()))
+    return out
+
+
+def tokenize_lines(
+    tokenizer: Tokenizer, lines: Sequence[TextLine], source: str, progress: bool = True
+) -> Iterator[tuple]:
+    """Yield (TextLine, tokens) in order, batching phonemization."""
+    bar = tqdm(total=len(lines), desc=f"tokenize {Path(source).name}", unit="utt",
+               disable=not progress)
+    for start in range(0, len(lines), BATCH_SIZE):
+        batch = lines[start:start + BATCH_SIZE]
+        wheres = [f"{source}:{ln.lineno} ({ln.utt_id})" for ln in batch]
+        for line, tokens in zip(batch, tokenizer.tokenize_batch([ln.text for ln in batch], wheres)):
+            if not tokens:
+                raise TextFileError(
+                    f"{source}:{line.lineno}: utterance '{line.utt_id}' is empty after cleaning "
+                    f"(text was {line.text!r}); {FIX_EMPTY}"
+                )
+            yield line, tokens
+        bar.update(len(batch))
+    bar.close()
+
+
+def tokenize_text_file(
+    tokenizer: Tokenizer,
+    in_path: Union[str, Path],
+    out_path: Union[str, Path],
+    plain: bool = False,
+    progress: bool = True,
+) -> UnknownReport:
+    """Write `utt_id tok1 tok2 ...` lines for every utterance of `in_path` to `out_path`."""
+    lines = read_text(in_path, plain=plain)
+    if not lines:
+        raise TextFileError(f"{in_path}: no utterances; give a non-empty text file")
+    with atomic_file(Path(out_path)) as tmp, open(tmp, "w", encoding="utf-8") as f:
+        for line, tokens in tokenize_lines(tokenizer, lines, str(in_path), progress):
+            f.write(f"{line.utt_id} {' '.join(tokens)}\n")
+    report = tokenizer.report
+    if report.empty:
+        logger.info("%s: %d utterances tokenized, no unknown characters", out_path, len(lines))
+    else:
+        logger.warning("%s: %s", in_path, report.summary())
+    return report
