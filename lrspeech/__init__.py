@@ -1,6 +1,60 @@
 """lrspeech: bootstrap TTS and ASR for low-resource languages on ESPnet2.
 
 Usage: python -c "import lrspeech; print(lrspeech.__version__)"
+
+`import lrspeech` stays light (no torch): it only installs an import hook so that, whenever
+ESPnet's ASR task module is imported, lrspeech's models (e.g. `mixspeech`) are registered in
+its model registry; `Speech2Text` then rebuilds a MixSpeech checkpoint with no extra flags.
 """
 
+import importlib.abc
+import importlib.util
+import sys
+
 __version__ = "0.1.0"
+
+_REGISTRY_MODULE = "espnet2.tasks.asr"
+
+
+class _RegisterAfterExec(importlib.abc.Loader):
+    """Wraps ESPnet's loader: execute the module, then register lrspeech's models."""
+
+    def __init__(self, loader: importlib.abc.Loader) -> None:
+        self.loader = loader
+
+    def create_module(self, spec):  # noqa: ANN001 - importlib protocol
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module) -> None:  # noqa: ANN001 - importlib protocol
+        self.loader.exec_module(module)
+        from lrspeech.models.tasks import register_models
+
+        register_models()
+
+
+class _EspnetRegistryFinder(importlib.abc.MetaPathFinder):
+    """Finds espnet2.tasks.asr through the other finders and wraps its loader."""
+
+    def find_spec(self, fullname, path, target=None):  # noqa: ANN001 - importlib protocol
+        if fullname != _REGISTRY_MODULE:
+            return None
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(fullname, path, target)
+            if spec is not None and spec.loader is not None:
+                spec.loader = _RegisterAfterExec(spec.loader)
+                return spec
+        return None
+
+
+def _install_registry_hook() -> None:
+    if _REGISTRY_MODULE in sys.modules:
+        from lrspeech.models.tasks import register_models
+
+        register_models()
+    elif not any(isinstance(f, _EspnetRegistryFinder) for f in sys.meta_path):
+        sys.meta_path.insert(0, _EspnetRegistryFinder())
+
+
+_install_registry_hook()
