@@ -8,11 +8,14 @@
 #   # "$@" now holds the positional arguments only
 #
 # Rules:
-#   --foo-bar VALUE, --foo_bar VALUE, --foo-bar=VALUE  set the variable foo_bar, which must already
-#                                                      be defined by the calling script.
+#   --foo-bar VALUE, --foo_bar VALUE, --foo-bar=VALUE  set the variable foo_bar, which the calling
+#                   script must assign at the top level (a `foo_bar=...` line at column 0) before
+#                   sourcing this file; environment variables such as PATH are not options.
+#                   Options are documented by a comment on that line; assignments without one
+#                   (e.g. `root=$(pwd)` among commented options) are settable but not listed.
 #   --config FILE   reads `name=value` lines (blank lines and `# comments` ignored) as options.
-#   --help, -h      prints $help_message and every `name=value  # comment` line of the calling
-#                   script as `--name <current default>  comment`, then exits 0.
+#   --help, -h      prints $help_message and each documented option of the calling script as
+#                   `--name <default>  comment`, then exits 0.
 #   A variable whose default is true/false only accepts true or false.
 #   Parsing stops at the first argument that does not start with `--` (or after `--`).
 # Errors (unknown option, missing value, bad boolean, unreadable config) print a message naming the
@@ -23,14 +26,18 @@
 
 _po_script="${BASH_SOURCE[1]:-$0}"
 
-# Print "name<TAB>comment" for every top-level `name=value  # comment` line of the calling script.
+# Print "name<TAB>comment" once per variable assigned at the top level of the calling script
+# (`name=value  # comment` lines; the comment may be empty).
 _po_option_lines() {
     local line name comment
+    local -A seen=()
     [ -r "${_po_script}" ] || return 0
     while IFS= read -r line || [ -n "${line}" ]; do
         [[ "${line}" =~ ^([A-Za-z_][A-Za-z0-9_]*)= ]] || continue
         name="${BASH_REMATCH[1]}"
         [ "${name}" = help_message ] && continue
+        [ -n "${seen[${name}]+set}" ] && continue
+        seen[${name}]=1
         comment=""
         if [[ "${line}" =~ [[:space:]]#[[:space:]]?(.*)$ ]]; then
             comment="${BASH_REMATCH[1]}"
@@ -39,11 +46,32 @@ _po_option_lines() {
     done < "${_po_script}"
 }
 
+# The documented options: the assignments with a comment, or all of them if none has one.
+# Uncommented assignments in a documented script (e.g. lr_root=$(...)) stay settable but unlisted.
+_po_documented_lines() {
+    local lines
+    lines="$(_po_option_lines)"
+    if grep -q $'\t.' <<< "${lines}"; then
+        grep $'\t.' <<< "${lines}"
+    elif [ -n "${lines}" ]; then
+        printf '%s\n' "${lines}"
+    fi
+}
+
+# True when NAME is one of the calling script's variables (any defined variable when the script
+# cannot be read, e.g. under `bash -c`).
+_po_is_option() {
+    local name="$1"
+    [[ "${name}" =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] && [ -n "${!name+set}" ] || return 1
+    [ -r "${_po_script}" ] || return 0
+    _po_option_lines | cut -f1 | grep -qx "${name}"
+}
+
 _po_valid_names() {
     local name comment names=""
     while IFS=$'\t' read -r name comment; do
         [ -n "${!name+set}" ] && names+=" --${name}"
-    done < <(_po_option_lines)
+    done < <(_po_documented_lines)
     echo "${names# }"
 }
 
@@ -65,7 +93,7 @@ _po_print_help() {
         else
             printf '  %s\n' "${shown}"
         fi
-    done < <(_po_option_lines)
+    done < <(_po_documented_lines)
 }
 
 _po_die() {
@@ -76,7 +104,7 @@ _po_die() {
 # _po_set NAME VALUE ORIGIN: assign after checks; ORIGIN names the option or config line.
 _po_set() {
     local name="$1" value="$2" origin="$3" default
-    if ! [[ "${name}" =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || [ -z "${!name+set}" ]; then
+    if ! _po_is_option "${name}"; then
         _po_die "unknown option ${origin}; valid options: $(_po_valid_names) (see --help)"
     fi
     default="${_po_defaults[${name}]-${!name}}"
@@ -144,6 +172,6 @@ while [ $# -gt 0 ]; do
 done
 
 unset _po_arg _po_opt _po_name _po_value _po_comment _po_defaults
-unset -f _po_option_lines _po_valid_names _po_print_help _po_die _po_set _po_read_config
+unset -f _po_option_lines _po_documented_lines _po_is_option _po_valid_names _po_print_help _po_die _po_set _po_read_config
 unset _po_script
 true

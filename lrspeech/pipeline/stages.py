@@ -72,11 +72,15 @@ def inputs_fingerprint(
     """SHA-256 over the input paths (in the given order) and the JSON of `options`.
 
     A directory counts as all the files under it (except `.done` markers); a missing path counts
-    as missing, so creating it later changes the fingerprint too.
+    as missing, so creating it later changes the fingerprint too; an empty string counts as an
+    empty value (shell stages pass unset options as "").
     """
     h = hashlib.sha256()
     for path in paths:
-        _hash_path(h, Path(path))
+        if str(path) == "":  # an unset shell option, not the current dir (Path("") is ".")
+            h.update(b"path=\nempty\n")
+        else:
+            _hash_path(h, Path(path))
     h.update(json.dumps(dict(options or {}), sort_keys=True, default=str).encode())
     return h.hexdigest()
 

@@ -70,6 +70,14 @@ def test_fingerprint_missing_path_and_large_file(tmp_path: Path, monkeypatch) ->
     assert inputs_fingerprint([big]) != fp  # large files count by size and mtime
 
 
+def test_empty_input_is_a_value_not_the_current_dir(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    fp = inputs_fingerprint(["", "data"])
+    (tmp_path / "log.txt").write_text("changes all the time")
+    assert inputs_fingerprint(["", "data"]) == fp
+    assert inputs_fingerprint([".", "data"]) != fp
+
+
 def test_fingerprint_ignores_markers_inside_inputs(tmp_path: Path) -> None:
     (tmp_path / "a.txt").write_text("x")
     fp = inputs_fingerprint([tmp_path])
