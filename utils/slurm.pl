@@ -34,7 +34,7 @@ use Time::HiRes qw(sleep time);
 
 my $prog = "slurm.pl";
 my $default_config = <<'EOF';
-command sbatch --export=ALL
+command sbatch --export=ALL --ntasks-per-node=1
 option name=* --job-name=$0
 option time=* --time=$0
 option mem=* --mem=$0

@@ -66,7 +66,8 @@ def test_dry_run_prints_array_script_with_options(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     directives = sbatch_lines(out.stdout)
     assert directives == {
-        "--export": "ALL", "--gres": "gpu:2", "--mem": "8G", "--job-name": "decode.JOB",
+        "--export": "ALL", "--ntasks-per-node": "1", "--gres": "gpu:2", "--mem": "8G",
+        "--job-name": "decode.JOB",
         "--cpus-per-task": "4", "--partition": "gpu", "--time": "1:00:00", "--array": "1-3%2",
         "--output": f"{tmp_path}/exp/log/q/decode.JOB.%a.slurm.out",
     }
@@ -75,6 +76,21 @@ def test_dry_run_prints_array_script_with_options(tmp_path: Path) -> None:
         assert (f"# JOB={n} (log exp/log/decode.{n}.log): "
                 f'python -m x --part {n} "a b" | sort') in out.stdout
     assert not (tmp_path / "exp").exists()  # a dry run writes nothing
+
+
+def test_espnet_launcher_call_shape(tmp_path: Path) -> None:
+    """espnet2.bin.launch calls `slurm.pl --gpu N --num_threads N --num_nodes N log srun ...`."""
+    out = slurm_pl(tmp_path, "--dry-run", "--gpu", "2", "--num_threads", "2", "--num_nodes", "2",
+                   "exp/train.log", "srun", "--export=ALL", "python", "-m", "espnet2.bin.asr_train",
+                   "--ngpu", "2", "--multiprocessing_distributed", "true")
+    assert out.returncode == 0, out.stderr
+    directives = sbatch_lines(out.stdout)
+    assert (directives["--nodes"], directives["--gres"], directives["--cpus-per-task"]) == (
+        "2", "gpu:2", "2"
+    )
+    assert directives["--ntasks-per-node"] == "1"
+    assert ("# command (log exp/train.log): srun --export=ALL python -m espnet2.bin.asr_train "
+            "--ngpu 2 --multiprocessing_distributed true") in out.stdout
 
 
 def test_dry_run_from_environment_and_no_gpu_by_default(tmp_path: Path) -> None:
