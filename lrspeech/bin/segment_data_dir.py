@@ -1,0 +1,53 @@
+"""Cut a data dir's long recordings at pauses between aligned words (a `ctc_align` ctm).
+
+Usage: python -m lrspeech.bin.segment_data_dir --data_dir data/paired_hq \
+    --ctm exp/align/paired_hq/ctm --out_dir data/paired_hq_seg --min_len 1 --max_len 6
+
+Writes a data dir with `segments` over the input's recordings, per-segment `text` and
+`utt2spk`; prints what was kept and left out (pieces with no pause to cut at).
+"""
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+from lrspeech.runtime import limit_threads
+
+
+def get_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument("--data_dir", type=Path, required=True, help="data dir the ctm was made for")
+    p.add_argument("--ctm", type=Path, required=True, help="word timings (ctc_align's out_dir/ctm)")
+    p.add_argument("--out_dir", type=Path, required=True, help="segmented data dir to write")
+    p.add_argument("--min_len", type=float, default=1.0, help="shortest segment in seconds")
+    p.add_argument("--max_len", type=float, default=6.0, help="longest segment in seconds")
+    p.add_argument("--min_pause", type=float, default=0.15, help="shortest pause to cut in (s)")
+    p.add_argument("--edge", type=float, default=0.1, help="silence kept at each side (s)")
+    return p
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    limit_threads()
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    args = get_parser().parse_args(argv)
+    from lrspeech.pipeline.segment import SegmentConfig, segment_data_dir
+
+    try:
+        cfg = SegmentConfig(args.min_len, args.max_len, args.min_pause, args.edge)
+        report = segment_data_dir(args.data_dir, args.ctm, args.out_dir, cfg)
+    except (ValueError, FileNotFoundError, KeyError) as err:
+        print(f"segment_data_dir: {err}", file=sys.stderr)
+        return 1
+    print(json.dumps(report.summary(), indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
