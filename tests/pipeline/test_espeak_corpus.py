@@ -13,6 +13,7 @@ import soundfile as sf
 
 from lrspeech.bin import make_espeak_corpus as cli
 from lrspeech.data.datadir import DataDir
+from lrspeech.data.validate import validate_data_dir
 from lrspeech.pipeline import espeak_corpus as ec
 from lrspeech.pipeline.espeak_corpus import (
     EspeakCorpusConfig,
@@ -62,7 +63,7 @@ def test_corpus_layout(corpus: DataDir, lj_rows: List[Dict[str, str]]) -> None:
     assert sorted(p.name for p in out.iterdir()) == [
         "spk2utt", "spk2voice", "text", "utt2dur", "utt2lang", "utt2spk", "wav", "wav.scp"
     ]
-    loaded = DataDir.load(out)
+    loaded = validate_data_dir(out, expected_sr=16000, expected_kind="paired")
     assert len(loaded.wav_scp) == 6 and len(loaded.speakers) == 3
     assert all(len(utts) == 2 for utts in loaded.spk2utt.values())
     assert set(loaded.utt2lang.values()) == {"en-us"}
