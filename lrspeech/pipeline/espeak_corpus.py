@@ -8,9 +8,10 @@ Why: rich-resource pretraining needs many speakers and many hours in some langua
 speaks ~130 languages offline. Each synthetic speaker is a voice variant (+m1..+m8, +f1..+f5,
 then other listed variants) with its own pitch (-p) and speed (-s), drawn from the seed so the
 corpus is reproducible. Pitch and speed are stratified over their ranges so that speakers differ
-audibly rather than by chance. The output dir holds wav.scp (16-bit wavs under <out>/wav),
-text, utt2spk, spk2utt, utt2dur, utt2lang and spk2voice (the espeak-ng arguments per speaker);
-it appears under its final name only when complete. espeak-ng speech is for pretraining and
+audibly rather than by chance. The output dir holds wav.scp (absolute paths of 16-bit wavs
+under <out>/wav, or under --wav_dir when the dir will be moved), text, utt2spk, spk2utt,
+utt2dur, utt2lang and spk2voice (the espeak-ng arguments per speaker); it appears under its
+final name only when complete. espeak-ng speech is for pretraining and
 tests, never an evaluation reference.
 """
 
