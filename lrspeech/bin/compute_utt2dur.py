@@ -40,7 +40,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                           {u: format_seconds(d) for u, d in dd.utt2dur.items()})
         total = sum(dd.utt2dur.values())
         print(f"{args.out or args.dir}/utt2dur: {len(dd.utt2dur)} utterances, "
-              f"{total / 3600:.3f} h")
+              f"{total:.1f} s ({total / 3600:.2f} h)")
         return 0
 
     return run_cli(body)

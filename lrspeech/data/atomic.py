@@ -1,6 +1,6 @@
 """Atomic writes: a reader sees the old file/dir or the complete new one, never half of it.
 
-Usage: python -c "from pathlib import Path; from lrspeech.data.atomic import atomic_write_text; atomic_write_text(Path('/tmp/x.txt'), 'hello\\n')"
+Usage: python -c "import lrspeech.data.atomic as a; a.atomic_write_text('/tmp/x.txt', 'hi\\n')"
 
 Why: recipe stages are resumable and treat an existing output as done, so an output interrupted
 mid-write must never exist under its final name. Files are written to a hidden temporary
@@ -108,7 +108,8 @@ def _swap_in(tmp: Path, path: Path, replace: Collection[str]) -> None:
         fsync_dir(path.parent)
         return
     if not path.is_dir():
-        raise NotADirectoryError(f"{path}: exists and is not a directory; remove it or pick another")
+        msg = f"{path}: exists and is not a directory; remove it or pick another"
+        raise NotADirectoryError(msg)
     for entry in carried_over(tmp, path, replace):
         os.rename(entry, tmp / entry.name)
     old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))

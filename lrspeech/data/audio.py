@@ -1,6 +1,6 @@
 """Audio I/O for data dirs: wav/flac files or Kaldi `cmd |` pipes, mono, resampled, trimmed.
 
-Usage: python -c "from lrspeech.data.audio import load_audio; x, sr = load_audio('tests/data/sw/flac/200702-201811_swh_35d_elicit_92.flac', target_sr=22050, trim_db=40); print(x.shape, sr)"
+Usage: python -c "from lrspeech.data.audio import load_audio; print(load_audio('a.flac', 22050))"
 
 Why these choices: resampling uses scipy's polyphase filter with the exact rational ratio
 (16000 -> 22050 is 441/320), so no rate is approximated; silence trimming is energy based
@@ -21,7 +21,6 @@ from typing import Optional, Tuple, Union
 
 import numpy as np
 import soundfile as sf
-from scipy.signal import resample_poly
 
 from lrspeech.data.atomic import atomic_file
 from lrspeech.data.errors import EMPTY_AUDIO, MISSING_AUDIO, UNREADABLE_AUDIO
@@ -32,6 +31,7 @@ Spec = Union[str, Path]
 BLOCK_FRAMES = 1 << 16
 DEFAULT_TOP_DB = 40.0
 DEFAULT_MARGIN_S = 0.05
+ZERO_LENGTH = "has no samples (zero-length audio)"
 FIX_UNREADABLE = "re-export the file as wav/flac or remove the utterance (utils/fix_data_dir.sh)"
 
 
@@ -70,7 +70,8 @@ def run_pipe(spec: Spec) -> bytes:
         msg = f"command exited with status {proc.returncode}: {' | '.join(err) or 'no message'}"
         raise AudioError(spec, msg, "run the command by hand and fix it, or fix wav.scp")
     if not proc.stdout:
-        raise AudioError(spec, "command wrote no audio", "make it write a wav to stdout", EMPTY_AUDIO)
+        fix = "make the command write a wav/flac file to stdout"
+        raise AudioError(spec, "command wrote no audio", fix, EMPTY_AUDIO)
     return proc.stdout
 
 
@@ -90,14 +91,16 @@ def _open(spec: Spec) -> sf.SoundFile:
         raise AudioError(spec, f"cannot be read as audio ({err})", FIX_UNREADABLE) from err
 
 
-def read_frames(spec: Spec, start: float = 0.0, end: Optional[float] = None) -> Tuple[np.ndarray, int]:
+def read_frames(
+    spec: Spec, start: float = 0.0, end: Optional[float] = None
+) -> Tuple[np.ndarray, int]:
     """Samples [start, end) seconds of a spec as float32 (frames, channels), and the rate."""
     with _open(spec) as f:
         sr = f.samplerate
         first = int(round(start * sr))
         last = f.frames if end is None else min(int(round(end * sr)), f.frames)
         if f.frames == 0:
-            raise AudioError(spec, "has no samples (zero-length audio)", FIX_UNREADABLE, EMPTY_AUDIO)
+            raise AudioError(spec, ZERO_LENGTH, FIX_UNREADABLE, EMPTY_AUDIO)
         if first >= last:
             msg = f"segment {start}..{end} s starts after the audio ends ({f.frames / sr:.3f} s)"
             raise AudioError(spec, msg, "fix the segment times in segments", EMPTY_AUDIO)
@@ -118,6 +121,8 @@ def resample(x: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
     """Polyphase resampling with the exact ratio target_sr/orig_sr reduced by their gcd."""
     if orig_sr == target_sr:
         return x
+    from scipy.signal import resample_poly  # heavy import (pulls scipy.stats): only when used
+
     g = math.gcd(int(orig_sr), int(target_sr))
     return resample_poly(x, target_sr // g, orig_sr // g, axis=0).astype(np.float32)
 
@@ -217,7 +222,7 @@ def check_audio(spec: Spec, decode: bool = True) -> AudioInfo:
     with _open(spec) as f:
         info = AudioInfo(f.samplerate, f.frames, f.channels)
         if info.frames == 0:
-            raise AudioError(spec, "has no samples (zero-length audio)", FIX_UNREADABLE, EMPTY_AUDIO)
+            raise AudioError(spec, ZERO_LENGTH, FIX_UNREADABLE, EMPTY_AUDIO)
         if decode or is_pipe(spec):
             _decode_all(spec, f)
     return info

@@ -1,6 +1,6 @@
 """Import a corpus described by a `metadata.tsv` into a `DataDir`.
 
-Usage: python -c "from lrspeech.data.corpus import datadir_from_metadata; d = datadir_from_metadata('tests/data/sw/metadata.tsv', split='train'); print(len(d.utt_ids))"
+Usage: python -c "import lrspeech.data.corpus as c; c.datadir_from_metadata('m.tsv').save('d')"
 
 The tsv has a header with the columns `id, audio, text, speaker, duration_s, split` (`audio`
 relative to the tsv's folder, or absolute; `duration_s` and `split` optional). Utterance ids
@@ -13,7 +13,7 @@ speech-only dir. Every bad row is reported with its line number in one `DataDirE
 import csv
 import math
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Dict, List, Sequence, Union
 
 from lrspeech.data.datadir import DataDir
 from lrspeech.data.errors import BAD_VALUE, DUPLICATE, MISSING_FILE, DataDirError, Problem

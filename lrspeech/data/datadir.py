@@ -1,6 +1,6 @@
 """Kaldi-style data dirs as a plain dataclass of dicts, read leniently and written atomically.
 
-Usage: python -c "from lrspeech.data.datadir import DataDir; d = DataDir.load('data/paired_hq'); print(len(d.utt_ids), d.speakers)"
+Usage: python -c "from lrspeech.data.datadir import DataDir; print(DataDir.load('data/x').kind)"
 
 A dir holds `wav.scp` (recording id -> path or `cmd |` pipe), `text`, `utt2spk`, `spk2utt`
 (always regenerated from utt2spk), and optionally `segments`, `utt2dur`, `utt2lang`. A
@@ -244,7 +244,8 @@ def read_datadir(path: Path) -> Tuple[DataDir, List[Problem], LineNumbers]:
     """
     if not path.is_dir():
         fix = "create it (e.g. with the recipe's local/data.sh) or correct the path"
-        raise DataDirError([Problem(str(path), None, None, "is not a directory", fix, MISSING_FILE)])
+        problem = Problem(str(path), None, None, "is not a directory", fix, MISSING_FILE)
+        raise DataDirError([problem])
     parsers = {
         WAV_SCP: parse_string,
         TEXT: parse_string,
@@ -309,7 +310,8 @@ def save_datadir(dd: DataDir, path: Path) -> None:
     with atomic_dir(path, replace=MANAGED_FILES) as tmp:
         for name, content in files.items():
             (tmp / name).write_text(content, encoding="utf-8")
-        kept = [e.name for e in carried_over(tmp, path, MANAGED_FILES) if not e.name.startswith(".")]
+        extra = carried_over(tmp, path, MANAGED_FILES)
+        kept = [e.name for e in extra if not e.name.startswith(".")]
         if kept:
             logger.warning("%s: kept files lrspeech does not manage (may be stale): %s", path, kept)
     logger.info("%s: wrote %d utterances (%s)", path, len(dd.utt_ids), dd.kind)

@@ -1,6 +1,6 @@
 """Problems found in a data dir, and the one exception that carries all of them.
 
-Usage: python -c "from lrspeech.data.errors import Problem as P, DataDirError as E; print(E([P('data/x/text', 3, 'u1', 'has an empty transcript', 'write it or drop the line')]))"
+Usage: python -c "from lrspeech.data.errors import Problem; print(Problem('t', 3, 'u', 'x', 'y'))"
 
 Why one exception for many problems: a user fixing a data dir wants the whole list at once, not
 one error per run. `DataDirError` is also a sequence of `Problem`s, so `fix_data_dir` can act on

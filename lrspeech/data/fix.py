@@ -1,6 +1,6 @@
 """Repair a data dir: drop broken utterances, sort files, regenerate spk2utt; keep a backup.
 
-Usage: python -c "from lrspeech.data.fix import fix_data_dir; r = fix_data_dir('data/paired_hq'); print(r.summary())"
+Usage: python -m lrspeech.bin.fix_data_dir data/paired_hq  # CLI over fix_data_dir() below
 
 Every problem `lrspeech.data.validate.find_problems` reports is either repairable by rewriting
 (order, repeated identical lines, spk2utt, a recording no segment uses) or makes an utterance

@@ -1,6 +1,6 @@
 """Read and write the one-id-per-line files of a Kaldi data dir (`wav.scp`, `text`, ...).
 
-Usage: python -c "from lrspeech.data.kaldi_files import read_entries; print(read_entries('data/paired_hq/text'))"
+Usage: python -c "import lrspeech.data.kaldi_files as k; print(k.read_entries('data/x/text'))"
 
 Reading is lenient and reports instead of raising: every line that is not valid UTF-8, blank,
 duplicated or out of order becomes a `Problem`, and the readable lines are still returned, so

@@ -1,6 +1,6 @@
 """Pure operations on data dirs: combine, subset, split, filter by duration, measure durations.
 
-Usage: python -c "from lrspeech.data.datadir import DataDir; from lrspeech.data import ops; d = DataDir.load('data/paired_hq'); train, dev = ops.split_share(d, 0.1, seed=0); print(len(train.utt_ids), len(dev.utt_ids))"
+Usage: python -m lrspeech.bin.subset_data_dir data/x data/x_100 --random 100  # CLI over ops
 
 None of these functions changes its input; each returns new DataDirs. Seeded selections rank
 utterances by SHA-256 of `seed` and the id, so they are identical on every run, machine and
@@ -174,28 +174,35 @@ def split_n(dd: DataDir, n: int, by_speaker: bool = False) -> List[DataDir]:
         raise ValueError(f"{dd.name}: cannot split {len(ids)} utterances into {n} parts; "
                          f"use 1..{len(ids)} parts")
     if not by_speaker:
-        bounds = [round(k * len(ids) / n) for k in range(n + 1)]
+        sizes = [len(ids) // n + (k < len(ids) % n) for k in range(n)]  # larger parts first
+        bounds = [sum(sizes[:k]) for k in range(n + 1)]
         return [restrict(dd, ids[bounds[k]:bounds[k + 1]]) for k in range(n)]
     return [restrict(dd, part) for part in _speaker_parts(dd, n)]
 
 
 def _speaker_parts(dd: DataDir, n: int) -> List[List[str]]:
-    """Contiguous groups of whole speakers, each placed by the middle of its utterances."""
+    """Contiguous groups of whole speakers; a part closes once the next speaker's middle
+    would pass its share of the utterances, or when the speakers left just fill the parts."""
     if not dd.utt2spk:
         raise ValueError(f"{dd.name}: has no utt2spk, so it cannot be split by speaker")
     spk2utt = dd.spk2utt
+    spks = sorted(spk2utt)
+    if len(spks) < n:
+        raise ValueError(f"{dd.name}: {len(spks)} speakers cannot fill {n} parts; use at most "
+                         f"{len(spks)} parts or split per utterance")
     total = sum(len(u) for u in spk2utt.values())
-    parts: List[List[str]] = [[] for _ in range(n)]
+    parts: List[List[str]] = [[]]
     done = 0
-    for spk in sorted(spk2utt):
-        utts = spk2utt[spk]
-        middle = done + len(utts) / 2
-        parts[min(n - 1, int(middle * n / total))].extend(utts)
-        done += len(utts)
-    empty = [k + 1 for k, p in enumerate(parts) if not p]
-    if empty:
-        raise ValueError(f"{dd.name}: splitting {len(spk2utt)} speakers into {n} parts leaves "
-                         f"part(s) {empty} empty; use fewer parts or split per utterance")
+    for i, spk in enumerate(spks[:-1]):
+        parts[-1].extend(spk2utt[spk])
+        done += len(spk2utt[spk])
+        k = len(parts) - 1
+        if k == n - 1:
+            continue
+        must_close = len(spks) - i - 1 == n - k - 1
+        if must_close or done + len(spk2utt[spks[i + 1]]) / 2 > (k + 1) * total / n:
+            parts.append([])
+    parts[-1].extend(spk2utt[spks[-1]])
     return parts
 
 

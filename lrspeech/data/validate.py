@@ -1,6 +1,6 @@
 """Validate a Kaldi-style data dir and report every problem at once.
 
-Usage: python -c "from lrspeech.data.validate import validate_data_dir; print(validate_data_dir('data/paired_hq', expected_sr=16000).kind)"
+Usage: python -m lrspeech.bin.validate_data_dir data/paired_hq --expected-sr 16000
 
 Checks: file encoding, blank/duplicate/unsorted lines, malformed values (file level, see
 `lrspeech.data.datadir`); empty transcripts; missing, unreadable, truncated or zero-length
