@@ -144,7 +144,7 @@ def _check_audio(
             c.add(WAV_SCP, key, "has no audio path", f"add it {FIX_DROP}", MISSING_AUDIO, noun)
             continue
         try:
-            info = _probe(spec, c.root, audio_check)
+            info = _probe(spec, audio_check)
         except AudioError as err:
             c.add(WAV_SCP, key, f"audio {err.spec} {err.message}", err.fix, err.kind, noun)
             continue
@@ -158,8 +158,11 @@ def _check_audio(
     return infos
 
 
-def _probe(spec: str, root: Path, audio_check: str) -> Optional[AudioInfo]:
-    """AudioInfo of a spec under the chosen check level (None when not opened)."""
+def _probe(spec: str, audio_check: str) -> Optional[AudioInfo]:
+    """AudioInfo of a spec under the chosen check level (None when not opened).
+
+    Relative paths are relative to the working dir, as in Kaldi (the recipe dir).
+    """
     if audio_check == "none":
         if not is_pipe(spec) and not Path(spec).is_file():
             raise AudioError(spec, "audio file does not exist",
