@@ -19,6 +19,7 @@ from lrspeech.text.numbers import expand_numbers
 
 SENTENCE_PUNCTUATION = frozenset(".,?!;:")
 WORD_JOINERS = frozenset("'-")
+KEEP_FORMAT = frozenset("\u200c\u200d")  # zero-width non-joiner and joiner
 _TYPOGRAPHY = str.maketrans(
     {
         "\u2019": "'",  # right single quote, the usual apostrophe in "ng’ombe"
@@ -36,6 +37,18 @@ _TYPOGRAPHY = str.maketrans(
 _DASH_PAUSE = re.compile(r"\s+[-\u2013\u2014]+\s+|\s*[\u2013\u2014]\s*")
 _SPACE_BEFORE_PUNCT = re.compile(r"\s+([.,?!;:])")
 _WHITESPACE = re.compile(r"\s+")
+
+
+def _drop_format_chars(text: str) -> str:
+    """Remove invisible format/control characters (zero-width space, BOM, soft hyphen).
+
+    Zero-width (non-)joiners stay: some scripts spell with them.
+    """
+    return "".join(
+        " " if unicodedata.category(ch) == "Cc" and not ch.isspace() else ch
+        for ch in text
+        if unicodedata.category(ch) != "Cf" or ch in KEEP_FORMAT
+    )
 
 
 def _is_punct_or_symbol(ch: str) -> bool:
@@ -70,7 +83,7 @@ def _apply_punctuation(text: str, policy: str) -> str:
 
 def clean_text(text: str, cfg: LangConfig) -> str:
     """The text a model of this language sees (numbers expanded, policies applied)."""
-    text = unicodedata.normalize("NFC", text).translate(_TYPOGRAPHY)
+    text = _drop_format_chars(unicodedata.normalize("NFC", text).translate(_TYPOGRAPHY))
     text = _DASH_PAUSE.sub(", ", text)
     text = expand_numbers(text, cfg.number_normalizer)
     if cfg.case == "lower":
@@ -87,6 +100,6 @@ def normalize_for_scoring(text: str, cfg: Optional[LangConfig] = None) -> str:
     if cfg is not None:
         scoring = dataclasses.replace(cfg, case="lower", punctuation="strip", unicode_form="NFC")
         return clean_text(text, scoring)
-    text = unicodedata.normalize("NFC", text).translate(_TYPOGRAPHY).lower()
-    text = _apply_punctuation(text, "strip")
+    text = _drop_format_chars(unicodedata.normalize("NFC", text).translate(_TYPOGRAPHY))
+    text = _apply_punctuation(text.lower(), "strip")
     return _WHITESPACE.sub(" ", text).strip()

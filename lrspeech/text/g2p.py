@@ -26,7 +26,7 @@ LIST_VOICES_HINT = (
 )
 
 
-class G2PError(RuntimeError):
+class G2PError(ValueError):
     """espeak-ng/phonemizer is missing or the configured voice does not exist."""
 
 

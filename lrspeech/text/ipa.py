@@ -51,13 +51,15 @@ j palatal approximant 1 | ɰ velar approximant 1 | w bilabial+velar approximant 
 ʘ bilabial click 0 | ǀ dental click 0 | ǃ postalveolar click 0 | ǂ palatal click 0
 ǁ alveolar click 0
 """
-# symbol: height (0 close .. 6 open), backness (0 front, 1 central, 2 back; the lax
-# near-close ɪ ʏ ʊ sit half-way toward central), rounded
+# symbol: height, backness, rounded. Height rows: close 0, near-close 1, close-mid 2, mid 2.5,
+# open-mid 3, near-open 4, open 5 (mid sits between the two mid rows instead of adding a row,
+# so e and ɛ are one row apart, as languages with one mid vowel treat them). Backness: front 0,
+# central 1, back 2; the lax near-close ɪ ʏ ʊ sit half-way toward central.
 _VOWEL_TABLE = """
 i 0 0 0 | y 0 0 1 | ɨ 0 1 0 | ʉ 0 1 1 | ɯ 0 2 0 | u 0 2 1 | ɪ 1 0.5 0 | ʏ 1 0.5 1 | ᵻ 1 1 0
-ʊ 1 1.5 1 | e 2 0 0 | ø 2 0 1 | ɘ 2 1 0 | ɵ 2 1 1 | ɤ 2 2 0 | o 2 2 1 | ə 3 1 0 | ɚ 3 1 0
-ɛ 4 0 0 | œ 4 0 1 | ɜ 4 1 0 | ɝ 4 1 0 | ɞ 4 1 1 | ʌ 4 2 0 | ɔ 4 2 1 | æ 5 0 0 | ɐ 5 1 0
-a 6 0 0 | ɶ 6 0 1 | ɑ 6 2 0 | ɒ 6 2 1
+ʊ 1 1.5 1 | e 2 0 0 | ø 2 0 1 | ɘ 2 1 0 | ɵ 2 1 1 | ɤ 2 2 0 | o 2 2 1 | ə 2.5 1 0 | ɚ 2.5 1 0
+ɛ 3 0 0 | œ 3 0 1 | ɜ 3 1 0 | ɝ 3 1 0 | ɞ 3 1 1 | ʌ 3 2 0 | ɔ 3 2 1 | æ 4 0 0 | ɐ 4 1 0
+a 5 0 0 | ɶ 5 0 1 | ɑ 5 2 0 | ɒ 5 2 1
 """
 LIGATURES = {"ʧ": "tʃ", "ʤ": "dʒ", "ʦ": "ts", "ʣ": "dz", "ʨ": "tɕ", "ʥ": "dʑ"}
 STRESS = frozenset("ˈˌ")
@@ -80,6 +82,7 @@ W_PLACE, W_MANNER, W_VOICE = 1.0, 1.0, 0.5
 W_HEIGHT, W_BACK, W_ROUND = 1.0, 1.0, 0.5
 W_MODIFIER, W_LENGTH_MISMATCH = 0.1, 0.5
 CROSS_CLASS, SEMIVOWEL = 3.0, 1.0
+MAX_HEIGHT = 5.0
 PAUSE_PUNCT, FINAL_PUNCT = frozenset(",;:"), frozenset(".!?")
 
 
@@ -181,7 +184,7 @@ def _consonant_distance(a: Consonant, b: Consonant) -> float:
 
 def _vowel_distance(a: Vowel, b: Vowel) -> float:
     return (
-        W_HEIGHT * abs(a.height - b.height) / 6.0
+        W_HEIGHT * abs(a.height - b.height) / MAX_HEIGHT
         + W_BACK * abs(a.back - b.back) / 2.0
         + W_ROUND * (a.rounded != b.rounded)
     )

@@ -10,13 +10,13 @@ badly trained model.
 """
 
 import dataclasses
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, Optional, Tuple, Union
 
 import yaml
+
+from lrspeech.data.atomic import atomic_write_text
 
 TOKEN_TYPES: Tuple[str, ...] = ("char", "phn", "bpe")
 CASE_POLICIES: Tuple[str, ...] = ("lower", "keep")
@@ -105,14 +105,16 @@ class LangConfig:
         out["espeak_voice"] = self.espeak_voice if self.espeak_voice is not None else "none"
         return out
 
+    def with_overrides(self, **changes: Any) -> "LangConfig":
+        """A validated copy with some values changed; None values leave a key as it is."""
+        data = self.to_dict()
+        data.update({k: v for k, v in changes.items() if v is not None})
+        return LangConfig.from_dict(data, source=self.source)
+
     def save(self, path: Union[str, Path]) -> None:
         """Write the yaml atomically (temp file in the same dir, then rename)."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            yaml.safe_dump(self.to_dict(), f, sort_keys=False, allow_unicode=True)
-        os.replace(tmp, path)
+        text = yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True)
+        atomic_write_text(Path(path), text)
 
     @property
     def where(self) -> str:

@@ -20,7 +20,8 @@ from lrspeech.text import numbers_en, numbers_sw
 class Speller:
     """The language-specific pieces that `expand_numbers` glues together."""
 
-    integer: Callable[[int], str]
+    integer: Callable[[int], str]  # a bare integer (English reads 1100-2099 as years)
+    cardinal: Callable[[int], str]  # an integer written with thousands separators
     digits: Callable[[str], str]
     decimal: Callable[[str, str], str]
     percent: Callable[[str], str]
@@ -32,6 +33,7 @@ class Speller:
 SPELLERS: Dict[str, Speller] = {
     "en": Speller(
         integer=numbers_en.year,
+        cardinal=numbers_en.cardinal,
         digits=numbers_en.digits,
         decimal=numbers_en.decimal,
         percent=numbers_en.percent,
@@ -41,6 +43,7 @@ SPELLERS: Dict[str, Speller] = {
     ),
     "sw": Speller(
         integer=numbers_sw.cardinal,
+        cardinal=numbers_sw.cardinal,
         digits=numbers_sw.digits,
         decimal=numbers_sw.decimal,
         percent=numbers_sw.percent,
@@ -66,13 +69,14 @@ _NUMBER = re.compile(_NUM)
 
 def _number_words(token: str, sp: Speller) -> str:
     """Words for one numeric token as matched by _NUM."""
+    grouped = "," in token
     token = token.replace(",", "")
     if "." in token:
         integer, fraction = token.split(".", 1)
         return sp.decimal(integer, fraction)
     if len(token) > 1 and token.startswith("0"):
         return sp.digits(token)
-    return sp.integer(int(token))
+    return sp.cardinal(int(token)) if grouped else sp.integer(int(token))
 
 
 def _expand(text: str, sp: Speller, lang: str) -> str:

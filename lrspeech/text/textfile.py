@@ -11,11 +11,13 @@ otherwise train a model on silence-to-nothing pairs.
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, List, Sequence, Union
+from typing import Iterator, List, Sequence, Tuple, Union
 
 from tqdm import tqdm
 
 from lrspeech.data.atomic import atomic_file
+from lrspeech.text.cleaners import SENTENCE_PUNCTUATION
+from lrspeech.text.graphemes import SPACE
 from lrspeech.text.tokenizer import Tokenizer, UnknownReport
 
 logger = logging.getLogger(__name__)
@@ -75,6 +77,11 @@ def read_text(path: Union[str, Path], plain: bool = False) -> List[TextLine]:
     return out
 
 
+def _has_content(tokens: Sequence[str]) -> bool:
+    """True if something besides punctuation and word breaks is left to say."""
+    return any(t != SPACE and t not in SENTENCE_PUNCTUATION for t in tokens)
+
+
 def tokenize_lines(
     tokenizer: Tokenizer, lines: Sequence[TextLine], source: str, progress: bool = True
 ) -> Iterator[tuple]:
@@ -85,7 +92,7 @@ def tokenize_lines(
         batch = lines[start:start + BATCH_SIZE]
         wheres = [f"{source}:{ln.lineno} ({ln.utt_id})" for ln in batch]
         for line, tokens in zip(batch, tokenizer.tokenize_batch([ln.text for ln in batch], wheres)):
-            if not tokens:
+            if not _has_content(tokens):
                 raise TextFileError(
                     f"{source}:{line.lineno}: utterance '{line.utt_id}' is empty after cleaning "
                     f"(text was {line.text!r}); {FIX_EMPTY}"
@@ -101,8 +108,11 @@ def tokenize_text_file(
     out_path: Union[str, Path],
     plain: bool = False,
     progress: bool = True,
-) -> UnknownReport:
-    """Write `utt_id tok1 tok2 ...` lines for every utterance of `in_path` to `out_path`."""
+) -> Tuple[int, UnknownReport]:
+    """Write `utt_id tok1 tok2 ...` lines for every utterance of `in_path` to `out_path`.
+
+    Returns the number of utterances and the tokenizer's unknown-character report.
+    """
     lines = read_text(in_path, plain=plain)
     if not lines:
         raise TextFileError(f"{in_path}: no utterances; give a non-empty text file")
@@ -114,4 +124,4 @@ def tokenize_text_file(
         logger.info("%s: %d utterances tokenized, no unknown characters", out_path, len(lines))
     else:
         logger.warning("%s: %s", in_path, report.summary())
-    return report
+    return len(lines), report

@@ -14,7 +14,7 @@ import collections
 import logging
 import re
 import unicodedata
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Collection, Dict, List, Optional, Sequence, Union
 
@@ -102,7 +102,7 @@ class Tokenizer:
         punctuation: Optional[str] = None,
         token_list: Optional[Sequence[str]] = None,
     ) -> None:
-        self.cfg = replace(cfg, punctuation=punctuation) if punctuation else cfg
+        self.cfg = cfg.with_overrides(punctuation=punctuation)
         self.token_type = token_type or cfg.token_type
         if self.token_type not in TOKEN_TYPES:
             raise ValueError(

@@ -1,0 +1,118 @@
+"""The text CLIs end to end on real Swahili/English transcripts, and their error exits."""
+
+from pathlib import Path
+from typing import Dict, List
+
+import pytest
+import yaml
+
+from lrspeech.bin import make_token_list, make_token_map, tokenize_text, train_bpe
+from lrspeech.text.token_list import read_token_list
+from lrspeech.text.token_map import read_token_map_entries
+
+CONF = Path(__file__).resolve().parents[2] / "conf" / "lang"
+
+
+def _lang_yaml(tmp_path: Path, **values: object) -> Path:
+    """The Swahili config with some values replaced."""
+    data = yaml.safe_load((CONF / "sw.yaml").read_text(encoding="utf-8"))
+    data.update(values)
+    path = tmp_path / "lang.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return path
+
+
+def _kaldi_text(rows: List[Dict[str, str]], path: Path) -> Path:
+    lines = sorted(f"{r['id']} {r['text']}\n" for r in rows)
+    path.write_text("".join(lines), encoding="utf-8")
+    return path
+
+
+def test_tokenize_then_token_list_then_map(tmp_path, sw_rows, lj_rows, capsys):
+    sw_tok, en_tok = tmp_path / "sw.tok", tmp_path / "en.tok"
+    assert tokenize_text.main(["--lang_config", str(CONF / "sw.yaml"), "--in",
+                               str(_kaldi_text(sw_rows, tmp_path / "sw_text")),
+                               "--out", str(sw_tok)]) == 0
+    assert f"{sw_tok}: {len(sw_rows)} utterances, phn tokens; no unknown characters" in (
+        capsys.readouterr().out
+    )
+    lines = dict(line.split(" ", 1) for line in sw_tok.read_text(encoding="utf-8").splitlines())
+    assert lines["200702-201811_swh_35d_elicit_92"] == (
+        "p o l i s i <space> w a l i n i k a m a t a ."
+    )
+    assert tokenize_text.main(["--lang_config", str(CONF / "en.yaml"), "--in",
+                               str(_kaldi_text(lj_rows, tmp_path / "en_text")),
+                               "--out", str(en_tok)]) == 0
+
+    sw_list, en_list = tmp_path / "sw_tokens.txt", tmp_path / "en_tokens.txt"
+    assert make_token_list.main([str(sw_tok), "--out", str(sw_list)]) == 0
+    assert make_token_list.main([str(en_tok), "--out", str(en_list)]) == 0
+    tokens = read_token_list(sw_list)
+    assert tokens[:3] == ["<blank>", "<unk>", "a"] and tokens[-1] == "<sos/eos>"
+    assert {"<space>", "ɲ", "θ", "."} <= set(tokens)
+
+    out = tmp_path / "token_map.tsv"
+    assert make_token_map.main([
+        "--target_token_list", str(sw_list), "--source_token_list", str(en_list),
+        "--target_lang_config", str(CONF / "sw.yaml"),
+        "--source_lang_config", str(CONF / "en.yaml"), "--out", str(out)]) == 0
+    entries = {e.target: e for e in read_token_map_entries(out)}
+    assert list(entries) == tokens  # one row per target token, in token-list order
+    assert entries["<space>"].method == "identity"
+    assert entries["a"].method in ("identity", "decomposed", "features")
+    assert f"{out}: {len(tokens)} target tokens; identity:" in capsys.readouterr().out
+
+
+def test_bpe_pipeline(tmp_path, sw_rows, capsys):
+    text = _kaldi_text(sw_rows, tmp_path / "text")
+    prefix = tmp_path / "bpe" / "sw"
+    assert train_bpe.main(["--lang_config", str(CONF / "sw.yaml"), "--text", str(text),
+                           "--out", str(prefix), "--vocab_size", "40",
+                           "--punctuation", "strip"]) == 0
+    assert "sw.model: unigram model, vocab 40, 12 sentences" in capsys.readouterr().out
+    tok = tmp_path / "text.bpe"
+    assert tokenize_text.main(["--lang_config", str(CONF / "sw.yaml"), "--in", str(text),
+                               "--out", str(tok), "--token_type", "bpe", "--punctuation",
+                               "strip", "--bpemodel", f"{prefix}.model"]) == 0
+    first = tok.read_text(encoding="utf-8").splitlines()[0].split()
+    assert first[1].startswith("\u2581")
+    tokens = tmp_path / "tokens.txt"
+    assert make_token_list.main([str(tok), "--out", str(tokens),
+                                 "--bpemodel", f"{prefix}.model"]) == 0
+    assert len(read_token_list(tokens)) == 40  # 37 pieces + <blank> <unk> <sos/eos>
+
+
+def test_unknown_voice_exits_1_with_message(tmp_path, capsys):
+    yaml_path = _lang_yaml(tmp_path, espeak_voice="kiswahili")
+    text = tmp_path / "text"
+    text.write_text("u1 habari\n", encoding="utf-8")
+    assert tokenize_text.main(["--lang_config", str(yaml_path), "--in", str(text),
+                               "--out", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert f"error: {yaml_path}: espeak_voice: 'kiswahili' is not an espeak-ng voice" in err
+    assert "espeak-ng --voices" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_empty_line_exits_1_with_location(tmp_path, capsys):
+    text = tmp_path / "text"
+    text.write_text("u1 habari\nu2\n", encoding="utf-8")
+    assert tokenize_text.main(["--lang_config", str(CONF / "sw.yaml"), "--in", str(text),
+                               "--out", str(tmp_path / "out")]) == 1
+    assert f"error: {text}:2: utterance 'u2' has an empty transcript" in capsys.readouterr().err
+
+
+def test_unknown_normalizer_exits_1(tmp_path, capsys):
+    yaml_path = _lang_yaml(tmp_path, number_normalizer="german")
+    assert train_bpe.main(["--lang_config", str(yaml_path), "--text", str(tmp_path),
+                           "--out", str(tmp_path / "bpe")]) == 1
+    err = capsys.readouterr().err
+    assert f"{yaml_path}: number_normalizer: 'german' is not valid; choose one of" in err
+
+
+@pytest.mark.parametrize("module", [tokenize_text, make_token_list, make_token_map, train_bpe])
+def test_help_mentions_usage(module, capsys):
+    with pytest.raises(SystemExit) as e:
+        module.main(["--help"])
+    assert e.value.code == 0
+    assert "Usage: python -m lrspeech.bin." in capsys.readouterr().out
