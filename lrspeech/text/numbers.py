@@ -2,11 +2,12 @@
 
 Usage: python -c "from lrspeech.text.numbers import expand_numbers as e; print(e('miaka 29', 'sw'))"
 
-Handles, in this order: currency ($5), percentages (50%), English ordinals (21st), decimals
-(3.5), thousands groups (1,000,000), numeric ranges (10-20), signed numbers (-5), the
-Swahili ordinals after an associative particle ("ya 1" -> "ya kwanza") and plain integers
-(English 1100-2099 read as years). Digits glued to letters ("Covid19", "COVID-19") are split
-off so the words stay separate. Numbers with a leading zero ("007") are read digit by digit.
+Handles, in this order: English ordinals (21st) and decades (1990s), currency ($5),
+percentages (50%), decimals (3.5), thousands groups (1,000,000), numeric ranges (10-20),
+signed numbers (-5), the Swahili ordinals after an associative particle ("ya 1" ->
+"ya kwanza") and plain integers (English 1100-2099 read as years). Digits glued to letters
+("Covid19", "COVID-19") are split off so the words stay separate. Numbers with a leading
+zero ("007") are read digit by digit.
 """
 
 import re
@@ -56,6 +57,7 @@ NORMALIZER_NAMES = tuple(SPELLERS) + ("none",)
 
 _NUM = r"[0-9]+(?:,[0-9]{3})*(?:\.[0-9]+)?"
 _EN_ORDINAL = re.compile(r"\b([0-9]+)(st|nd|rd|th)\b", re.IGNORECASE)
+_EN_PLURAL = re.compile(r"\b([0-9]{2,4})'?s\b")
 _LETTER_DIGIT = re.compile(r"(?<=[^\W\d_])-?(?=[0-9])|(?<=[0-9])(?=[^\W\d_])")
 _CURRENCY = re.compile(r"\$\s?([0-9]+(?:,[0-9]{3})*)(?:\.([0-9]{2}))?(?![0-9])")
 _PERCENT = re.compile(rf"({_NUM})\s?%")
@@ -82,6 +84,7 @@ def _number_words(token: str, sp: Speller) -> str:
 def _expand(text: str, sp: Speller, lang: str) -> str:
     if lang == "en":
         text = _EN_ORDINAL.sub(lambda m: numbers_en.ordinal(int(m.group(1))), text)
+        text = _EN_PLURAL.sub(lambda m: numbers_en.plural(int(m.group(1))), text)
     text = _LETTER_DIGIT.sub(" ", text)
     text = _CURRENCY.sub(
         lambda m: sp.money(int(m.group(1).replace(",", "")), int(m.group(2) or 0)), text

@@ -83,6 +83,14 @@ def ordinal(n: int) -> str:
     return " ".join(words)
 
 
+def plural(n: int) -> str:
+    """Decades and plural numbers: 1990 -> "nineteen nineties", 80 -> "eighties"."""
+    words = year(n).split()
+    last = words[-1]
+    words[-1] = last[:-1] + "ies" if last.endswith("y") else last + ("es" if last == "six" else "s")
+    return " ".join(words)
+
+
 def digits(text: str) -> str:
     """Read a digit string one digit at a time."""
     return " ".join(ONES[int(d)] for d in text)

@@ -44,6 +44,7 @@ def test_swahili(text, expanded):
         ("pages 10-20", "pages ten to twenty"),
         ("-3 degrees", "minus three degrees"),
         ("Boeing 737", "Boeing seven hundred thirty seven"),
+        ("the 1990s and 80s", "the nineteen nineties and eighties"),
     ],
 )
 def test_english(text, expanded):

@@ -51,6 +51,13 @@ def test_ordinal(n, words):
     assert numbers_en.ordinal(n) == words
 
 
+def test_plural():
+    assert numbers_en.plural(1990) == "nineteen nineties"
+    assert numbers_en.plural(1800) == "eighteen hundreds"
+    assert numbers_en.plural(60) == "sixties"
+    assert numbers_en.plural(26) == "twenty sixes"
+
+
 def test_decimal_money_negative():
     assert numbers_en.decimal("3", "14") == "three point one four"
     assert numbers_en.money(1, 0) == "one dollar"
