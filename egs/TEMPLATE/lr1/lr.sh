@@ -1,0 +1,355 @@
+#!/usr/bin/env bash
+# The shared LRSpeech stage driver. A language's run.sh sets its options and calls this file.
+#
+# Usage: ../../TEMPLATE/lr1/lr.sh --lang_config conf/lang.yaml [--stage 1 --stop_stage 9] [options]
+#
+# Every stage is a few lines that call typed Python CLIs (python -m lrspeech.bin.*). A stage
+# writes its outputs aside and marks them complete atomically (exp/.done/*.json); a rerun skips
+# what is complete (--force true redoes it), and work interrupted in the middle is redone.
+set -euo pipefail
+
+lr_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
+. "${lr_root}/utils/log.sh"
+
+# General
+stage=1                 # first stage to run
+stop_stage=9            # last stage to run
+force=false             # redo stages that are marked complete
+nj=2                    # parallel jobs for formatting, decoding and synthesis
+ngpu=0                  # GPUs per training job (passed to ESPnet)
+num_nodes=1             # nodes per training job (ESPnet's launcher; Slurm via cmd.sh)
+seed=1                  # seed for data sampling and training
+fs=16000                # sample rate of every formatted wav
+lang_config=conf/lang.yaml                # the target language's text frontend
+# Data (stage 1-2)
+db_root=""              # corpus folder handed to local/data.sh (empty: its default)
+local_data_opts=""      # extra options for local/data.sh
+min_dur=1.0             # drop formatted utterances shorter than this (s)
+max_dur=16.0            # drop formatted utterances longer than this (s)
+trim_db=40              # trim leading/trailing silence below this many dB under the peak
+# Rich-resource data and pretraining (stage 1, 4)
+rich_text="${lr_root}/egs/TEMPLATE/lr1/db/ljspeech_transcripts.tsv.xz"   # text espeak-ng reads as rich-resource speech
+rich_lang_config="${lr_root}/conf/lang/en.yaml"                          # frontend of the rich-resource language
+rich_espeak=en-us       # espeak-ng voice of the synthetic rich-resource corpus
+rich_num_speakers=4     # speakers (voice variants) of the synthetic rich-resource corpus
+rich_num_utts=300       # utterances of the synthetic rich-resource corpus
+rich_data_dirs=""       # real rich-resource data dirs to add (space-separated)
+pretrained_asr=""       # packed ASR model dir: skip ASR pretraining and start from it
+pretrained_tts=""       # packed TTS model dir: skip TTS pretraining and start from it
+# Models
+asr_config="${lr_root}/conf/asr/transformer_tiny.yaml"   # ASR training config
+tts_config=""           # TTS training config (default: fastspeech2_tiny with ctc, transformer_tiny with attention)
+asr_token_type=char     # ASR tokens: char | bpe
+tts_token_type=phn      # TTS tokens: phn | char
+tts_align=ctc           # TTS durations: ctc (ASR forced alignment + FastSpeech2) | attention (Transformer-TTS)
+align_min_score=-3.0    # leave utterances whose CTC alignment score is below this out of TTS training
+pretrain_epochs=8       # epochs of rich-resource pretraining
+finetune_epochs=20      # epochs of fine-tuning on the paired data
+# Dual transformation (stage 6)
+dt_rounds=2             # rounds of dual transformation
+dt_text_per_round=100   # unpaired sentences the TTS reads per round
+dt_tts_speakers=3       # voices the TTS reads them in
+dt_epochs=6             # training epochs per round and model
+# Knowledge distillation (stage 7)
+kd_tts_sentences=150    # unpaired sentences the TTS teacher synthesizes in the target voice
+kd_wcr_min=0.0          # drop synthetic pairs whose word coverage ratio is below this (attention path)
+kd_adr_min=0.0          # drop synthetic pairs whose attention diagonal ratio is below this (attention path)
+kd_student=fastspeech   # TTS student: fastspeech | transformer
+kd_asr_synth_ratio=0.5  # synthetic share of the ASR student's training utterances
+kd_epochs=8             # epochs of each student
+# Evaluation (stage 8)
+judge=""                # IR judge: packed ASR dir or pocketsphinx (empty: the final pipeline ASR)
+eval_set=dev            # data set the stages are evaluated on
+eval_mos=true           # compute MOS proxies (DNSMOS and reference-based)
+help_message="Usage: lr.sh --lang_config conf/lang.yaml [options]; see each option below"
+
+. "${lr_root}/utils/parse_options.sh"
+. ./cmd.sh
+py=${LRSPEECH_PYTHON:-${lr_root}/.venv/bin/python}
+[ -x "${py}" ] || py=python3
+export PYTHONUNBUFFERED=1 OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
+[ -f "${lang_config}" ] || die "--lang_config ${lang_config} does not exist; copy conf/lang/TEMPLATE.yaml"
+if [ -z "${tts_config}" ]; then
+    case "${tts_align}" in
+        ctc) tts_config="${lr_root}/conf/tts/fastspeech2_tiny.yaml" ;;
+        attention) tts_config="${lr_root}/conf/tts/transformer_tiny.yaml" ;;
+        *) die "--tts_align must be ctc or attention, not '${tts_align}'" ;;
+    esac
+fi
+
+done_dir=exp/.done
+train_common=(--ngpu "${ngpu}" --num_nodes "${num_nodes}" --seed "${seed}" --cmd "${train_cmd}")
+
+# is_done NAME: the stage step NAME completed with the current options (unless --force).
+is_done() {
+    [ "${force}" = true ] && return 1
+    "${py}" -m lrspeech.bin.stage_marker check --dir "${done_dir}" --name "$1" --inputs "${@:2}" >/dev/null 2>&1
+}
+mark_done() { "${py}" -m lrspeech.bin.stage_marker mark --dir "${done_dir}" --name "$1" --inputs "${@:2}"; }
+lr() { "${py}" -m "lrspeech.bin.$1" "${@:2}"; }
+
+# Paths every stage shares.
+raw=dump/raw              # formatted audio (stage 2)
+tok=dump/token            # token lists, token maps, speaker ids (stage 3)
+paired_sets="paired_hq"; [ -d data/paired_lq ] && paired_sets+=" paired_lq"
+paired_dirs=""; for d in ${paired_sets}; do paired_dirs+=" ${raw}/${d}"; done
+
+# train TASK OUT EPOCHS "TRAIN_DIRS" VALID LANG_CONFIG TOKENS [train_model options]:
+# one packed model in OUT/model, trained through cmd.sh.
+train() {
+    local task=$1 out=$2 epochs=$3 dirs=$4 valid=$5 lcfg=$6 tokens=$7; shift 7
+    local config=${asr_config} ttype=${asr_token_type}
+    if [ "${task}" = tts ]; then config=${tts_config}; ttype=${tts_token_type}; fi
+    if [ -f "${out}/model/meta.json" ] && [ "${force}" != true ]; then log "${out}: complete; skipped"; return 0; fi
+    [ "${force}" = true ] && rm -rf "${out}"
+    log "training ${task} -> ${out} (${epochs} epochs on ${dirs})"
+    # shellcheck disable=SC2086
+    ${train_cmd} --gpu "${ngpu}" --num-nodes "${num_nodes}" "${out}/log/train_model.log" \
+        "${py}" -m lrspeech.bin.train_model --task "${task}" --config "${config}" --train ${dirs} \
+        --valid "${valid}" --lang_config "${lcfg}" --token_list "${tokens}" --token_type "${ttype}" \
+        --out_dir "${out}" --epochs "${epochs}" --seed "${seed}" "$@" -- --ngpu "${ngpu}" \
+        || die "training ${out} failed; see ${out}/log/train_model.log and ${out}/log/train.log"
+}
+# Options a TTS training needs to get durations from an ASR (ctc path) or none (attention path).
+tts_align_opts() { [ "${tts_align}" = ctc ] && echo "--align_asr $1 --align_min_score ${align_min_score}"; return 0; }
+
+# decode ASR_MODEL DATA_DIR OUT_DIR: ASR hypotheses (OUT/text, OUT/score) over nj jobs.
+decode() {
+    local model=$1 data=$2 out=$3
+    [ -f "${out}/text" ] && [ "${force}" != true ] && return 0
+    rm -rf "${out}"
+    ${decode_cmd} JOB=1:"${nj}" "${out}/log/decode.JOB.log" "${py}" -m lrspeech.bin.asr_inference \
+        --model_dir "${model}" --data_dir "${data}" --out_dir "${out}/split/JOB" \
+        --job_index JOB --num_jobs "${nj}" || die "decoding ${data} failed; see ${out}/log/decode.*.log"
+    cat "${out}"/split/*/score | sort > "${out}/score"
+    cat "${out}"/split/*/text | sort > "${out}/text.tmp" && mv "${out}/text.tmp" "${out}/text"
+}
+
+# synthesize TTS_MODEL TEXT_DIR OUT_DIR SPEAKER [tts_inference options]: OUT/data (wav.scp, text).
+synthesize() {
+    local model=$1 text=$2 out=$3 spk=$4; shift 4
+    [ -f "${out}/data/wav.scp" ] && [ "${force}" != true ] && return 0
+    rm -rf "${out}"
+    ${decode_cmd} JOB=1:"${nj}" "${out}/log/synth.JOB.log" "${py}" -m lrspeech.bin.tts_inference \
+        --model_dir "${model}" --text_dir "${text}" --out_dir "${out}/split/JOB" --speaker "${spk}" \
+        --job_index JOB --num_jobs "${nj}" "$@" || die "synthesis of ${text} failed; see ${out}/log/synth.*.log"
+    lr combine_data "${out}/data" "${out}"/split/*/ >/dev/null
+}
+
+if [ "${stage}" -le 1 ] && [ "${stop_stage}" -ge 1 ]; then
+    log_stage 1 "Data preparation"
+    stage1_inputs=("${db_root}" "${local_data_opts}" "${rich_text}" "${rich_espeak}" "${rich_num_speakers}" "${rich_num_utts}")
+    if is_done stage1 "${stage1_inputs[@]}"; then
+        log "complete; skipped"
+    else
+        opts=(); [ -n "${db_root}" ] && opts+=(--db_root "${db_root}")
+        # shellcheck disable=SC2086
+        local/data.sh "${opts[@]}" ${local_data_opts} --out data
+        for d in data/*/; do
+            [ "${d}" = data/local/ ] && continue
+            "${lr_root}/utils/validate_data_dir.sh" "${d}" || die "${d} is invalid (see above); fix local/data.sh"
+        done
+        log "synthetic rich-resource corpus: ${rich_num_speakers} '${rich_espeak}' voices, ${rich_num_utts} sentences"
+        mkdir -p data/local && xz -dcf "${rich_text}" > data/local/rich_text.tsv
+        lr make_espeak_corpus --text data/local/rich_text.tsv --lang "${rich_espeak}" \
+            --num_speakers "${rich_num_speakers}" --num_utts "${rich_num_utts}" --fs "${fs}" \
+            --seed "${seed}" --nj "${nj}" --out data/rich_synth --wav_dir data/local/rich_synth_wav
+        mark_done stage1 "${stage1_inputs[@]}"
+    fi
+fi
+
+if [ "${stage}" -le 2 ] && [ "${stop_stage}" -ge 2 ]; then
+    log_stage 2 "Audio formatting: ${fs} Hz mono, trim ${trim_db} dB, ${min_dur}-${max_dur} s"
+    for d in data/*/; do
+        set_name=$(basename "${d}"); [ "${set_name}" = local ] && continue
+        if is_done "stage2.${set_name}" "${d}" "${fs}" "${trim_db}" "${min_dur}" "${max_dur}"; then
+            log "${set_name}: complete; skipped"; continue
+        fi
+        lr format_audio --in "${d}" --out "${raw}/${set_name}" --fs "${fs}" --trim_db "${trim_db}" \
+            --min_dur "${min_dur}" --max_dur "${max_dur}" --nj "${nj}"
+        mark_done "stage2.${set_name}" "${d}" "${fs}" "${trim_db}" "${min_dur}" "${max_dur}"
+    done
+    # The rich-resource corpus gets a small validation split of its own.
+    if ! is_done stage2.rich_split "${raw}/rich_synth"; then
+        lr split_data_dir "${raw}/rich_synth" --dev-share 0.1 --seed "${seed}" \
+            --train "${raw}/rich_train" --dev "${raw}/rich_valid"
+        mark_done stage2.rich_split "${raw}/rich_synth"
+    fi
+fi
+
+if [ "${stage}" -le 3 ] && [ "${stop_stage}" -ge 3 ]; then
+    log_stage 3 "Text frontend: token lists, cross-lingual token maps, speaker ids"
+    stage3_inputs=("${lang_config}" "${rich_lang_config}" "${tts_token_type}" "${raw}/paired_hq")
+    if is_done stage3 "${stage3_inputs[@]}"; then
+        log "complete; skipped"
+    else
+        mkdir -p "${tok}/text"
+        # Target vocabulary: every text the recipe trains on or is measured on.
+        for d in ${paired_sets} unpaired_text ${eval_set}; do cat "${raw}/${d}/text"; done > "${tok}/text/target"
+        for side in target rich; do
+            lcfg=${lang_config}; src=${tok}/text/target
+            [ "${side}" = rich ] && lcfg=${rich_lang_config} && src=${raw}/rich_synth/text
+            lr tokenize_text --lang_config "${lcfg}" --in "${src}" --out "${tok}/text/${side}.tts" --token_type "${tts_token_type}"
+            lr tokenize_text --lang_config "${lcfg}" --in "${src}" --out "${tok}/text/${side}.asr" --token_type char --punctuation strip
+            lr make_token_list --out "${tok}/${side}_tts_tokens.txt" "${tok}/text/${side}.tts"
+            lr make_token_list --out "${tok}/${side}_asr_tokens.txt" "${tok}/text/${side}.asr"
+        done
+        for t in tts asr; do
+            ttype=${tts_token_type}; [ "${t}" = asr ] && ttype=char
+            lr make_token_map --target_token_list "${tok}/target_${t}_tokens.txt" \
+                --source_token_list "${tok}/rich_${t}_tokens.txt" --token_type "${ttype}" \
+                --target_lang_config "${lang_config}" --source_lang_config "${rich_lang_config}" \
+                --out "${tok}/token_map_${t}.tsv"
+        done
+        # TTS speaker ids: <unk>=0, then every speaker of the paired data and the unpaired speech.
+        for d in ${paired_sets} unpaired_speech; do cat "${raw}/${d}/utt2spk"; done | awk '{print $2}' | sort -u \
+            | awk 'BEGIN{print "<unk> 0"} {print $1, NR}' > "${tok}/spk2sid"
+        awk '{print $2}' "${raw}/paired_hq/utt2spk" | sort | uniq -c | sort -k1,1nr -k2 | awk 'NR==1{print $2}' > "${tok}/target_speaker"
+        mark_done stage3 "${stage3_inputs[@]}"
+    fi
+fi
+target_speaker=$(cat "${tok}/target_speaker" 2>/dev/null || true)
+asr_tokens=${tok}/target_asr_tokens.txt; tts_tokens=${tok}/target_tts_tokens.txt
+
+if [ "${stage}" -le 4 ] && [ "${stop_stage}" -ge 4 ]; then
+    log_stage 4 "Rich-resource pretraining"
+    rich_sets="${raw}/rich_train"; for d in ${rich_data_dirs}; do rich_sets+=" ${d}"; done
+    if [ -n "${pretrained_asr}" ]; then
+        log "ASR: starting from --pretrained_asr ${pretrained_asr}"
+    else
+        train asr exp/pretrain/asr "${pretrain_epochs}" "${rich_sets}" "${raw}/rich_valid" \
+            "${rich_lang_config}" "${tok}/rich_asr_tokens.txt"
+    fi
+    if [ -n "${pretrained_tts}" ]; then
+        log "TTS: starting from --pretrained_tts ${pretrained_tts}"
+    else
+        # shellcheck disable=SC2046
+        train tts exp/pretrain/tts "${pretrain_epochs}" "${rich_sets}" "${raw}/rich_valid" \
+            "${rich_lang_config}" "${tok}/rich_tts_tokens.txt" \
+            $(tts_align_opts "${pretrained_asr:-exp/pretrain/asr/model}")
+    fi
+fi
+pre_asr=${pretrained_asr:-exp/pretrain/asr/model}
+pre_tts=${pretrained_tts:-exp/pretrain/tts/model}
+
+if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
+    log_stage 5 "Fine-tuning on the paired data (${paired_sets}) through the token maps"
+    for t in asr tts; do
+        src=${pre_asr}; [ "${t}" = tts ] && src=${pre_tts}
+        cfg=${asr_config}; [ "${t}" = tts ] && cfg=${tts_config}
+        init=exp/finetune/${t}_init.pth
+        if [ ! -f "${init}" ] || [ "${force}" = true ]; then
+            set_opt=(); [ "${t}" = tts ] && set_opt=(--set "tts_conf.spks=$(wc -l < "${tok}/spk2sid")")
+            lr transfer_init --task "${t}" --src_config "${src}/config.yaml" --src_ckpt "${src}/model.pth" \
+                --src_tokens "${src}/tokens.txt" --tgt_config "${cfg}" --tgt_tokens "${tok}/target_${t}_tokens.txt" \
+                --token_map "${tok}/token_map_${t}.tsv" --out "${init}" "${set_opt[@]}"
+        fi
+    done
+    train asr exp/finetune/asr "${finetune_epochs}" "${paired_dirs}" "${raw}/${eval_set}" \
+        "${lang_config}" "${asr_tokens}" --init exp/finetune/asr_init.pth
+    # shellcheck disable=SC2046
+    train tts exp/finetune/tts "${finetune_epochs}" "${paired_dirs}" "${raw}/${eval_set}" \
+        "${lang_config}" "${tts_tokens}" --init exp/finetune/tts_init.pth --spk2sid "${tok}/spk2sid" \
+        --target_speaker "${target_speaker}" $(tts_align_opts exp/finetune/asr/model)
+fi
+
+if [ "${stage}" -le 6 ] && [ "${stop_stage}" -ge 6 ]; then
+    log_stage 6 "Dual transformation: ${dt_rounds} rounds"
+    prev=exp/finetune
+    voices=$(awk 'NR>1{print $1}' "${tok}/spk2sid" | head -n "${dt_tts_speakers}" | paste -sd, -)
+    for r in $(seq 1 "${dt_rounds}"); do
+        rd=exp/dt/round${r}
+        log "round ${r}: ASR(r-1) labels the unpaired speech, TTS(r-1) reads ${dt_text_per_round} sentences in voices ${voices}"
+        decode "${prev}/asr/model" "${raw}/unpaired_speech" "${rd}/asr_hyp"
+        lr make_pseudo_data asr_pairs --speech_dir "${raw}/unpaired_speech" --hyp_dir "${rd}/asr_hyp" --out "${rd}/tts_pairs"
+        lr make_pseudo_data sample_text --text_dir "${raw}/unpaired_text" --n "${dt_text_per_round}" \
+            --seed "$((seed * 1000 + r))" --speakers "${voices}" --out "${rd}/text"
+        IFS=, read -r -a vlist <<< "${voices}"
+        for v in "${vlist[@]}"; do
+            lr subset_data_dir "${rd}/text" "${rd}/text_${v}" --speakers "${v}" >/dev/null
+            synthesize "${prev}/tts/model" "${rd}/text_${v}" "${rd}/synth_${v}" "${v}"
+        done
+        lr combine_data "${rd}/asr_pairs" $(for v in "${vlist[@]}"; do echo "${rd}/synth_${v}/data"; done) >/dev/null
+        train asr "${rd}/asr" "${dt_epochs}" "${paired_dirs} ${rd}/asr_pairs" "${raw}/${eval_set}" \
+            "${lang_config}" "${asr_tokens}" --init "${prev}/asr/model"
+        # shellcheck disable=SC2046
+        train tts "${rd}/tts" "${dt_epochs}" "${paired_dirs} ${rd}/tts_pairs" "${raw}/${eval_set}" \
+            "${lang_config}" "${tts_tokens}" --init "${prev}/tts/model" --spk2sid "${tok}/spk2sid" \
+            --target_speaker "${target_speaker}" $(tts_align_opts "${rd}/asr/model")
+        prev=${rd}
+    done
+fi
+last_dt=exp/finetune; [ "${dt_rounds}" -gt 0 ] && last_dt=exp/dt/round${dt_rounds}
+
+if [ "${stage}" -le 7 ] && [ "${stop_stage}" -ge 7 ]; then
+    log_stage 7 "Knowledge distillation: TTS teacher -> ${kd_student} student, ASR student"
+    kd=exp/kd
+    lr make_pseudo_data sample_text --text_dir "${raw}/unpaired_text" --n "${kd_tts_sentences}" \
+        --seed "$((seed * 1000 + 999))" --speakers "${target_speaker}" --out "${kd}/text"
+    synthesize "${last_dt}/tts/model" "${kd}/text" "${kd}/teacher" target --attention_scores
+    lr filter_synthetic --synth_dir "${kd}/teacher/data" --wcr_min "${kd_wcr_min}" --adr_min "${kd_adr_min}" \
+        --out "${kd}/tts_pairs" --report "${kd}/filter_report.json"
+    student_cfg=${tts_config}
+    [ "${kd_student}" = fastspeech ] && [ "${tts_align}" = attention ] && student_cfg="${lr_root}/conf/tts/fastspeech_tiny.yaml"
+    # shellcheck disable=SC2046
+    tts_config=${student_cfg} train tts "${kd}/tts" "${kd_epochs}" "${paired_dirs} ${kd}/tts_pairs" "${raw}/${eval_set}" \
+        "${lang_config}" "${tts_tokens}" --spk2sid "${tok}/spk2sid" --target_speaker "${target_speaker}" \
+        $(tts_align_opts "${last_dt}/asr/model")
+    lr make_pseudo_data mix --real ${paired_dirs} "${last_dt}/tts_pairs" --synth "${last_dt}/asr_pairs" \
+        --ratio "${kd_asr_synth_ratio}" --seed "${seed}" --out "${kd}/asr_train"
+    train asr "${kd}/asr" "${kd_epochs}" "${kd}/asr_train" "${raw}/${eval_set}" "${lang_config}" "${asr_tokens}" \
+        --init "${last_dt}/asr/model"
+fi
+
+# The recipe's stages with models, in order: label, dir, what they trained on.
+model_stages=("finetune:exp/finetune:paired data, rich-resource init")
+for r in $(seq 1 "${dt_rounds}"); do model_stages+=("dt_round${r}:exp/dt/round${r}:+ dual transformation round ${r}"); done
+model_stages+=("kd:exp/kd:+ knowledge distillation (${kd_student} student)")
+
+if [ "${stage}" -le 8 ] && [ "${stop_stage}" -ge 8 ]; then
+    final_asr=exp/kd/asr/model; [ -f "${final_asr}/meta.json" ] || final_asr=${last_dt}/asr/model
+    judge_dir=${judge:-${final_asr}}
+    log_stage 8 "Evaluation on ${eval_set} (IR judge: ${judge_dir})"
+    ev=exp/eval
+    mkdir -p "${ev}"
+    for entry in "${model_stages[@]}"; do
+        IFS=: read -r label dir data_desc <<< "${entry}"
+        [ -f "${dir}/asr/model/meta.json" ] && [ -f "${dir}/tts/model/meta.json" ] || { log "${label}: no models; skipped"; continue; }
+        out=${ev}/${label}
+        if is_done "stage8.${label}" "${dir}/asr/model/model.pth" "${dir}/tts/model/model.pth" "${judge_dir}"; then
+            log "${label}: complete; skipped"; continue
+        fi
+        decode "${dir}/asr/model" "${raw}/${eval_set}" "${out}/asr"
+        lr score_asr --ref "${raw}/${eval_set}/text" --hyp "${out}/asr/text" --out_dir "${out}/asr_score" --lang_config "${lang_config}"
+        synthesize "${dir}/tts/model" "${raw}/${eval_set}" "${out}/tts" target --attention_scores
+        lr eval_ir --judge "${judge_dir}" --text "${raw}/${eval_set}" --wav_dir "${out}/tts/data" \
+            --out_dir "${out}/ir" --lang_config "${lang_config}"
+        mos_opts=(); [ "${eval_mos}" = true ] || mos_opts=(--no_dnsmos)
+        lr eval_mos --wav_dir "${out}/tts/data" --ref_dir "${raw}/${eval_set}" --out_dir "${out}/mos" "${mos_opts[@]}"
+        samples=(); for u in $(head -n 3 "${out}/tts/data/wav.scp" | awk '{print $1}'); do
+            samples+=("${u}" "$(awk -v u="${u}" '$1==u{print $2}' "${out}/tts/data/wav.scp")")
+            att=$(ls "${out}"/tts/split/*/att_ws/"${u}".npy 2>/dev/null | head -n 1); [ -n "${att}" ] && samples+=("${att}")
+        done
+        att_json=(); [ -f "${out}/tts/data/attention.json" ] && att_json=(--attention_json "${out}/tts/data/attention.json")
+        lr make_report --collect "${ev}/${label}.json" --stage "${label}" --data "${data_desc}" \
+            --ir_json "${out}/ir/ir.json" --score_json "${out}/asr_score/score.json" \
+            --mos_json "${out}/mos/mos.json" "${att_json[@]}" --sample "${samples[@]}"
+        mark_done "stage8.${label}" "${dir}/asr/model/model.pth" "${dir}/tts/model/model.pth" "${judge_dir}"
+    done
+fi
+
+if [ "${stage}" -le 9 ] && [ "${stop_stage}" -ge 9 ]; then
+    log_stage 9 "Report and packed models"
+    results=(); for entry in "${model_stages[@]}"; do
+        label=${entry%%:*}; [ -f "exp/eval/${label}.json" ] && results+=("exp/eval/${label}.json")
+    done
+    [ "${#results[@]}" -gt 0 ] || die "no evaluation results in exp/eval; run stage 8 first"
+    lr make_report --results "${results[@]}" --out_dir exp/report --title "lrspeech: $(basename "$(pwd -P)/../..") $(basename "$(pwd -P)")"
+    final=exp/kd; [ -f exp/kd/tts/model/meta.json ] || final=${last_dt}
+    rm -rf exp/packed.tmp && mkdir -p exp/packed.tmp
+    cp -r "${final}/asr/model" exp/packed.tmp/asr && cp -r "${final}/tts/model" exp/packed.tmp/tts
+    rm -rf exp/packed && mv exp/packed.tmp exp/packed
+    log "report: $(pwd)/exp/report/report.html (and report.md)"
+    log "models: $(pwd)/exp/packed/asr and $(pwd)/exp/packed/tts (python -m lrspeech.bin.synthesize --model_dir exp/packed/tts --text '...' --out x.wav)"
+    log "samples: $(ls "$(pwd)"/exp/eval/kd/tts/split/1/*.wav 2>/dev/null | head -n 3 | tr '\n' ' ')"
+fi

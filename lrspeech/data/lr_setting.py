@@ -1,0 +1,80 @@
+"""Build LRSpeech's data setting from a corpus in the metadata.tsv layout.
+
+Usage: python -m lrspeech.bin.prepare_lr_data --metadata db/sw_mini/metadata.tsv --unpaired_text db/text/bible_nt.tsv.xz --n_paired 50 --out data
+
+Writes, each as a Kaldi-style data dir:
+- `paired_hq`: `n_paired` train utterances of the target speaker (seeded choice);
+- `unpaired_speech`: the rest of the train split, with NO `text` (transcripts withheld from
+  every training stage; they are never written);
+- `unpaired_text`: sentences of a `id<TAB>text` (or plain, one per line) file, `.xz` allowed;
+- `dev`: the `val` split (override with `dev_split`).
+"""
+
+import logging
+import lzma
+from pathlib import Path
+from typing import Dict, Optional
+
+from lrspeech.data.corpus import datadir_from_metadata
+from lrspeech.data.datadir import DataDir
+from lrspeech.data.ops import restrict, seeded_order
+
+logger = logging.getLogger(__name__)
+
+
+def read_sentences(path: Path, max_sentences: Optional[int] = None) -> Dict[str, str]:
+    """`id<TAB>text` or plain lines (ids `s000001`...) from a text or .xz file."""
+    opener = lzma.open if path.suffix == ".xz" else open
+    out: Dict[str, str] = {}
+    with opener(path, "rt", encoding="utf-8") as f:
+        for i, line in enumerate(f, 1):
+            line = line.strip()
+            if not line:
+                continue
+            utt, sep, text = line.partition("\t")
+            if not sep:
+                utt, text = f"s{i:06d}", line
+            if not text.strip():
+                continue
+            out[f"text-{utt}"] = " ".join(text.split())
+            if max_sentences and len(out) >= max_sentences:
+                break
+    if not out:
+        raise ValueError(f"{path}: no sentences; give `id<TAB>text` lines or one sentence per line")
+    return out
+
+
+def target_speaker(dd: DataDir) -> str:
+    """The speaker with the most utterances (ties: first by name)."""
+    counts: Dict[str, int] = {}
+    for spk in dd.utt2spk.values():
+        counts[spk] = counts.get(spk, 0) + 1
+    return sorted(counts, key=lambda s: (-counts[s], s))[0]
+
+
+def build_setting(metadata: Path, text_file: Path, n_paired: int, out: Path, seed: int = 1,
+                  dev_split: str = "val", max_text: Optional[int] = None) -> Dict[str, int]:
+    """Write paired_hq, unpaired_speech, unpaired_text and dev under `out`; return their sizes."""
+    train = datadir_from_metadata(metadata, split="train")
+    spk = target_speaker(train)
+    own = [u for u in train.utt_ids if train.utt2spk[u] == spk]
+    if len(own) <= n_paired:
+        raise ValueError(
+            f"{metadata}: speaker '{spk}' has {len(own)} train utterances; need more than "
+            f"--n_paired {n_paired} to leave unpaired speech (lower --n_paired)"
+        )
+    paired = seeded_order(own, seed)[:n_paired]
+    rest = [u for u in train.utt_ids if u not in set(paired)]
+    unpaired = restrict(train, rest)
+    unpaired.text = {}
+    dirs = {
+        "paired_hq": restrict(train, paired),
+        "unpaired_speech": unpaired,
+        "unpaired_text": DataDir(text=read_sentences(text_file, max_text)),
+        "dev": datadir_from_metadata(metadata, split=dev_split),
+    }
+    for name, dd in dirs.items():
+        dd.save(out / name)
+    sizes = {name: len(dd.utt_ids) for name, dd in dirs.items()}
+    logger.info("LRSpeech setting in %s (target speaker %s): %s", out, spk, sizes)
+    return sizes
