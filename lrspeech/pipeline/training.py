@@ -1,0 +1,199 @@
+"""One recipe training step: data dirs in, a trained and packed model dir out.
+
+Usage: python -m lrspeech.bin.train_model --task asr --config conf/asr/transformer_tiny.yaml \
+    --train dump/raw/paired_hq --valid dump/raw/dev --lang_config conf/lang.yaml \
+    --token_list dump/token/asr_tokens.txt --out_dir exp/finetune/asr --epochs 20
+
+What the step does, in order (each sub-step is skipped when its output is complete):
+1. combine the training data dirs into `out_dir/data/train` (valid into `out_dir/data/valid`);
+2. write the text the model trains on: ASR targets are `normalize_for_scoring` text
+   (lower case, no punctuation, numbers as words) tokenized by ESPnet's own `char`/`bpe`, so
+   Speech2Text prints plain text; TTS inputs are lrspeech's pre-tokenized phonemes/characters
+   (`--token_type word`), with speaker ids from a fixed `spk2sid`;
+3. for duration-based TTS (FastSpeech/FastSpeech2) get per-token durations by CTC forced
+   alignment with `align_asr` (lrspeech.bin.ctc_align), leaving badly aligned utterances out;
+4. collect_stats and train through ESPnet (`--init_param` from `init` when given);
+5. pack the result into `out_dir/model` (a packed model dir, docs/CONTRACTS.md).
+"""
+
+import logging
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence
+
+from lrspeech.data.atomic import atomic_write_text
+from lrspeech.data.datadir import DataDir
+from lrspeech.data.ops import combine
+from lrspeech.models import espnet_io
+from lrspeech.models.packing import pack_model
+from lrspeech.models.tasks import read_config
+from lrspeech.text.cleaners import normalize_for_scoring
+from lrspeech.text.lang import LangConfig
+from lrspeech.text.textfile import tokenize_text_file
+from lrspeech.text.tokenizer import Tokenizer
+
+logger = logging.getLogger(__name__)
+
+DURATION_MODELS = ("fastspeech", "fastspeech2")
+
+
+@dataclass
+class TrainStep:
+    """Inputs of one training step (the CLI's arguments)."""
+
+    task: str
+    config: Path
+    train_dirs: Sequence[Path]
+    valid_dir: Path
+    lang_config: Path
+    token_list: Path
+    out_dir: Path
+    epochs: int
+    token_type: str = "char"  # asr: char | bpe; tts: phn | char
+    bpemodel: Optional[Path] = None
+    init: Optional[Path] = None  # a .pth, an exp dir or a packed model dir
+    spk2sid: Optional[Path] = None  # tts: fixed speaker ids across the recipe
+    target_speaker: Optional[str] = None  # tts: recorded in meta.json
+    align_asr: Optional[Path] = None  # tts with durations: packed ASR dir to align with
+    align_min_score: str = "auto"
+    seed: int = 1
+    extra_args: List[str] = field(default_factory=list)
+
+    @property
+    def is_duration_tts(self) -> bool:
+        return self.task == "tts" and read_config(self.config).get("tts") in DURATION_MODELS
+
+
+def init_checkpoint(init: Path) -> Path:
+    """The .pth file behind `init`: itself, a packed dir's model.pth, or an exp dir's best."""
+    init = Path(init)
+    if init.is_file():
+        return init
+    if (init / "model.pth").is_file():
+        return init / "model.pth"
+    if init.is_dir():
+        return espnet_io.find_checkpoint(init)
+    raise FileNotFoundError(f"{init}: no checkpoint there; give a .pth, an exp dir or a packed model dir")
+
+
+def combined_dir(dirs: Sequence[Path], out: Path) -> Path:
+    """Combine data dirs into `out` (one dir is copied), carrying `durations` over if all have one."""
+    if not (out / "text").is_file():
+        combine([DataDir.load(d) for d in dirs]).save(out)
+    return out
+
+
+def asr_text(data_dir: Path, cfg: LangConfig, out: Path) -> Path:
+    """ASR targets: the scoring normalization of every transcript, one `utt text` line each."""
+    dd = DataDir.load(data_dir)
+    lines = []
+    for utt in sorted(dd.text):
+        norm = normalize_for_scoring(dd.text[utt], cfg)
+        if not norm:
+            raise ValueError(
+                f"{data_dir}/text: utterance '{utt}' is empty after normalization "
+                f"({dd.text[utt]!r}); fix or drop it (utils/fix_data_dir.sh)"
+            )
+        lines.append(f"{utt} {norm}\n")
+    atomic_write_text(out, "".join(lines))
+    return out
+
+
+def asr_units(text_file: Path, out: Path) -> Path:
+    """The ASR's char units of normalized text, pre-tokenized (for CTC alignment)."""
+    lines = []
+    for line in text_file.read_text(encoding="utf-8").splitlines():
+        utt, _, text = line.partition(" ")
+        lines.append(f"{utt} " + " <space> ".join(" ".join(w) for w in text.split()) + "\n")
+    atomic_write_text(out, "".join(lines))
+    return out
+
+
+def tts_text(data_dir: Path, cfg: LangConfig, token_type: str, token_list: Path, out: Path) -> Path:
+    """TTS inputs: lrspeech's tokens (phonemes or characters) with <space> word breaks."""
+    if not out.is_file():
+        tok = Tokenizer(cfg, token_type=token_type,
+                        token_list=espnet_io.read_token_list(token_list))
+        tokenize_text_file(tok, data_dir / "text", out)
+    return out
+
+
+def _run_ctc_align(step: TrainStep, data_dir: Path, tokens: Path, lists: Path) -> None:
+    """Durations for the TTS by CTC forced alignment (lrspeech.bin.ctc_align) into `lists`."""
+    if (lists / "durations").is_file():
+        return
+    work = step.out_dir / "align"
+    units = asr_units(asr_text(data_dir, LangConfig.load(step.lang_config), work / "asr_text.norm"),
+                      work / "asr_units")
+    cmd = [sys.executable, "-m", "lrspeech.bin.ctc_align", "--asr_model", str(step.align_asr),
+           "--data_dir", str(data_dir), "--tts_config", str(step.config),
+           "--asr_text", str(units), "--tts_text", str(tokens), "--out_dir", str(work),
+           "--lists_dir", str(lists), "--min_score", str(step.align_min_score)]
+    if step.spk2sid is not None:
+        cmd += ["--spk2sid", str(step.spk2sid)]
+    _logged(cmd, step.out_dir / "log" / f"ctc_align.{data_dir.name}.log")
+
+
+def _logged(cmd: List[str], log: Path) -> None:
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "w", encoding="utf-8") as f:
+        f.write("# " + " ".join(cmd) + "\n")
+        f.flush()
+        rc = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT, check=False).returncode
+    if rc != 0:
+        tail = "".join(log.read_text(encoding="utf-8").splitlines(True)[-12:])
+        raise RuntimeError(f"{cmd[2]} failed (exit {rc}); see {log}. Last lines:\n{tail}")
+
+
+def write_lists(step: TrainStep, split: str, data_dir: Path) -> Path:
+    """ESPnet lists of one split under out_dir/dump/<split>."""
+    lists = step.out_dir / "dump" / split
+    cfg = LangConfig.load(step.lang_config)
+    work = step.out_dir / "text"
+    if step.task == "asr":
+        text = asr_text(data_dir, cfg, work / f"{split}.asr")
+        return espnet_io.write_train_lists(data_dir, lists, text=text)
+    tokens = tts_text(data_dir, cfg, step.token_type, step.token_list, work / f"{split}.tok")
+    if step.is_duration_tts:
+        _run_ctc_align(step, data_dir, tokens, lists)
+        return lists
+    return espnet_io.write_train_lists(data_dir, lists, text=tokens, with_sids=True,
+                                       spk2sid=step.spk2sid)
+
+
+def espnet_token_type(step: TrainStep) -> str:
+    return step.token_type if step.task == "asr" else "word"
+
+
+def run_step(step: TrainStep) -> Path:
+    """Run the whole step; return the packed model dir `out_dir/model`."""
+    packed = step.out_dir / "model"
+    if (packed / "meta.json").is_file():
+        logger.info("%s is complete; skipped", packed)
+        return packed
+    train_dir = combined_dir(step.train_dirs, step.out_dir / "data" / "train")
+    valid_dir = combined_dir([step.valid_dir], step.out_dir / "data" / "valid")
+    lists = {s: write_lists(step, s, d) for s, d in (("train", train_dir), ("valid", valid_dir))}
+    token_type = espnet_token_type(step)
+    log = step.out_dir / "log"
+    stats = espnet_io.collect_stats(step.task, step.config, lists["train"], lists["valid"],
+                                    step.out_dir / "stats", step.token_list, token_type,
+                                    step.bpemodel, log_file=log / "collect_stats.log")
+    extra = ["--max_epoch", str(step.epochs), "--seed", str(step.seed), *step.extra_args]
+    if step.init is not None:
+        extra += ["--init_param", str(init_checkpoint(step.init)), "--ignore_init_mismatch", "true"]
+    exp = espnet_io.train(step.task, step.config, lists["train"], lists["valid"], stats,
+                          step.out_dir / "exp", step.token_list, token_type, step.bpemodel,
+                          extra_args=extra, log_file=log / "train.log")
+    pack_model(exp, None, packed, lang_config=step.lang_config, meta=_meta(step, lists["train"]))
+    return packed
+
+
+def _meta(step: TrainStep, train_lists: Path) -> Dict[str, object]:
+    meta: Dict[str, object] = {"task": step.task, "token_type": step.token_type}
+    if step.task == "tts" and (train_lists / "spk2sid").is_file():
+        meta["speakers"] = espnet_io.read_spk2sid(train_lists / "spk2sid")
+        meta["target_speaker"] = step.target_speaker
+    return meta
