@@ -28,8 +28,8 @@ def read_sentences(path: Path, max_sentences: Optional[int] = None) -> Dict[str,
     out: Dict[str, str] = {}
     with opener(path, "rt", encoding="utf-8") as f:
         for i, line in enumerate(f, 1):
-            line = line.strip()
-            if not line:
+            line = line.rstrip("\r\n")
+            if not line.strip():
                 continue
             utt, sep, text = line.partition("\t")
             if not sep:

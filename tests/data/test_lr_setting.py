@@ -1,0 +1,42 @@
+"""LRSpeech data setting from a metadata.tsv corpus: sizes, withheld transcripts, seeds."""
+
+import lzma
+from pathlib import Path
+
+import pytest
+
+from lrspeech.data.datadir import DataDir
+from lrspeech.data.lr_setting import build_setting, read_sentences
+
+
+@pytest.fixture()
+def bible(tmp_path: Path) -> Path:
+    path = tmp_path / "text.tsv.xz"
+    with lzma.open(path, "wt", encoding="utf-8") as f:
+        f.write("v1\tHapo mwanzo kulikuwako Neno.\nv2\t\nv3\tNaye Neno alikuwa kwa Mungu.\n")
+    return path
+
+
+def test_setting_withholds_unpaired_transcripts(tmp_path: Path, test_data: Path, bible: Path) -> None:
+    sizes = build_setting(test_data / "sw" / "metadata.tsv", bible, 4, tmp_path / "data", seed=1)
+    assert sizes == {"paired_hq": 4, "unpaired_speech": 6, "unpaired_text": 2, "dev": 2}
+    unpaired = DataDir.load(tmp_path / "data" / "unpaired_speech")
+    assert unpaired.is_speech_only and not (tmp_path / "data" / "unpaired_speech" / "text").exists()
+    paired = DataDir.load(tmp_path / "data" / "paired_hq")
+    assert not set(paired.utt_ids) & set(unpaired.utt_ids)
+    again = build_setting(test_data / "sw" / "metadata.tsv", bible, 4, tmp_path / "again", seed=1)
+    assert again == sizes
+    assert DataDir.load(tmp_path / "again" / "paired_hq").utt_ids == paired.utt_ids
+
+
+def test_too_many_paired_is_a_clear_error(tmp_path: Path, test_data: Path, bible: Path) -> None:
+    with pytest.raises(ValueError, match=r"has 10 train utterances.*lower --n_paired"):
+        build_setting(test_data / "sw" / "metadata.tsv", bible, 10, tmp_path / "d")
+
+
+def test_read_sentences_plain_and_empty(tmp_path: Path) -> None:
+    (tmp_path / "plain.txt").write_text("moja\n\nmbili\n")
+    assert read_sentences(tmp_path / "plain.txt") == {"text-s000001": "moja", "text-s000003": "mbili"}
+    (tmp_path / "empty.txt").write_text("\n")
+    with pytest.raises(ValueError, match="no sentences"):
+        read_sentences(tmp_path / "empty.txt")
