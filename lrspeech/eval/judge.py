@@ -89,14 +89,14 @@ class EspnetJudge(Judge):
     """A packed ESPnet ASR model dir (see docs/CONTRACTS.md) as a judge."""
 
     def __init__(self, model_dir: Union[str, Path], **load_kwargs: Any) -> None:
-        from lrspeech.models.packing import load_asr
-
         self.model_dir = Path(model_dir)
         if not self.model_dir.is_dir():
             raise FileNotFoundError(
                 f"{self.model_dir}: judge model dir not found; give a packed ASR dir "
                 "(config.yaml, model.pth, ...) or `pocketsphinx`"
             )
+        from lrspeech.models.packing import load_asr  # imports ESPnet: slow, only when needed
+
         self.speech2text = load_asr(self.model_dir, **load_kwargs)
         self.sample_rate = model_sample_rate(self.speech2text)
         self.name = str(self.model_dir)
