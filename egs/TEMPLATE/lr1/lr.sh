@@ -40,7 +40,7 @@ pretrained_tts=""       # packed TTS model dir: skip TTS pretraining and start f
 asr_config="${lr_root}/conf/asr/transformer_tiny.yaml"   # ASR training config
 tts_config=""           # TTS training config (default: fastspeech2_tiny with ctc, transformer_tiny with attention)
 asr_token_type=char     # ASR tokens: char | bpe
-tts_token_type=phn      # TTS tokens: phn | char
+tts_token_type=""       # TTS tokens: phn | char (empty: lang.yaml's token_type; char without an espeak-ng voice)
 tts_align=ctc           # TTS durations: ctc (ASR forced alignment + FastSpeech2) | attention (Transformer-TTS)
 align_min_score=-3.0    # leave utterances whose CTC alignment score is below this out of TTS training
 pretrain_epochs=8       # epochs of rich-resource pretraining
@@ -69,6 +69,10 @@ py=${LRSPEECH_PYTHON:-${lr_root}/.venv/bin/python}
 [ -x "${py}" ] || py=python3
 export PYTHONUNBUFFERED=1 OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
 [ -f "${lang_config}" ] || die "--lang_config ${lang_config} does not exist; copy conf/lang/TEMPLATE.yaml"
+if [ -z "${tts_token_type}" ]; then
+    tts_token_type=$("${py}" -c "import sys; from lrspeech.text.lang import LangConfig; c = LangConfig.load(sys.argv[1]); print('phn' if c.token_type == 'phn' and c.espeak_voice else 'char')" "${lang_config}") \
+        || die "cannot read ${lang_config}; check it with lrspeech.text.lang.LangConfig.load"
+fi
 if [ -z "${tts_config}" ]; then
     case "${tts_align}" in
         ctc) tts_config="${lr_root}/conf/tts/fastspeech2_tiny.yaml" ;;
@@ -77,7 +81,7 @@ if [ -z "${tts_config}" ]; then
     esac
 fi
 
-done_dir=exp/.done
+done_dir=exp
 train_common=(--ngpu "${ngpu}" --num_nodes "${num_nodes}" --seed "${seed}" --cmd "${train_cmd}")
 
 # is_done NAME: the stage step NAME completed with the current options (unless --force).
