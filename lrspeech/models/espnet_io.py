@@ -20,7 +20,6 @@ ASR sorts by speech (as ESPnet's asr.sh), TTS by text (as tts.sh).
 """
 
 import logging
-import shutil
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,14 +27,14 @@ from typing import Dict, List, Mapping, Optional, Sequence, Union
 
 import yaml
 
+from lrspeech.data.atomic import atomic_dir, atomic_write_text
 from lrspeech.models.tasks import ConfigError, read_config, run_task
+from lrspeech.text import token_list as tl
 
 logger = logging.getLogger(__name__)
 
 PathLike = Union[str, Path]
 UNK_SPEAKER = "<unk>"  # sid 0, as in ESPnet's tts.sh: unknown speakers at inference
-SPECIAL_FIRST = ("<blank>", "<unk>")
-SPECIAL_LAST = "<sos/eos>"
 TOKEN_TYPES = ("word", "char", "bpe", "phn")
 # Fold lengths: speech in samples (ASR: 800 frames * 100; TTS: 800 frames * 256), text in tokens.
 FOLD = {"asr": {"speech": 80000, "text": 150}, "tts": {"speech": 204800, "text": 150}}
@@ -231,72 +230,51 @@ def _subset(table: Mapping[str, str], utts: Mapping[str, str], path: Path) -> Di
     return {u: table[u] for u in utts}
 
 
+LIST_FILES = ("wav.scp", "text", "utt2spk", "utt2sid", "spk2sid", "durations")
+
+
 def _write_dir_atomically(out_dir: Path, tables: Mapping[str, Mapping[str, object]]) -> None:
-    tmp = out_dir.with_name(out_dir.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    for name, table in tables.items():
-        _write_map(tmp / name, table)
-    _replace_dir(tmp, out_dir)
-
-
-def _replace_dir(tmp: Path, out_dir: Path) -> None:
-    if out_dir.exists():
-        old = out_dir.with_name(out_dir.name + ".old")
-        shutil.rmtree(old, ignore_errors=True)
-        out_dir.rename(old)
-        tmp.rename(out_dir)
-        shutil.rmtree(old)
-    else:
-        tmp.rename(out_dir)
+    with atomic_dir(out_dir, replace=LIST_FILES + tuple(tables)) as tmp:
+        for name, table in tables.items():
+            _write_map(tmp / name, table)
 
 
 # ---------------------------------------------------------------- token lists
 
 
-def text_tokens(line_text: str, token_type: str) -> List[str]:
-    """Tokens of one transcript as ESPnet's tokenizer sees them (word: split; char: chars)."""
-    if token_type == "char":
-        return ["<space>" if c == " " else c for c in line_text]
-    if token_type in ("word", "phn"):
-        return line_text.split()
-    raise ConfigError(
-        f"token_type {token_type!r} has no list builder here; use 'word' (pre-tokenized text) "
-        "or 'char', or build a bpe list with lrspeech.text"
-    )
+def char_counts(text_file: Path) -> Counter:
+    """Character counts of a plain text file as ESPnet's char tokenizer sees it (<space>)."""
+    counts: Counter = Counter()
+    for value in read_kaldi_map(text_file).values():
+        counts.update(tl.SPACE if c == " " else c for c in value)
+    return counts
 
 
 def write_token_list(
     text_file: PathLike, out: PathLike, token_type: str = "word", extra: Sequence[str] = ()
 ) -> Path:
-    """ESPnet token list from a text file: <blank>, <unk>, tokens by count, <sos/eos>."""
+    """ESPnet token list of a text file: <blank>, <unk>, tokens by count, <sos/eos>.
+
+    `word`/`phn`: the text is pre-tokenized (lrspeech.text's format), tokens split on
+    whitespace; `char`: plain text, one token per character. BPE lists come from lrspeech.text.
+    """
     text_file, out = Path(text_file), Path(out)
-    counts: Counter = Counter()
-    for value in read_kaldi_map(text_file).values():
-        counts.update(text_tokens(value, token_type))
-    counts.update({t: 0 for t in extra if t not in counts})
-    reserved = set(SPECIAL_FIRST) | {SPECIAL_LAST}
-    body = sorted((t for t in counts if t not in reserved), key=lambda t: (-counts[t], t))
-    tokens = [*SPECIAL_FIRST, *body, SPECIAL_LAST]
-    tmp = out.with_name(out.name + ".tmp")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp.write_text("\n".join(tokens) + "\n", encoding="utf-8")
-    tmp.replace(out)
+    if token_type == "char":
+        counts = char_counts(text_file)
+    elif token_type in ("word", "phn"):
+        counts = tl.count_tokens([text_file])
+    else:
+        raise ConfigError(
+            f"token_type {token_type!r}: build the list with lrspeech.bin.make_token_list "
+            "(bpe) or use 'word' (pre-tokenized text) or 'char'"
+        )
+    tl.write_token_list(tl.build_token_list(counts, extra=extra), out)
     return out
 
 
 def read_token_list(path: PathLike) -> List[str]:
-    """An ESPnet token list file (one token per line)."""
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"{path}: token list not found; build it with write_token_list()")
-    tokens = [line.rstrip("\n") for line in path.read_text(encoding="utf-8").splitlines()]
-    if len(tokens) < 3 or tokens[-1] != SPECIAL_LAST or tokens[0] != SPECIAL_FIRST[0]:
-        raise ConfigError(
-            f"{path}: not an ESPnet token list (first line must be <blank>, last <sos/eos>, "
-            f"got {len(tokens)} lines)"
-        )
-    return tokens
+    """An ESPnet token list file, checked (lrspeech.text.token_list)."""
+    return tl.read_token_list(path)
 
 
 # ---------------------------------------------------------------- ESPnet arguments
@@ -379,25 +357,39 @@ def collect_stats(
     if (stats_dir / "train" / "feats_stats.npz").is_file():
         logger.info("%s exists; collect_stats skipped", stats_dir)
         return stats_dir
-    tmp = stats_dir.with_name(stats_dir.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
+    with atomic_dir(stats_dir, replace=("train", "valid")) as tmp:
+        _collect_stats_into(tmp, task, Path(config), Path(train_dir), Path(valid_dir),
+                            Path(token_list), token_type, bpemodel, extra_args, log_file)
+    return stats_dir
+
+
+def _collect_stats_into(
+    tmp: Path,
+    task: str,
+    config: Path,
+    train_dir: Path,
+    valid_dir: Path,
+    token_list: Path,
+    token_type: str,
+    bpemodel: Optional[PathLike],
+    extra_args: Sequence[str],
+    log_file: Optional[PathLike],
+) -> None:
     argv = [
         "--collect_stats", "true",
         "--config", str(config),
-        *data_args(task, Path(train_dir), Path(valid_dir), Path(token_list), token_type,
+        *data_args(task, train_dir, valid_dir, token_list, token_type,
                    Path(bpemodel) if bpemodel else None),
-        "--train_shape_file", str(Path(train_dir) / "wav.scp"),
-        "--valid_shape_file", str(Path(valid_dir) / "wav.scp"),
+        "--train_shape_file", str(train_dir / "wav.scp"),
+        "--valid_shape_file", str(valid_dir / "wav.scp"),
         "--output_dir", str(tmp),
-        *_no_normalize_args(task, read_config(Path(config))),
+        *_no_normalize_args(task, read_config(config)),
         *extra_args,
     ]
     run_task(task, argv, Path(log_file) if log_file else None)
     vocab = len(read_token_list(token_list))
     for split in ("train", "valid"):
         _append_vocab(tmp / split / "text_shape", tmp / split / f"text_shape.{token_type}", vocab)
-    _replace_dir(tmp, stats_dir)
-    return stats_dir
 
 
 def _no_normalize_args(task: str, config: Mapping) -> List[str]:
@@ -475,7 +467,7 @@ def train(
                       exp_dir, Path(token_list), token_type, Path(bpemodel) if bpemodel else None)
     run_task(task, [*argv, *extra_args], Path(log_file) if log_file else None)
     find_checkpoint(exp_dir)
-    (exp_dir / DONE).write_text(yaml.safe_dump({"argv": argv + list(extra_args)}), encoding="utf-8")
+    atomic_write_text(exp_dir / DONE, yaml.safe_dump({"argv": argv + list(extra_args)}))
     return exp_dir
 
 

@@ -12,8 +12,9 @@ Where the mixing sits: ESPnet's `encode()` runs frontend -> SpecAugment -> norma
 (pre)encoder. MixSpeech mixes the *normalised* features, right before the (pre)encoder, via a
 forward pre-hook active only inside `forward()` in training mode. So SpecAugment masks each
 source utterance independently before mixing, and both sources are on the same (normalised)
-scale when they are added. Padding frames are zeroed and a mixed utterance takes the longer
-of the two lengths. Evaluation and decoding (`Speech2Text`) never mix.
+scale when they are added. Both sources are zero-padded and a mixed utterance takes the
+longer of the two lengths (of the sources with nonzero weight). Evaluation and decoding
+(`Speech2Text`) never mix.
 
 One l is drawn per batch; the number of mixed utterances is share * batch size, rounded
 stochastically so the expected share is exact for small batches. Each mixed utterance is paired
@@ -54,18 +55,21 @@ class MixPlan:
 def mix_features(
     feats: torch.Tensor, lengths: torch.Tensor, plan: MixPlan
 ) -> Tuple[torch.Tensor, torch.Tensor]:
-    """X_mix = l*X_i + (1-l)*X_partner(i) for mixed i (padding zeroed); lengths become the max."""
-    pad = make_pad_mask(lengths, feats, 1)
-    feats = feats.masked_fill(pad, 0.0)
-    partner = feats[plan.partner]
+    """X_mix = l*X_i + (1-l)*X_partner(i) for mixed i, both sources zero-padded.
+
+    A mixed utterance lasts as long as the longer of its sources with a nonzero weight; its
+    frames beyond that keep X_i's padding, as unmixed utterances do (ESPnet's utterance MVN
+    leaves nonzero padding, which convolutional subsampling sees). So l = 1 gives back X_i
+    exactly.
+    """
+    clean = feats.masked_fill(make_pad_mask(lengths, feats, 1), 0.0)
+    mix = plan.lam * clean + (1.0 - plan.lam) * clean[plan.partner]
+    own = lengths if plan.lam > 0.0 else torch.zeros_like(lengths)
+    other = lengths[plan.partner] if plan.lam < 1.0 else torch.zeros_like(lengths)
+    new_lengths = torch.where(plan.mixed, torch.maximum(own, other), lengths)
     view = (-1,) + (1,) * (feats.dim() - 1)
-    mixed = torch.where(
-        plan.mixed.view(view), plan.lam * feats + (1.0 - plan.lam) * partner, feats
-    )
-    new_lengths = torch.where(
-        plan.mixed, torch.maximum(lengths, lengths[plan.partner]), lengths
-    )
-    return mixed, new_lengths
+    use_mix = plan.mixed.view(view) & ~make_pad_mask(new_lengths, feats, 1)
+    return torch.where(use_mix, mix, feats), new_lengths
 
 
 def derangement(n: int, device: torch.device) -> torch.Tensor:

@@ -14,7 +14,7 @@ import logging
 import subprocess
 import sys
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Type
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Type
 
 import yaml
 
@@ -107,6 +107,47 @@ def config_path_from_argv(argv: Sequence[str]) -> Optional[Path]:
     parser.add_argument("--config", default=None)
     known, _ = parser.parse_known_args(list(argv))
     return Path(known.config) if known.config else None
+
+
+NORMALIZE_KEYS = ("normalize", "pitch_normalize", "energy_normalize")
+
+
+def build_model(
+    task: str,
+    config: Path,
+    token_list: Optional[Sequence[str]] = None,
+    overrides: Optional[Mapping[str, Any]] = None,
+) -> Any:
+    """Build an ESPnet model from a training conf or an exp dir's config.yaml.
+
+    ESPnet's defaults are filled in as `--config` would; `token_list` replaces the config's
+    tokens; `overrides` sets (dotted) keys, e.g. {"tts_conf.spks": 10}. Global MVN layers
+    are left out: they only hold statistics (no trained weights), and a fresh model cannot
+    load them before collect_stats ran.
+    """
+    task_class = get_task(task)
+    merged = vars(task_class.get_parser().parse_args([]))
+    merged.update(check_config(task, Path(config)))
+    for key, value in (overrides or {}).items():
+        _set_dotted(merged, key, value)
+    if token_list is not None:
+        merged["token_list"] = list(token_list)
+    if merged.get("token_list") is None:
+        raise ConfigError(f"{config}: no token_list in the config; give the token list")
+    for key in NORMALIZE_KEYS:
+        if merged.get(key) == "global_mvn":
+            merged[key] = None
+    return task_class.build_model(argparse.Namespace(**merged))
+
+
+def _set_dotted(config: Dict, key: str, value: Any) -> None:
+    *parents, leaf = key.split(".")
+    node = config
+    for part in parents:
+        if not isinstance(node.get(part), dict):
+            node[part] = {}
+        node = node[part]
+    node[leaf] = value
 
 
 def run_task(task: str, argv: Sequence[str], log_file: Optional[Path] = None) -> None:
