@@ -9,6 +9,7 @@ absent.
 
 import importlib
 import logging
+import warnings
 from types import ModuleType
 from typing import Optional
 
@@ -23,7 +24,9 @@ def optional_import(module: str, metric: str, package: Optional[str] = None) -> 
     Callers resolve their extras once per run, so the message appears once per run.
     """
     try:
-        return importlib.import_module(module)
+        with warnings.catch_warnings():  # pyworld imports the deprecated pkg_resources
+            warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
+            return importlib.import_module(module)
     except ImportError as err:
         logger.warning(
             "%s skipped: the package %s is not installed (%s); %s",

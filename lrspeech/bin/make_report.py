@@ -1,0 +1,82 @@
+"""Run report (Markdown + self-contained HTML), or collect one stage's result JSON.
+
+Usage: python -m lrspeech.bin.make_report --results exp/eval/*.json --out_dir exp/report
+
+Collect mode writes the stage JSON the report reads, from the files of eval_ir, score_asr
+and eval_mos:
+  python -m lrspeech.bin.make_report --collect exp/eval/04_finetune.json --stage finetune \\
+      --data "paired_hq" --ir_json exp/eval/ir_dev/ir.json --score_json exp/asr/score/score.json \\
+      --mos_json exp/eval/mos_dev/mos.json --sample sw_0017 exp/tts/synth_dev/sw_0017.wav att/sw_0017.npy
+"""
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+from lrspeech.data.atomic import atomic_write_text
+from lrspeech.eval.report import ReportError, collect_stage_result, write_report
+
+
+def get_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m lrspeech.bin.make_report", description=__doc__.split("\n")[0])
+    p.add_argument("--results", type=Path, nargs="+", help="stage result JSON files, in stage order")
+    p.add_argument("--out_dir", type=Path, help="where report.md, report.html and img/ go")
+    p.add_argument("--title", default="lrspeech run report", help="page title")
+    p.add_argument("--max_samples", type=int, default=3, help="samples shown per stage")
+    c = p.add_argument_group("collect mode")
+    c.add_argument("--collect", type=Path, help="write one stage's result JSON to this path")
+    c.add_argument("--stage", help="stage label (row of the table)")
+    c.add_argument("--data", default="", help="what the stage trained on")
+    c.add_argument("--ir_json", type=Path, help="ir.json of eval_ir")
+    c.add_argument("--score_json", type=Path, help="score.json of score_asr")
+    c.add_argument("--mos_json", type=Path, help="mos.json of eval_mos")
+    c.add_argument("--attention_json", type=Path, help="JSON with wcr/adr/focus_rate means")
+    c.add_argument("--sample", nargs="+", action="append", default=[], metavar="UTT WAV [ATT]",
+                   help="a sample to show: utterance id, wav path, optional attention .npy")
+    return p
+
+
+def collect(args: argparse.Namespace) -> Path:
+    if not args.stage:
+        raise ReportError("--collect needs --stage (the row label)")
+    samples = []
+    for s in args.sample:
+        if len(s) not in (2, 3):
+            raise ReportError(f"--sample {' '.join(s)}: give UTT WAV [ATT]")
+        samples.append(dict(zip(("utt", "wav", "att"), s)))
+    attention = None
+    if args.attention_json:
+        try:
+            attention = json.loads(args.attention_json.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as err:
+            raise ReportError(f"{args.attention_json}: cannot read attention scores ({err})") from err
+    data = collect_stage_result(
+        args.stage, args.data, args.ir_json, args.score_json, args.mos_json, attention, samples
+    )
+    atomic_write_text(args.collect, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    return args.collect
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = get_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        if args.collect:
+            print(f"stage result -> {collect(args)}")
+            return 0
+        if not args.results or not args.out_dir:
+            parser.error("give --results and --out_dir (or --collect with --stage)")
+        md, page = write_report(args.results, args.out_dir, args.title, args.max_samples)
+    except ReportError as err:
+        print(f"make_report: error: {err}", file=sys.stderr)
+        return 1
+    print(f"report -> {md}, {page}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,348 @@
+"""The run report: Markdown and a self-contained HTML page, one table row per stage.
+
+Usage: python -m lrspeech.bin.make_report --results exp/eval/*.json --out_dir exp/report
+
+Input: one JSON file per stage (in the order the stages ran), written by the recipe or by
+`collect_stage_result`. Schema (every key except `stage` may be absent or null):
+
+    {
+      "stage": "finetune",                   # row label
+      "data": "paired_hq 46 utts",           # what the stage trained on
+      "ir": 0.81, "sentence_ir": 0.52,       # intelligibility rate (fractions)
+      "judge": "pocketsphinx",               # the judge that gave the IR
+      "judge_cer": 0.12,                     # judge CER on the synthesized dev set
+      "asr_cer": 0.21, "asr_wer": 0.48,      # the stage's ASR on the real dev set
+      "mos": {"dnsmos_ovrl": {"mean": 3.1, "ci95": 0.1}, "mcd": 6.4},   # number or {mean, ci95}
+      "attention": {"wcr": 0.6, "adr": 0.9, "focus_rate": 0.7},         # TTS dev set means
+      "samples": [{"utt": "sw_0017", "text": "...", "wav": "synth/sw_0017.wav",
+                   "att": "att/sw_0017.npy"}]   # att: (frames, tokens) or stacked heads
+    }
+
+Relative sample paths are read from the working dir, else next to the JSON file. The
+HTML embeds every image and audio clip (base64), so it can be mailed or archived as one
+file; the Markdown links the PNGs written to `<out_dir>/img/` and the audio files.
+"""
+
+import base64
+import html
+import io
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+import soundfile as sf
+
+from lrspeech.data.atomic import atomic_write_bytes, atomic_write_text
+from lrspeech.data.audio import load_audio
+from lrspeech.eval.attention import select_head
+from lrspeech.eval.plots import attention_map, mel_spectrogram, stage_bars
+
+logger = logging.getLogger(__name__)
+
+RATE_COLUMNS = (("ir", "IR"), ("sentence_ir", "sent. IR"), ("judge_cer", "judge CER"),
+                ("asr_cer", "ASR CER"), ("asr_wer", "ASR WER"))
+ATT_COLUMNS = (("wcr", "WCR"), ("adr", "ADR"))
+
+
+class ReportError(ValueError):
+    """A stage result file that cannot be used; names the file and the fix."""
+
+
+@dataclass
+class Sample:
+    """One dev sentence shown in the report."""
+
+    utt: str
+    wav: Optional[Path] = None
+    att: Optional[Path] = None
+    text: str = ""
+
+
+@dataclass
+class StageResult:
+    """One stage's row and samples."""
+
+    stage: str
+    data: str = ""
+    values: Dict[str, Optional[float]] = field(default_factory=dict)
+    mos: Dict[str, Tuple[Optional[float], Optional[float]]] = field(default_factory=dict)
+    samples: List[Sample] = field(default_factory=list)
+    source: Optional[Path] = None
+
+
+def _resolve(value: Optional[str], base: Path) -> Optional[Path]:
+    if not value:
+        return None
+    p = Path(value)
+    return p if p.is_absolute() or p.exists() else base / p
+
+
+def _number(path: Path, key: str, value: Any) -> Optional[float]:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ReportError(f"{path}: '{key}' must be a number or null, got {value!r}; fix the file")
+    return float(value)
+
+
+def _mos_entry(path: Path, name: str, value: Any) -> Tuple[Optional[float], Optional[float]]:
+    if isinstance(value, dict):
+        return _number(path, f"mos.{name}.mean", value.get("mean")), _number(
+            path, f"mos.{name}.ci95", value.get("ci95")
+        )
+    return _number(path, f"mos.{name}", value), None
+
+
+def parse_stage(data: Dict[str, Any], path: Path) -> StageResult:
+    """Validate one stage JSON object (see the module docstring)."""
+    if not isinstance(data, dict) or not isinstance(data.get("stage"), str) or not data["stage"]:
+        raise ReportError(f"{path}: needs a non-empty string 'stage' (the row label); add it")
+    values = {k: _number(path, k, data.get(k)) for k, _ in RATE_COLUMNS}
+    att = data.get("attention") or {}
+    values.update({k: _number(path, f"attention.{k}", att.get(k)) for k, _ in ATT_COLUMNS})
+    mos = {n: _mos_entry(path, n, v) for n, v in (data.get("mos") or {}).items()}
+    samples = []
+    for i, s in enumerate(data.get("samples") or []):
+        if not isinstance(s, dict) or not s.get("utt"):
+            raise ReportError(f"{path}: samples[{i}] needs an 'utt' id; fix the file")
+        samples.append(
+            Sample(str(s["utt"]), _resolve(s.get("wav"), path.parent),
+                   _resolve(s.get("att"), path.parent), str(s.get("text") or ""))
+        )
+    return StageResult(data["stage"], str(data.get("data") or ""), values, mos, samples, path)
+
+
+def load_stage(path: Path) -> StageResult:
+    """Read one stage result JSON file."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as err:
+        raise ReportError(f"{path}: stage result not found; run the evaluation stage first") from err
+    except json.JSONDecodeError as err:
+        raise ReportError(f"{path}:{err.lineno}: not valid JSON ({err.msg}); fix or regenerate it") from err
+    return parse_stage(data, path)
+
+
+def _fmt(value: Optional[float], pct: bool) -> str:
+    if value is None:
+        return "–"
+    return f"{100 * value:.1f}%" if pct else f"{value:.3f}"
+
+
+def _fmt_mos(entry: Optional[Tuple[Optional[float], Optional[float]]]) -> str:
+    if entry is None or entry[0] is None:
+        return "–"
+    return f"{entry[0]:.2f}" if entry[1] is None else f"{entry[0]:.2f} ± {entry[1]:.2f}"
+
+
+def table(stages: Sequence[StageResult]) -> Tuple[List[str], List[List[str]]]:
+    """Header and rows of the stage table (only columns some stage has a value for)."""
+    rate_cols = [(k, h) for k, h in RATE_COLUMNS + ATT_COLUMNS if any(s.values.get(k) is not None for s in stages)]
+    mos_names: List[str] = []
+    for s in stages:
+        mos_names += [n for n in s.mos if n not in mos_names]
+    header = ["stage", "data"] + [h for _, h in rate_cols] + mos_names
+    rows = []
+    for s in stages:
+        row = [s.stage, s.data]
+        row += [_fmt(s.values.get(k), k not in ("wcr", "adr")) for k, _ in rate_cols]
+        row += [_fmt_mos(s.mos.get(n)) for n in mos_names]
+        rows.append(row)
+    return header, rows
+
+
+def bars_png(stages: Sequence[StageResult]) -> Optional[bytes]:
+    """Per-stage bar chart of every metric with at least one value, or None."""
+    values: Dict[str, List[Optional[float]]] = {}
+    errors: Dict[str, List[Optional[float]]] = {}
+    for key, head in RATE_COLUMNS + ATT_COLUMNS:
+        vals = [s.values.get(key) for s in stages]
+        if any(v is not None for v in vals):
+            values[head] = vals
+    header, _ = table(stages)
+    for name in header[2 + len(values):]:
+        values[name] = [s.mos.get(name, (None, None))[0] for s in stages]
+        errors[name] = [s.mos.get(name, (None, None))[1] for s in stages]
+    if not values:
+        return None
+    return stage_bars([s.stage for s in stages], values, errors)
+
+
+@dataclass
+class RenderedSample:
+    """A sample's figures (PNG bytes) and audio (WAV bytes), ready to embed or write."""
+
+    stage: str
+    sample: Sample
+    figures: List[Tuple[str, bytes]] = field(default_factory=list)
+    audio: Optional[bytes] = None
+
+
+def render_sample(stage: str, sample: Sample) -> RenderedSample:
+    """Mel spectrogram and audio from the wav, attention map from the .npy; missing files warn."""
+    out = RenderedSample(stage, sample)
+    if sample.wav is not None:
+        try:
+            x, sr = load_audio(str(sample.wav))
+        except Exception as err:  # a broken sample must not sink the whole report
+            logger.warning("%s: sample '%s' audio skipped (%s)", stage, sample.utt, err)
+        else:
+            out.figures.append(("mel", mel_spectrogram(x, sr, f"{stage}: {sample.utt}")))
+            buf = io.BytesIO()
+            sf.write(buf, np.clip(x, -1, 1), sr, format="WAV", subtype="PCM_16")
+            out.audio = buf.getvalue()
+    if sample.att is not None:
+        try:
+            att = select_head(np.load(sample.att))
+        except (OSError, ValueError) as err:
+            logger.warning("%s: sample '%s' attention skipped (%s)", stage, sample.utt, err)
+        else:
+            out.figures.append(("attention", attention_map(att, f"{stage}: {sample.utt}")))
+    return out
+
+
+def render_samples(stages: Sequence[StageResult], max_samples: int) -> List[RenderedSample]:
+    return [render_sample(s.stage, smp) for s in stages for smp in s.samples[:max_samples]]
+
+
+def _slug(text: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in text)
+
+
+def markdown(
+    title: str, header: List[str], rows: List[List[str]], bars: Optional[str],
+    samples: List[Tuple[RenderedSample, List[str], Optional[str]]],
+) -> str:
+    """The Markdown page; images and audio are links (relative to the report dir)."""
+    lines = [f"# {title}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    if bars:
+        lines += ["", "## Metrics per stage", "", f"![metrics per stage]({bars})"]
+    if samples:
+        lines += ["", "## Samples"]
+    for rs, images, audio in samples:
+        lines += ["", f"### {rs.stage}: {rs.sample.utt}"]
+        lines += ["", f"> {rs.sample.text}"] if rs.sample.text else []
+        for img in images:
+            lines += ["", f"![{rs.sample.utt}]({img})"]
+        lines += ["", f"[audio]({audio})"] if audio else []
+    return "\n".join(lines) + "\n"
+
+
+def _data_uri(mime: str, data: bytes) -> str:
+    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+STYLE = (
+    "body{font-family:sans-serif;margin:2em;max-width:75em}"
+    "table{border-collapse:collapse}td,th{border:1px solid #bbb;padding:.3em .6em;text-align:right}"
+    "td:first-child,td:nth-child(2),th{text-align:left}th{background:#eee}img{max-width:100%}"
+    ".sample{margin:1em 0;padding:.5em;border-top:1px solid #ddd}"
+)
+
+
+def html_page(
+    title: str, header: List[str], rows: List[List[str]], bars: Optional[bytes],
+    samples: List[RenderedSample],
+) -> str:
+    """The self-contained HTML page: table, bar chart, and per-sample figures and players."""
+    e = html.escape
+    parts = [
+        "<!DOCTYPE html>", "<html><head><meta charset='utf-8'>",
+        f"<title>{e(title)}</title><style>{STYLE}</style></head><body>", f"<h1>{e(title)}</h1>",
+        "<table><tr>" + "".join(f"<th>{e(h)}</th>" for h in header) + "</tr>",
+    ]
+    parts += ["<tr>" + "".join(f"<td>{e(c)}</td>" for c in r) + "</tr>" for r in rows]
+    parts.append("</table>")
+    if bars:
+        parts += ["<h2>Metrics per stage</h2>", f"<img alt='metrics per stage' src='{_data_uri('image/png', bars)}'>"]
+    if samples:
+        parts.append("<h2>Samples</h2>")
+    for rs in samples:
+        parts.append(f"<div class='sample'><h3>{e(rs.stage)}: {e(rs.sample.utt)}</h3>")
+        if rs.sample.text:
+            parts.append(f"<p>{e(rs.sample.text)}</p>")
+        if rs.audio:
+            parts.append(f"<audio controls src='{_data_uri('audio/wav', rs.audio)}'></audio><br>")
+        for kind, png in rs.figures:
+            parts.append(f"<img alt='{e(kind)} {e(rs.sample.utt)}' src='{_data_uri('image/png', png)}'>")
+        parts.append("</div>")
+    parts.append("</body></html>")
+    return "\n".join(parts) + "\n"
+
+
+def _write_images(out_dir: Path, rendered: List[RenderedSample]) -> List[Tuple[RenderedSample, List[str], Optional[str]]]:
+    """Write each sample's PNGs under img/; return (sample, image links, audio link)."""
+    linked = []
+    for rs in rendered:
+        images = []
+        for kind, png in rs.figures:
+            name = f"img/{_slug(rs.stage)}_{_slug(rs.sample.utt)}_{kind}.png"
+            atomic_write_bytes(out_dir / name, png)
+            images.append(name)
+        audio = None
+        if rs.audio and rs.sample.wav is not None:
+            audio = os.path.relpath(Path(rs.sample.wav).resolve(), out_dir.resolve())
+        linked.append((rs, images, audio))
+    return linked
+
+
+def write_report(
+    results: Sequence[Path], out_dir: Path, title: str = "lrspeech run report", max_samples: int = 3
+) -> Tuple[Path, Path]:
+    """Build `report.md` (+ `img/`) and the self-contained `report.html` in `out_dir`."""
+    if not results:
+        raise ReportError("no stage result files given; pass --results exp/eval/*.json")
+    stages = [load_stage(Path(p)) for p in results]
+    out_dir = Path(out_dir)
+    header, rows = table(stages)
+    bars = bars_png(stages)
+    rendered = render_samples(stages, max_samples)
+    bars_link = None
+    if bars:
+        bars_link = "img/stages.png"
+        atomic_write_bytes(out_dir / bars_link, bars)
+    md = markdown(title, header, rows, bars_link, _write_images(out_dir, rendered))
+    paths = (out_dir / "report.md", out_dir / "report.html")
+    atomic_write_text(paths[0], md)
+    atomic_write_text(paths[1], html_page(title, header, rows, bars, rendered))
+    logger.info("report: %s and %s (%d stages, %d samples)", *paths, len(stages), len(rendered))
+    return paths
+
+
+def _read_json(path: Optional[Path]) -> Dict[str, Any]:
+    if path is None:
+        return {}
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError as err:
+        raise ReportError(f"{path}: not found; run the evaluation that writes it first") from err
+    except json.JSONDecodeError as err:
+        raise ReportError(f"{path}:{err.lineno}: not valid JSON ({err.msg}); regenerate it") from err
+
+
+def collect_stage_result(
+    stage: str,
+    data: str = "",
+    ir_json: Optional[Path] = None,
+    score_json: Optional[Path] = None,
+    mos_json: Optional[Path] = None,
+    attention: Optional[Dict[str, float]] = None,
+    samples: Sequence[Dict[str, str]] = (),
+) -> Dict[str, Any]:
+    """One stage's result object from the files eval_ir, score_asr and eval_mos write."""
+    ir, score, mos = _read_json(ir_json), _read_json(score_json), _read_json(mos_json)
+    out: Dict[str, Any] = {"stage": stage, "data": data}
+    for key in ("ir", "sentence_ir", "judge", "judge_cer"):
+        out[key] = ir.get(key)
+    out["asr_cer"], out["asr_wer"] = score.get("cer"), score.get("wer")
+    metrics = mos.get("metrics", {})
+    out["mos"] = {n: {"mean": m.get("mean"), "ci95": m.get("ci95")} for n, m in metrics.items()}
+    out["attention"] = dict(attention or {})
+    out["samples"] = [dict(s) for s in samples]
+    return out
