@@ -115,17 +115,14 @@ def group_tts_tokens(tokens: Sequence[str]) -> Tuple[List[List[int]], List[List[
 
 def split_frames(n_frames: int, weights: Sequence[float]) -> List[int]:
     """Split frames in proportion to weights (largest remainder), at least 1 each if it can."""
-    k = len(weights)
-    if k == 0:
+    if len(weights) == 0:
         return []
-    base = 1 if n_frames >= k else 0
-    rest = n_frames - base * k
     w = np.maximum(np.asarray(weights, dtype=np.float64), 1e-6)
-    share = rest * w / w.sum()
+    share = n_frames * w / w.sum()
     out = np.floor(share).astype(int)
     order = np.argsort(-(share - out), kind="stable")
-    out[order[: rest - int(out.sum())]] += 1
-    return [int(base + d) for d in out]
+    out[order[: n_frames - int(out.sum())]] += 1
+    return _fill_zeros([int(d) for d in out])
 
 
 def _fill_zeros(durations: List[int]) -> List[int]:
@@ -173,15 +170,6 @@ def _split_word(
         cuts.append(int(round(t / frame_s)))
     edges = np.clip(np.maximum.accumulate([start] + cuts + [end]), start, end)
     return _fill_zeros([int(x) for x in np.diff(edges)])
-
-
-def _pause_to_tokens(n: int, receivers: Sequence[int], durations: List[int]) -> bool:
-    """Spread a pause over its receiving tokens; False if there are none to take it."""
-    if not receivers:
-        return n == 0
-    for pos, d in zip(receivers, split_frames(n, [1.0] * len(receivers))):
-        durations[pos] += d
-    return True
 
 
 def tts_durations(
@@ -245,19 +233,20 @@ def _place_pauses(
     tts_pauses: List[List[int]],
     durations: List[int],
 ) -> None:
-    """Pause frames to pause tokens; to the first word, `<sos/eos>` or neighbours otherwise."""
+    """Pause frames to the pause tokens; the final pause also to `<sos/eos>`.
+
+    Words are separated by pause tokens, so only the leading pause can lack one: it then
+    joins the first word.
+    """
     last = len(tts_pauses) - 1
     for i, ((a, b), receivers) in enumerate(zip(layout.pauses, tts_pauses)):
-        n = b - a
         if i == last:
             receivers = list(receivers) + [len(durations) - 1]
-        if _pause_to_tokens(n, receivers, durations):
+        if not receivers:
+            durations[tts_words[0][0]] += b - a
             continue
-        if i == 0:
-            durations[tts_words[0][0]] += n
-        else:  # no pause token between two words: they share the pause
-            durations[tts_words[i - 1][-1]] += n // 2
-            durations[tts_words[i][0]] += n - n // 2
+        for pos, d in zip(receivers, split_frames(b - a, [1.0] * len(receivers))):
+            durations[pos] += d
 
 
 def durations_line(d: UttDurations) -> str:
@@ -639,9 +628,11 @@ def prepare_fastspeech2_inputs(
                 report.mismatched[utt] = reason
                 logger.warning("left out: %s", reason)
     if not report.kept:
+        first = next(iter(report.mismatched.values()), "")
         raise ValueError(
             f"{align_dir}: no utterance of {data_dir} is left for FastSpeech2 "
             f"({json_counts(report)}); check the alignment report ({align_dir / REPORT})"
+            + (f"; first mismatch: {first}" if first else "")
         )
     kept = set(report.kept)
     subset = dd.copy(
