@@ -39,7 +39,9 @@ def bursts(pattern: List[Tuple[bool, float]], sr: int = 16000, seed: int = 0) ->
     ).astype(np.float32)
 
 
-def alignment(tokens: List[str], spans: List[Tuple[float, float]], duration: float) -> TokenAlignment:
+def alignment(
+    tokens: List[str], spans: List[Tuple[float, float]], duration: float
+) -> TokenAlignment:
     return TokenAlignment(
         utt_id="u1", tokens=tokens, spans=spans, words=word_index(tokens),
         duration=duration, frame_shift=0.04, score=-0.1,
@@ -102,7 +104,8 @@ def test_punctuation_takes_the_pause_and_a_text_without_breaks_is_one_word():
 
 
 def test_word_count_mismatch_is_an_error():
-    with pytest.raises(AlignmentError, match="ASR transcript has 2 words but the TTS tokens have 3"):
+    msg = "ASR transcript has 2 words but the TTS tokens have 3"
+    with pytest.raises(AlignmentError, match=msg):
         tts_durations(alignment(TOKS, SPANS, 2.0), ["a", "<space>", "b", "<space>", "c"], WAV,
                       FRAMES16)
 
@@ -158,7 +161,8 @@ def test_score_threshold_drops_outliers_only():
     with pytest.raises(ValueError, match="min_score 'low': give a number"):
         resolve_min_score("low", scores)
     dist = score_distribution(scores)
-    assert dist["n"] == 11 and dist["min"] == -2.0 and sum(h["count"] for h in dist["histogram"]) == 11
+    assert dist["n"] == 11 and dist["min"] == -2.0
+    assert sum(h["count"] for h in dist["histogram"]) == 11
 
 
 # ---------------------------------------------------------------- FastSpeech2 lists
