@@ -1,6 +1,6 @@
 """Intelligibility rate (IR) of synthesized speech with a judge ASR.
 
-Usage: python -m lrspeech.bin.eval_ir --judge pocketsphinx --text data/dev --wav_dir exp/tts/synth_dev --out_dir exp/eval/ir_dev --lang_config conf/lang/en.yaml
+Usage: python -m lrspeech.bin.eval_ir --judge pocketsphinx --text data/dev --wav_dir S --out_dir O
 
 `--judge` is `pocketsphinx` (English) or a packed ESPnet ASR dir. `--text` is a data dir (or
 its `text` file) with the sentences that were synthesized; `--wav_dir` is a data dir with
@@ -23,13 +23,26 @@ from lrspeech.text.lang import LangConfig, LangConfigError
 
 
 def get_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m lrspeech.bin.eval_ir", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(
+        prog="python -m lrspeech.bin.eval_ir", description=__doc__.split("\n")[0]
+    )
     p.add_argument("--judge", required=True, help="`pocketsphinx` or a packed ESPnet ASR model dir")
-    p.add_argument("--text", type=Path, required=True, help="data dir (or text file) of the sentences")
-    p.add_argument("--wav_dir", type=Path, required=True, help="synthesized audio: data dir or <utt>.wav folder")
+    p.add_argument(
+        "--text", type=Path, required=True, help="data dir (or text file) of the sentences"
+    )
+    p.add_argument(
+        "--wav_dir",
+        type=Path,
+        required=True,
+        help="synthesized audio: data dir or <utt>.wav folder",
+    )
     p.add_argument("--out_dir", type=Path, required=True, help="where ir.json and ir_utts.tsv go")
-    p.add_argument("--lang_config", type=Path, default=None, help="conf/lang/<iso>.yaml (number expansion)")
-    p.add_argument("--pad_s", type=float, default=DEFAULT_PAD_S, help="silence added at both ends (s)")
+    p.add_argument(
+        "--lang_config", type=Path, default=None, help="conf/lang/<iso>.yaml (number expansion)"
+    )
+    p.add_argument(
+        "--pad_s", type=float, default=DEFAULT_PAD_S, help="silence added at both ends (s)"
+    )
     p.add_argument("--device", default="cpu", help="device of an ESPnet judge (cpu, cuda)")
     return p
 
@@ -48,7 +61,9 @@ def check_inputs(text: Path, wav_dir: Path) -> tuple:
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = get_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     limit_threads()
     try:
         cfg = LangConfig.load(args.lang_config) if args.lang_config else None
@@ -63,7 +78,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     write_ir(result, args.out_dir, meta)
     print(
         f"IR {percent(result.ir)}  sentence IR {percent(result.sentence_ir)}  judge CER "
-        f"{percent(result.score.cer)}  ({len(result.score.utts)} utts, judge {result.judge}) -> {args.out_dir}"
+        f"{percent(result.score.cer)}  ({len(result.score.utts)} utts, judge {result.judge})"
+        f" -> {args.out_dir}"
     )
     return 0
 

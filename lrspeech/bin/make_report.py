@@ -6,7 +6,8 @@ Collect mode writes the stage JSON the report reads, from the files of eval_ir, 
 and eval_mos:
   python -m lrspeech.bin.make_report --collect exp/eval/04_finetune.json --stage finetune \\
       --data "paired_hq" --ir_json exp/eval/ir_dev/ir.json --score_json exp/asr/score/score.json \\
-      --mos_json exp/eval/mos_dev/mos.json --sample sw_0017 exp/tts/synth_dev/sw_0017.wav att/sw_0017.npy
+      --mos_json exp/eval/mos_dev/mos.json \\
+      --sample sw_0017 exp/tts/synth_dev/sw_0017.wav exp/tts/att_dev/sw_0017.npy
 """
 
 import argparse
@@ -21,8 +22,12 @@ from lrspeech.eval.report import ReportError, collect_stage_result, write_report
 
 
 def get_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m lrspeech.bin.make_report", description=__doc__.split("\n")[0])
-    p.add_argument("--results", type=Path, nargs="+", help="stage result JSON files, in stage order")
+    p = argparse.ArgumentParser(
+        prog="python -m lrspeech.bin.make_report", description=__doc__.split("\n")[0]
+    )
+    p.add_argument(
+        "--results", type=Path, nargs="+", help="stage result JSON files, in stage order"
+    )
     p.add_argument("--out_dir", type=Path, help="where report.md, report.html and img/ go")
     p.add_argument("--title", default="lrspeech run report", help="page title")
     p.add_argument("--max_samples", type=int, default=3, help="samples shown per stage")
@@ -34,8 +39,14 @@ def get_parser() -> argparse.ArgumentParser:
     c.add_argument("--score_json", type=Path, help="score.json of score_asr")
     c.add_argument("--mos_json", type=Path, help="mos.json of eval_mos")
     c.add_argument("--attention_json", type=Path, help="JSON with wcr/adr/focus_rate means")
-    c.add_argument("--sample", nargs="+", action="append", default=[], metavar="UTT WAV [ATT]",
-                   help="a sample to show: utterance id, wav path, optional attention .npy")
+    c.add_argument(
+        "--sample",
+        nargs="+",
+        action="append",
+        default=[],
+        metavar="UTT WAV [ATT]",
+        help="a sample to show: utterance id, wav path, optional attention .npy",
+    )
     return p
 
 
@@ -52,7 +63,9 @@ def collect(args: argparse.Namespace) -> Path:
         try:
             attention = json.loads(args.attention_json.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError) as err:
-            raise ReportError(f"{args.attention_json}: cannot read attention scores ({err})") from err
+            raise ReportError(
+                f"{args.attention_json}: cannot read attention scores ({err})"
+            ) from err
     data = collect_stage_result(
         args.stage, args.data, args.ir_json, args.score_json, args.mos_json, attention, samples
     )
@@ -63,7 +76,9 @@ def collect(args: argparse.Namespace) -> Path:
 def main(argv: Optional[List[str]] = None) -> int:
     parser = get_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     try:
         if args.collect:
             print(f"stage result -> {collect(args)}")

@@ -1,6 +1,6 @@
 """Score ASR hypotheses against references: CER and WER with S/D/I, sclite-like listing.
 
-Usage: python -m lrspeech.bin.score_asr --ref data/dev/text --hyp exp/asr/decode_dev/text --out_dir exp/asr/decode_dev/score --lang_config conf/lang/sw.yaml
+Usage: python -m lrspeech.bin.score_asr --ref data/dev/text --hyp exp/dev/text --out_dir exp/dev
 
 Writes `<out_dir>/result.txt` (aligned REF/HYP per utterance with S/D/I marks, then a
 summary) and `<out_dir>/score.json`, and prints the totals. Both texts are normalized with
@@ -14,18 +14,26 @@ from pathlib import Path
 from typing import List, Optional
 
 from lrspeech.eval.inputs import EvalInputError, read_text_entries
-from lrspeech.eval.scoring import percent, score_corpus
 from lrspeech.eval.sclite import write_score_files
+from lrspeech.eval.scoring import percent, score_corpus
 from lrspeech.runtime import limit_threads
 from lrspeech.text.lang import LangConfig, LangConfigError
 
 
 def get_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m lrspeech.bin.score_asr", description=__doc__.split("\n")[0])
-    p.add_argument("--ref", type=Path, required=True, help="reference Kaldi text file (utt transcript)")
-    p.add_argument("--hyp", type=Path, required=True, help="hypothesis Kaldi text file (decoder output)")
+    p = argparse.ArgumentParser(
+        prog="python -m lrspeech.bin.score_asr", description=__doc__.split("\n")[0]
+    )
+    p.add_argument(
+        "--ref", type=Path, required=True, help="reference Kaldi text file (utt transcript)"
+    )
+    p.add_argument(
+        "--hyp", type=Path, required=True, help="hypothesis Kaldi text file (decoder output)"
+    )
     p.add_argument("--out_dir", type=Path, required=True, help="where result.txt and score.json go")
-    p.add_argument("--lang_config", type=Path, default=None, help="conf/lang/<iso>.yaml (number expansion)")
+    p.add_argument(
+        "--lang_config", type=Path, default=None, help="conf/lang/<iso>.yaml (number expansion)"
+    )
     return p
 
 
@@ -43,7 +51,9 @@ def check_ids(ref: Path, hyp: Path) -> tuple:
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = get_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     limit_threads()
     try:
         cfg = LangConfig.load(args.lang_config) if args.lang_config else None
@@ -54,7 +64,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 1
     meta = {"ref": str(args.ref), "hyp": str(args.hyp)}
     result, js = write_score_files(score, args.out_dir, f"REF {args.ref}  HYP {args.hyp}", meta)
-    print(f"WER {percent(score.wer)}  CER {percent(score.cer)}  ({len(score.utts)} utts) -> {result}, {js}")
+    totals = f"WER {percent(score.wer)}  CER {percent(score.cer)}  ({len(score.utts)} utts)"
+    print(f"{totals} -> {result}, {js}")
     return 0
 
 

@@ -1,6 +1,6 @@
 """Edit-distance alignment of a reference and a hypothesis token sequence, with backtrace.
 
-Usage: python -c "from lrspeech.eval.align import align, count; print(count(align('a b c'.split(), 'a x c d'.split())))"
+Usage: python -c "from lrspeech.eval.align import align, count; print(count(align('ab', 'axb')))"
 
 Why our own alignment: IR, CER/WER and the sclite-like listing all need the aligned pairs
 (which reference word was recognised, which was substituted), not only the distance.

@@ -1,6 +1,6 @@
 """Attention-quality scores of TTS alignments: WCR, ADR and focus rate.
 
-Usage: python -c "import numpy as np; from lrspeech.eval.attention import adr, wcr, word_spans; A = np.eye(6); print(wcr(A, word_spans('a b <space> c d <space> e f'.split(), keep_separators=False)), adr(A))"
+Usage: python -c "import numpy as n; from lrspeech.eval.attention import adr; print(adr(n.eye(5)))"
 
 All functions take an attention matrix A of shape (S frames, T tokens) whose rows sum to 1
 (a decoder step's distribution over input tokens), as ESPnet's `Text2Speech` returns it.

@@ -1,6 +1,6 @@
 """DNSMOS P.835 (SIG, BAK, OVRL) and P.808 MOS from the ONNX models in the `speechmos` wheel.
 
-Usage: python -c "import numpy as np; from lrspeech.eval.dnsmos import Dnsmos; print(Dnsmos()(np.random.randn(32000).astype('float32') * 0.1, 16000))"
+Usage: python -c "from lrspeech.eval.dnsmos import Dnsmos; print(Dnsmos()([.1] * 8000, 8000))"
 
 Why not `speechmos.dnsmos.run`: it lets onnxruntime spawn a thread per core (the recipe
 runs several evaluators side by side) and computes the P.808 features with librosa, whose

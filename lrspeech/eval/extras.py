@@ -1,6 +1,6 @@
 """Optional dependencies of the evaluators: imported lazily, skipped with one clear message.
 
-Usage: python -c "from lrspeech.eval.extras import optional_import; print(optional_import('pesq', 'PESQ') is not None)"
+Usage: python -c "from lrspeech.eval.extras import optional_import as o; print(o('pesq', 'PESQ'))"
 
 A recipe must never die at its last stage because a MOS proxy's package is missing: the
 metric is skipped, the log says once which package to install, and the report shows it as
@@ -18,7 +18,9 @@ logger = logging.getLogger(__name__)
 INSTALL_HINT = "install the eval extra: pip install 'lrspeech[eval]'"
 
 
-def optional_import(module: str, metric: str, package: Optional[str] = None) -> Optional[ModuleType]:
+def optional_import(
+    module: str, metric: str, package: Optional[str] = None
+) -> Optional[ModuleType]:
     """Import `module`, or log that `metric` is skipped and return None.
 
     Callers resolve their extras once per run, so the message appears once per run.

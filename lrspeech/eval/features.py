@@ -1,6 +1,6 @@
 """Spectral features shared by the evaluators: STFT power, Slaney mel filters, mel-cepstra.
 
-Usage: python -c "import numpy as np; from lrspeech.eval.features import log_mel; print(log_mel(np.random.randn(16000), 16000).shape)"
+Usage: python -c "from lrspeech.eval.features import log_mel; print(log_mel([1.0] * 800, 8000))"
 
 Written with numpy/scipy so that the metrics do not depend on librosa (slow to import, and
 its first call compiles for seconds). The filters and the centred STFT follow librosa's

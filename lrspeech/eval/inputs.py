@@ -1,6 +1,6 @@
 """Inputs of the evaluators: Kaldi `text` files and audio sets (a data dir or a wav folder).
 
-Usage: python -c "from lrspeech.eval.inputs import read_text, audio_set; print(len(read_text('tests/data/x/text')))"
+Usage: python -c "from lrspeech.eval.inputs import audio_set as a; print(a('tests/data/sw/flac'))"
 
 An audio set is either a data dir with `wav.scp` (and optionally `segments`), as the
 synthesis stages write, or a plain folder of `<utt>.wav` files, as other tools write. Both

@@ -1,6 +1,6 @@
 """Intelligibility rate (IR) of synthesized speech, judged by an ASR.
 
-Usage: python -m lrspeech.bin.eval_ir --judge pocketsphinx --text data/dev --wav_dir exp/tts/synth_dev --out_dir exp/eval/ir_dev
+Usage: python -m lrspeech.bin.eval_ir --judge pocketsphinx --text data/dev --wav_dir S --out_dir O
 
 LRSpeech defines IR as the share of words listeners find intelligible. Here a judge ASR is
 the listener: it transcribes each synthesized utterance, the normalized hypothesis is

@@ -1,6 +1,6 @@
 """Judge ASRs that listen to synthesized speech for the intelligibility rate (IR).
 
-Usage: python -c "from lrspeech.eval.judge import make_judge; import numpy as np; print(repr(make_judge('pocketsphinx').transcribe(np.zeros(16000, 'float32'), 16000)))"
+Usage: python -c "from lrspeech.eval.judge import make_judge as j; print(j('pocketsphinx').name)"
 
 A judge is anything with `transcribe(audio, sr) -> str`. Two kinds exist:
 `EspnetJudge(model_dir)` wraps a packed ESPnet ASR dir (the pipeline's own ASR, or a judge

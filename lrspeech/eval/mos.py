@@ -1,6 +1,6 @@
 """MOS proxies of synthesized speech: DNSMOS, NISQA-TTS, and reference-based metrics.
 
-Usage: python -m lrspeech.bin.eval_mos --wav_dir exp/tts/synth_dev --ref_dir data/dev --out_dir exp/eval/mos_dev
+Usage: python -m lrspeech.bin.eval_mos --wav_dir exp/tts/synth_dev --ref_dir data/dev --out_dir O
 
 No listening test is run here; these are proxies. DNSMOS (speechmos's ONNX models) needs
 no reference; NISQA-TTS runs only when the user gives its weights (never downloaded);
@@ -145,7 +145,9 @@ def utts_table(result: MosResult) -> str:
     writer.writerow(["utt"] + names)
     for utt in sorted(result.utts):
         scores = result.utts[utt]
-        writer.writerow([utt] + ["" if scores.get(m) is None else f"{scores[m]:.4f}" for m in names])
+        writer.writerow(
+            [utt] + ["" if scores.get(m) is None else f"{scores[m]:.4f}" for m in names]
+        )
     return buf.getvalue()
 
 

@@ -1,6 +1,6 @@
 """NISQA-TTS naturalness MOS from a weights file the user provides (never downloaded).
 
-Usage: python -c "from lrspeech.eval.nisqa import NisqaTTS; m = NisqaTTS('/path/to/nisqa_tts.tar'); import numpy as np; print(m(np.random.randn(48000) * 0.1, 48000))"
+Usage: python -c "from lrspeech.eval.nisqa import NisqaTTS; print(NisqaTTS('nisqa_tts.tar').args)"
 
 NISQA (Mittag et al., Interspeech 2021) scores a 48-band mel spectrogram cut into
 overlapping 15-frame segments: a small CNN embeds each segment, self-attention layers
@@ -97,7 +97,9 @@ class SelfAttentionLayer(nn.Module):
         self.dropout2 = nn.Dropout(dropout)
 
     def forward(self, src: torch.Tensor, pad_mask: torch.Tensor) -> torch.Tensor:
-        src = self.norm1(src + self.dropout1(self.self_attn(src, src, src, key_padding_mask=pad_mask)[0]))
+        src = self.norm1(
+            src + self.dropout1(self.self_attn(src, src, src, key_padding_mask=pad_mask)[0])
+        )
         ff = self.linear2(self.dropout(F.relu(self.linear1(src))))
         return self.norm2(src + self.dropout2(ff))
 
@@ -271,7 +273,9 @@ class NisqaTTS:
         target = self.args.get("ms_sr") or sr
         x = resample(np.asarray(audio, dtype=np.float32), sr, int(target))
         spec = mel_db(x, int(target), self.args)
-        segs = segments(spec, self.args.get("ms_seg_length", 15), self.args.get("ms_seg_hop_length", 1))
+        segs = segments(
+            spec, self.args.get("ms_seg_length", 15), self.args.get("ms_seg_hop_length", 1)
+        )
         n = torch.tensor([segs.shape[0]])
         with torch.no_grad():
             return float(self.model(segs[None], n).reshape(-1)[0])

@@ -1,6 +1,6 @@
 """Figures of the run report as PNG bytes: per-stage bars, attention maps, mel spectrograms.
 
-Usage: python -c "from lrspeech.eval.plots import stage_bars; open('/tmp/bars.png', 'wb').write(stage_bars(['a', 'b'], {'IR': [0.5, 0.8]}, {}))"
+Usage: python -c "from lrspeech.eval.plots import stage_bars as b; print(b(['a'], {'IR': [1]}, {}))"
 
 matplotlib runs on the Agg backend (no display on cluster nodes) and every figure is
 closed after rendering, so a report with many samples does not accumulate memory.
@@ -56,7 +56,9 @@ def stage_bars(
 def attention_map(att: np.ndarray, title: str = "") -> bytes:
     """Attention (frames x tokens) drawn with tokens on the y axis, frames on the x axis."""
     fig, ax = plt.subplots(figsize=(6, 3))
-    ax.imshow(np.asarray(att).T, aspect="auto", origin="lower", interpolation="nearest", cmap="viridis")
+    ax.imshow(
+        np.asarray(att).T, aspect="auto", origin="lower", interpolation="nearest", cmap="viridis"
+    )
     ax.set_xlabel("decoder frame")
     ax.set_ylabel("input token")
     ax.set_title(title, fontsize=9)

@@ -1,6 +1,6 @@
 """Reference-based quality of synthesized speech against the real recording of the sentence.
 
-Usage: python -c "from lrspeech.eval.reference import ReferenceScorer; from lrspeech.data.audio import load_audio; x, sr = load_audio('tests/data/sw/flac/200702-201811_swh_35d_elicit_92.flac'); print(ReferenceScorer()(x, sr, x, sr))"
+Usage: python -c "from lrspeech.eval.reference import *; print(dtw_path(np.ones((3, 4))))"
 
 Metrics (both signals resampled to 16 kHz, leading/trailing silence trimmed first, since
 synthesized and recorded clips pad differently):
@@ -92,7 +92,9 @@ def mcep(x: np.ndarray, cfg: RefConfig) -> np.ndarray:
     return mel_cepstrum(log_mel(x, cfg.sr, cfg.n_mels, cfg.frame_s, cfg.hop_s), cfg.n_coeffs)
 
 
-def mcd_dtw(syn: np.ndarray, ref: np.ndarray, cfg: RefConfig) -> Tuple[float, np.ndarray, np.ndarray]:
+def mcd_dtw(
+    syn: np.ndarray, ref: np.ndarray, cfg: RefConfig
+) -> Tuple[float, np.ndarray, np.ndarray]:
     """(MCD in dB, ref frame indices, syn frame indices) of two prepared 16 kHz signals."""
     c_syn, c_ref = mcep(syn, cfg), mcep(ref, cfg)
     diff = c_ref[:, None, :] - c_syn[None, :, :]
@@ -122,7 +124,9 @@ def f0_errors(
     return {"logf0_rmse": rmse, "vuv_error": float(np.mean((r > 0) != (s > 0)))}
 
 
-def warp_to_reference(syn: np.ndarray, n_ref: int, pi: np.ndarray, pj: np.ndarray, hop: int) -> np.ndarray:
+def warp_to_reference(
+    syn: np.ndarray, n_ref: int, pi: np.ndarray, pj: np.ndarray, hop: int
+) -> np.ndarray:
     """`syn` re-timed onto the reference: Hann-windowed frames overlap-added along the path."""
     win = 4 * hop
     window = np.hanning(win + 2)[1:-1]
@@ -165,12 +169,21 @@ class ReferenceScorer:
             raise ValueError(f"clip is shorter than {4 * self.cfg.hop_s:.3f} s after trimming")
         return y
 
-    def __call__(self, syn: np.ndarray, sr_syn: int, ref: np.ndarray, sr_ref: int) -> Dict[str, Optional[float]]:
+    def __call__(
+        self, syn: np.ndarray, sr_syn: int, ref: np.ndarray, sr_ref: int
+    ) -> Dict[str, Optional[float]]:
         s, r = self._prepare(syn, sr_syn), self._prepare(ref, sr_ref)
         mcd, pi, pj = mcd_dtw(s, r, self.cfg)
         out: Dict[str, Optional[float]] = {"mcd": mcd}
         if self._pyworld:
-            out.update(f0_errors(world_f0(s, self.cfg, self._pyworld), world_f0(r, self.cfg, self._pyworld), pi, pj))
+            out.update(
+                f0_errors(
+                    world_f0(s, self.cfg, self._pyworld),
+                    world_f0(r, self.cfg, self._pyworld),
+                    pi,
+                    pj,
+                )
+            )
         if self._stoi or self._pesq:
             warped = warp_to_reference(s, len(r), pi, pj, self.cfg.hop)
             if self._stoi:

@@ -43,8 +43,13 @@ from lrspeech.eval.plots import attention_map, mel_spectrogram, stage_bars
 
 logger = logging.getLogger(__name__)
 
-RATE_COLUMNS = (("ir", "IR"), ("sentence_ir", "sent. IR"), ("judge_cer", "judge CER"),
-                ("asr_cer", "ASR CER"), ("asr_wer", "ASR WER"))
+RATE_COLUMNS = (
+    ("ir", "IR"),
+    ("sentence_ir", "sent. IR"),
+    ("judge_cer", "judge CER"),
+    ("asr_cer", "ASR CER"),
+    ("asr_wer", "ASR WER"),
+)
 ATT_COLUMNS = (("wcr", "WCR"), ("adr", "ADR"))
 
 
@@ -110,8 +115,12 @@ def parse_stage(data: Dict[str, Any], path: Path) -> StageResult:
         if not isinstance(s, dict) or not s.get("utt"):
             raise ReportError(f"{path}: samples[{i}] needs an 'utt' id; fix the file")
         samples.append(
-            Sample(str(s["utt"]), _resolve(s.get("wav"), path.parent),
-                   _resolve(s.get("att"), path.parent), str(s.get("text") or ""))
+            Sample(
+                str(s["utt"]),
+                _resolve(s.get("wav"), path.parent),
+                _resolve(s.get("att"), path.parent),
+                str(s.get("text") or ""),
+            )
         )
     return StageResult(data["stage"], str(data.get("data") or ""), values, mos, samples, path)
 
@@ -122,9 +131,13 @@ def load_stage(path: Path) -> StageResult:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as err:
-        raise ReportError(f"{path}: stage result not found; run the evaluation stage first") from err
+        raise ReportError(
+            f"{path}: stage result not found; run the evaluation stage first"
+        ) from err
     except json.JSONDecodeError as err:
-        raise ReportError(f"{path}:{err.lineno}: not valid JSON ({err.msg}); fix or regenerate it") from err
+        raise ReportError(
+            f"{path}:{err.lineno}: not valid JSON ({err.msg}); fix or regenerate it"
+        ) from err
     return parse_stage(data, path)
 
 
@@ -142,7 +155,11 @@ def _fmt_mos(entry: Optional[Tuple[Optional[float], Optional[float]]]) -> str:
 
 def table(stages: Sequence[StageResult]) -> Tuple[List[str], List[List[str]]]:
     """Header and rows of the stage table (only columns some stage has a value for)."""
-    rate_cols = [(k, h) for k, h in RATE_COLUMNS + ATT_COLUMNS if any(s.values.get(k) is not None for s in stages)]
+    rate_cols = [
+        (k, h)
+        for k, h in RATE_COLUMNS + ATT_COLUMNS
+        if any(s.values.get(k) is not None for s in stages)
+    ]
     mos_names: List[str] = []
     for s in stages:
         mos_names += [n for n in s.mos if n not in mos_names]
@@ -165,7 +182,7 @@ def bars_png(stages: Sequence[StageResult]) -> Optional[bytes]:
         if any(v is not None for v in vals):
             values[head] = vals
     header, _ = table(stages)
-    for name in header[2 + len(values):]:
+    for name in header[2 + len(values) :]:
         values[name] = [s.mos.get(name, (None, None))[0] for s in stages]
         errors[name] = [s.mos.get(name, (None, None))[1] for s in stages]
     if not values:
@@ -215,7 +232,10 @@ def _slug(text: str) -> str:
 
 
 def markdown(
-    title: str, header: List[str], rows: List[List[str]], bars: Optional[str],
+    title: str,
+    header: List[str],
+    rows: List[List[str]],
+    bars: Optional[str],
     samples: List[Tuple[RenderedSample, List[str], Optional[str]]],
 ) -> str:
     """The Markdown page; images and audio are links (relative to the report dir)."""
@@ -247,20 +267,28 @@ STYLE = (
 
 
 def html_page(
-    title: str, header: List[str], rows: List[List[str]], bars: Optional[bytes],
+    title: str,
+    header: List[str],
+    rows: List[List[str]],
+    bars: Optional[bytes],
     samples: List[RenderedSample],
 ) -> str:
     """The self-contained HTML page: table, bar chart, and per-sample figures and players."""
     e = html.escape
     parts = [
-        "<!DOCTYPE html>", "<html><head><meta charset='utf-8'>",
-        f"<title>{e(title)}</title><style>{STYLE}</style></head><body>", f"<h1>{e(title)}</h1>",
+        "<!DOCTYPE html>",
+        "<html><head><meta charset='utf-8'>",
+        f"<title>{e(title)}</title><style>{STYLE}</style></head><body>",
+        f"<h1>{e(title)}</h1>",
         "<table><tr>" + "".join(f"<th>{e(h)}</th>" for h in header) + "</tr>",
     ]
     parts += ["<tr>" + "".join(f"<td>{e(c)}</td>" for c in r) + "</tr>" for r in rows]
     parts.append("</table>")
     if bars:
-        parts += ["<h2>Metrics per stage</h2>", f"<img alt='metrics per stage' src='{_data_uri('image/png', bars)}'>"]
+        parts += [
+            "<h2>Metrics per stage</h2>",
+            f"<img alt='metrics per stage' src='{_data_uri('image/png', bars)}'>",
+        ]
     if samples:
         parts.append("<h2>Samples</h2>")
     for rs in samples:
@@ -270,13 +298,17 @@ def html_page(
         if rs.audio:
             parts.append(f"<audio controls src='{_data_uri('audio/wav', rs.audio)}'></audio><br>")
         for kind, png in rs.figures:
-            parts.append(f"<img alt='{e(kind)} {e(rs.sample.utt)}' src='{_data_uri('image/png', png)}'>")
+            parts.append(
+                f"<img alt='{e(kind)} {e(rs.sample.utt)}' src='{_data_uri('image/png', png)}'>"
+            )
         parts.append("</div>")
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
 
 
-def _write_images(out_dir: Path, rendered: List[RenderedSample]) -> List[Tuple[RenderedSample, List[str], Optional[str]]]:
+def _write_images(
+    out_dir: Path, rendered: List[RenderedSample]
+) -> List[Tuple[RenderedSample, List[str], Optional[str]]]:
     """Write each sample's PNGs under img/; return (sample, image links, audio link)."""
     linked = []
     for rs in rendered:
@@ -323,7 +355,9 @@ def _read_json(path: Optional[Path]) -> Dict[str, Any]:
     except FileNotFoundError as err:
         raise ReportError(f"{path}: not found; run the evaluation that writes it first") from err
     except json.JSONDecodeError as err:
-        raise ReportError(f"{path}:{err.lineno}: not valid JSON ({err.msg}); regenerate it") from err
+        raise ReportError(
+            f"{path}:{err.lineno}: not valid JSON ({err.msg}); regenerate it"
+        ) from err
 
 
 def collect_stage_result(

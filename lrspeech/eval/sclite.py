@@ -1,6 +1,6 @@
 """sclite-like `result.txt` (aligned REF/HYP lines with S/D/I marks and a summary) + `score.json`.
 
-Usage: python -c "from lrspeech.eval.scoring import score_corpus; from lrspeech.eval.sclite import format_result; print(format_result(score_corpus({'u1': 'a b c'}, {'u1': 'a x c d'})))"
+Usage: python -m lrspeech.bin.score_asr --ref data/dev/text --hyp exp/dev/text --out_dir exp/dev
 
 The listing follows sclite's `pralign` conventions that people read by eye: errors in upper
 case, `***` where a side has no token, one column per alignment pair, and an `Eval:` line

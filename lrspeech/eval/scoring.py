@@ -1,6 +1,6 @@
 """CER and WER with substitutions, deletions and insertions, per utterance and in total.
 
-Usage: python -c "from lrspeech.eval.scoring import score_corpus; print(score_corpus({'u1': 'a b c'}, {'u1': 'a x c d'}).wer)"
+Usage: python -c "from lrspeech.eval.scoring import score_corpus as s; print(s({'u': 'a'}, {}).wer)"
 
 Both sides go through `normalize_for_scoring` (lower case, no punctuation, numbers expanded
 with a language config) before alignment, so "Covid 19!" and "covid nineteen" match.
@@ -11,7 +11,7 @@ rate divides all errors (insertions included, so it can exceed 1) by the referen
 
 import logging
 from dataclasses import dataclass, field
-from typing import Dict, List, Mapping, Optional
+from typing import List, Mapping, Optional
 
 from lrspeech.eval.align import AlignedPair, ErrorCounts, align, count
 from lrspeech.text.cleaners import normalize_for_scoring

@@ -1,6 +1,6 @@
 """Per-metric summaries: mean with a 95% confidence interval from the t-distribution.
 
-Usage: python -c "from lrspeech.eval.stats import summarize; print(summarize({'a': 3.1, 'b': 3.5, 'c': 2.9}))"
+Usage: python -c "from lrspeech.eval.stats import summarize; print(summarize({'a': 3.1, 'b': 3.5}))"
 
 MOS-style numbers over a few dozen dev sentences are noisy; a mean without its interval
 invites reading differences between stages that are not there. The interval is

@@ -1,4 +1,4 @@
-"""Tests of the evaluation CLIs: score_asr, eval_ir (and utils/eval_ir.sh), eval_mos, make_report."""
+"""Tests of the evaluation CLIs: score_asr, eval_ir (+ utils/eval_ir.sh), eval_mos, make_report."""
 
 import json
 import os
@@ -23,8 +23,18 @@ def test_score_asr_writes_result_and_json(tmp_path, capsys):
     ref = write_lines(tmp_path / "ref" / "text", ["u1 Watu 3 walikuja.", "u2 habari yako"])
     hyp = write_lines(tmp_path / "hyp" / "text", ["u1 watu tatu walikuja", "u2 habari"])
     out = tmp_path / "score"
-    rc = score_asr.main(["--ref", str(ref), "--hyp", str(hyp), "--out_dir", str(out),
-                         "--lang_config", str(REPO / "conf" / "lang" / "sw.yaml")])
+    rc = score_asr.main(
+        [
+            "--ref",
+            str(ref),
+            "--hyp",
+            str(hyp),
+            "--out_dir",
+            str(out),
+            "--lang_config",
+            str(REPO / "conf" / "lang" / "sw.yaml"),
+        ]
+    )
     assert rc == 0
     data = json.loads((out / "score.json").read_text())
     assert data["wer"] == pytest.approx(1 / 5) and data["word"]["del"] == 1
@@ -44,8 +54,18 @@ def test_score_asr_unknown_hypothesis_names_file_and_line(tmp_path, capsys):
 
 def test_score_asr_bad_lang_config(tmp_path, capsys):
     ref = write_lines(tmp_path / "ref", ["u1 a"])
-    rc = score_asr.main(["--ref", str(ref), "--hyp", str(ref), "--out_dir", str(tmp_path / "o"),
-                         "--lang_config", str(tmp_path / "xx.yaml")])
+    rc = score_asr.main(
+        [
+            "--ref",
+            str(ref),
+            "--hyp",
+            str(ref),
+            "--out_dir",
+            str(tmp_path / "o"),
+            "--lang_config",
+            str(tmp_path / "xx.yaml"),
+        ]
+    )
     assert rc == 1 and "xx.yaml: language config not found" in capsys.readouterr().err
 
 
@@ -64,9 +84,19 @@ def test_eval_ir_shell_wrapper_with_pocketsphinx(lj_dir, tmp_path):
     out = tmp_path / "ir"
     env = dict(os.environ, LRSPEECH_PYTHON=sys.executable)
     proc = subprocess.run(
-        [str(REPO / "utils" / "eval_ir.sh"), "--judge", "pocketsphinx", "--lang_config",
-         str(REPO / "conf" / "lang" / "en.yaml"), str(lj_dir), str(lj_dir), str(out)],
-        capture_output=True, text=True, env=env,
+        [
+            str(REPO / "utils" / "eval_ir.sh"),
+            "--judge",
+            "pocketsphinx",
+            "--lang_config",
+            str(REPO / "conf" / "lang" / "en.yaml"),
+            str(lj_dir),
+            str(lj_dir),
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
     )
     assert proc.returncode == 0, proc.stderr
     data = json.loads((out / "ir.json").read_text())
@@ -79,16 +109,36 @@ def test_eval_ir_shell_wrapper_with_pocketsphinx(lj_dir, tmp_path):
 
 def test_eval_ir_audio_without_text(lj_dir, tmp_path, capsys):
     text = write_lines(tmp_path / "t" / "text", ["other one"])
-    rc = eval_ir.main(["--judge", "pocketsphinx", "--text", str(text), "--wav_dir", str(lj_dir),
-                       "--out_dir", str(tmp_path / "o")])
+    rc = eval_ir.main(
+        [
+            "--judge",
+            "pocketsphinx",
+            "--text",
+            str(text),
+            "--wav_dir",
+            str(lj_dir),
+            "--out_dir",
+            str(tmp_path / "o"),
+        ]
+    )
     assert rc == 1
     err = capsys.readouterr().err
     assert "has no text in" in err and "give the text dir the audio was synthesized from" in err
 
 
 def test_eval_ir_missing_judge_dir(lj_dir, tmp_path, capsys):
-    rc = eval_ir.main(["--judge", str(tmp_path / "nojudge"), "--text", str(lj_dir), "--wav_dir",
-                       str(lj_dir), "--out_dir", str(tmp_path / "o")])
+    rc = eval_ir.main(
+        [
+            "--judge",
+            str(tmp_path / "nojudge"),
+            "--text",
+            str(lj_dir),
+            "--wav_dir",
+            str(lj_dir),
+            "--out_dir",
+            str(tmp_path / "o"),
+        ]
+    )
     assert rc == 1 and "judge model dir not found" in capsys.readouterr().err
 
 
@@ -101,7 +151,9 @@ def test_eval_mos_reference_metrics(tmp_path, sw_rows, capsys):
     for r in rows:
         (synth / f"{r['id']}.flac").symlink_to(r["audio"])
     out = tmp_path / "mos"
-    rc = eval_mos.main(["--wav_dir", str(synth), "--ref_dir", str(ref), "--out_dir", str(out), "--no_dnsmos"])
+    rc = eval_mos.main(
+        ["--wav_dir", str(synth), "--ref_dir", str(ref), "--out_dir", str(out), "--no_dnsmos"]
+    )
     assert rc == 0
     metrics = json.loads((out / "mos.json").read_text())["metrics"]
     assert metrics["mcd"]["mean"] == pytest.approx(0.0, abs=1e-9) and metrics["mcd"]["n"] == 2
@@ -118,13 +170,30 @@ def test_make_report_collect_then_build(tmp_path, sw_rows):
     (tmp_path / "ir.json").write_text(json.dumps({"ir": 0.7, "judge_cer": 0.2}))
     (tmp_path / "score.json").write_text(json.dumps({"cer": 0.3, "wer": 0.6}))
     stage = tmp_path / "eval" / "finetune.json"
-    rc = make_report.main(["--collect", str(stage), "--stage", "finetune", "--data", "hq",
-                           "--ir_json", str(tmp_path / "ir.json"), "--score_json", str(tmp_path / "score.json"),
-                           "--sample", sw_rows[0]["id"], sw_rows[0]["audio"]])
+    rc = make_report.main(
+        [
+            "--collect",
+            str(stage),
+            "--stage",
+            "finetune",
+            "--data",
+            "hq",
+            "--ir_json",
+            str(tmp_path / "ir.json"),
+            "--score_json",
+            str(tmp_path / "score.json"),
+            "--sample",
+            sw_rows[0]["id"],
+            sw_rows[0]["audio"],
+        ]
+    )
     assert rc == 0 and json.loads(stage.read_text())["asr_wer"] == 0.6
     rc = make_report.main(["--results", str(stage), "--out_dir", str(tmp_path / "report")])
     assert rc == 0
-    assert "| finetune | hq | 70.0% | 20.0% | 30.0% | 60.0% |" in (tmp_path / "report" / "report.md").read_text()
+    assert (
+        "| finetune | hq | 70.0% | 20.0% | 30.0% | 60.0% |"
+        in (tmp_path / "report" / "report.md").read_text()
+    )
     assert "data:audio/wav;base64," in (tmp_path / "report" / "report.html").read_text()
 
 

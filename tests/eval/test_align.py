@@ -51,7 +51,13 @@ def test_counts_add():
     total = ErrorCounts(1, 2, 3, 4) + ErrorCounts(10, 0, 1, 0)
     assert total == ErrorCounts(11, 2, 4, 4)
     assert total.to_dict() == {
-        "ref_len": 17, "cor": 11, "sub": 2, "del": 4, "ins": 4, "err": 10, "rate": 10 / 17,
+        "ref_len": 17,
+        "cor": 11,
+        "sub": 2,
+        "del": 4,
+        "ins": 4,
+        "err": 10,
+        "rate": 10 / 17,
     }
 
 

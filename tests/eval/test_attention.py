@@ -4,7 +4,13 @@ import numpy as np
 import pytest
 
 from lrspeech.eval.attention import (
-    adr, attention_scores, default_band, focus_rate, select_head, wcr, word_spans,
+    adr,
+    attention_scores,
+    default_band,
+    focus_rate,
+    select_head,
+    wcr,
+    word_spans,
 )
 
 

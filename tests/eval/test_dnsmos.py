@@ -13,7 +13,9 @@ pytest.importorskip("speechmos")
 def test_real_speech_scores_above_white_noise(sw_rows):
     dnsmos = Dnsmos()
     x, sr = load_audio(sw_rows[0]["audio"])
-    noise = np.clip(np.random.default_rng(0).standard_normal(len(x)) * 0.1, -1, 1).astype(np.float32)
+    noise = np.clip(np.random.default_rng(0).standard_normal(len(x)) * 0.1, -1, 1).astype(
+        np.float32
+    )
     speech, hiss = dnsmos(x, sr), dnsmos(noise, sr)
     assert set(speech) == set(KEYS)
     assert speech["dnsmos_ovrl"] > 2.5 and hiss["dnsmos_ovrl"] < 1.6
@@ -32,6 +34,8 @@ def test_windows_loop_short_clips():
 def test_p808_features_match_librosa():
     librosa = pytest.importorskip("librosa")
     seg = np.random.default_rng(1).standard_normal(int(9.01 * 16000)).astype(np.float32) * 0.1
-    mel = librosa.feature.melspectrogram(y=seg[:-160], sr=16000, n_fft=321, hop_length=160, n_mels=120)
+    mel = librosa.feature.melspectrogram(
+        y=seg[:-160], sr=16000, n_fft=321, hop_length=160, n_mels=120
+    )
     ref = ((librosa.power_to_db(mel, ref=np.max) + 40) / 40).T
     assert np.allclose(p808_features(seg)[0], ref, atol=1e-4)

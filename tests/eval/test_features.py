@@ -3,7 +3,14 @@
 import numpy as np
 import pytest
 
-from lrspeech.eval.features import hz_to_mel, log_mel, mel_cepstrum, mel_filterbank, mel_power, mel_to_hz
+from lrspeech.eval.features import (
+    hz_to_mel,
+    log_mel,
+    mel_cepstrum,
+    mel_filterbank,
+    mel_power,
+    mel_to_hz,
+)
 
 
 def test_mel_scale_round_trip_and_anchor_points():

@@ -24,7 +24,9 @@ def test_duplicate_id_names_file_and_line(tmp_path):
 
 
 def test_missing_text_file(tmp_path):
-    with pytest.raises(EvalInputError, match="text file not found; give the `text` file of a data dir"):
+    with pytest.raises(
+        EvalInputError, match="text file not found; give the `text` file of a data dir"
+    ):
         read_text(tmp_path / "nope")
 
 

@@ -77,7 +77,9 @@ def test_evaluate_ir_pads_and_counts_missing_audio(tmp_path):
 
 
 def test_evaluate_ir_audio_without_text_is_an_error(tmp_path):
-    with pytest.raises(ValueError, match="have no reference text \\(first: 'x'\\); give the text dir"):
+    with pytest.raises(
+        ValueError, match="have no reference text \\(first: 'x'\\); give the text dir"
+    ):
         evaluate_ir(LengthJudge(), {"a": "one"}, {"x": _wav(tmp_path, "x", 100)})
 
 
@@ -87,5 +89,11 @@ def test_write_ir_files(tmp_path):
     data = json.loads(paths[1].read_text())
     assert data["ir"] == pytest.approx(2 / 3) and data["judge"] == "j" and data["pad_s"] == 0.3
     rows = list(csv.DictReader(io.StringIO(paths[0].read_text()), delimiter="\t"))
-    assert rows[0] == {"utt": "a", "ref": "one two", "hyp": "one", "words_correct": "1", "ref_words": "2"}
+    assert rows[0] == {
+        "utt": "a",
+        "ref": "one two",
+        "hyp": "one",
+        "words_correct": "1",
+        "ref_words": "2",
+    }
     assert utts_table(r).splitlines()[0] == "utt\tref\thyp\twords_correct\tref_words"

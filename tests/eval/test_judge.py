@@ -14,7 +14,13 @@ import pytest
 
 from lrspeech.data.audio import load_audio
 from lrspeech.eval.ir import intelligibility, pad_silence
-from lrspeech.eval.judge import EspnetJudge, PocketsphinxJudge, detokenize, make_judge, model_sample_rate
+from lrspeech.eval.judge import (
+    EspnetJudge,
+    PocketsphinxJudge,
+    detokenize,
+    make_judge,
+    model_sample_rate,
+)
 from lrspeech.eval.scoring import score_corpus
 
 pytest.importorskip("pocketsphinx")
@@ -73,7 +79,9 @@ def test_espeak_readings_less_intelligible_than_real(judge, lj_rows, lj_real, tm
 
 def test_missing_pocketsphinx_gives_install_hint(monkeypatch):
     monkeypatch.setitem(sys.modules, "pocketsphinx", None)
-    with pytest.raises(ImportError, match=r"install the eval extra: pip install 'lrspeech\[eval\]'"):
+    with pytest.raises(
+        ImportError, match=r"install the eval extra: pip install 'lrspeech\[eval\]'"
+    ):
         PocketsphinxJudge()
 
 

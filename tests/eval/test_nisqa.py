@@ -11,13 +11,34 @@ from lrspeech.eval.nisqa import NisqaModel, NisqaTTS, segments
 
 # The architecture settings published with NISQA-TTS.
 ARGS = {
-    "ms_n_fft": 4096, "ms_hop_length": 0.01, "ms_win_length": 0.02, "ms_n_mels": 48,
-    "ms_fmax": 20000, "ms_seg_length": 15, "ms_seg_hop_length": 4, "cnn_model": "adapt",
-    "cnn_c_out_1": 16, "cnn_c_out_2": 32, "cnn_c_out_3": 64, "cnn_kernel_size": 3,
-    "cnn_dropout": 0.2, "cnn_pool_1": [24, 7], "cnn_pool_2": [12, 5], "cnn_pool_3": [6, 3],
-    "cnn_fc_out_h": None, "td": "self_att", "td_sa_d_model": 64, "td_sa_nhead": 1,
-    "td_sa_pos_enc": False, "td_sa_num_layers": 2, "td_sa_h": 64, "td_sa_dropout": 0.1,
-    "td_2": "skip", "pool": "att", "pool_att_h": 128, "pool_att_dropout": 0.1,
+    "ms_n_fft": 4096,
+    "ms_hop_length": 0.01,
+    "ms_win_length": 0.02,
+    "ms_n_mels": 48,
+    "ms_fmax": 20000,
+    "ms_seg_length": 15,
+    "ms_seg_hop_length": 4,
+    "cnn_model": "adapt",
+    "cnn_c_out_1": 16,
+    "cnn_c_out_2": 32,
+    "cnn_c_out_3": 64,
+    "cnn_kernel_size": 3,
+    "cnn_dropout": 0.2,
+    "cnn_pool_1": [24, 7],
+    "cnn_pool_2": [12, 5],
+    "cnn_pool_3": [6, 3],
+    "cnn_fc_out_h": None,
+    "td": "self_att",
+    "td_sa_d_model": 64,
+    "td_sa_nhead": 1,
+    "td_sa_pos_enc": False,
+    "td_sa_num_layers": 2,
+    "td_sa_h": 64,
+    "td_sa_dropout": 0.1,
+    "td_2": "skip",
+    "pool": "att",
+    "pool_att_h": 128,
+    "pool_att_dropout": 0.1,
 }
 
 
@@ -30,7 +51,9 @@ def test_no_path_skips_with_one_message(caplog):
 
 
 def test_missing_file_is_a_clear_error(tmp_path):
-    with pytest.raises(FileNotFoundError, match="NISQA-TTS weights not found; download nisqa_tts.tar yourself"):
+    with pytest.raises(
+        FileNotFoundError, match="NISQA-TTS weights not found; download nisqa_tts.tar yourself"
+    ):
         load_nisqa(tmp_path / "nisqa_tts.tar")
 
 

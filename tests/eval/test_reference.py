@@ -7,7 +7,13 @@ import numpy as np
 import pytest
 
 from lrspeech.data.audio import load_audio
-from lrspeech.eval.reference import ReferenceScorer, RefConfig, dtw_path, f0_errors, warp_to_reference
+from lrspeech.eval.reference import (
+    RefConfig,
+    ReferenceScorer,
+    dtw_path,
+    f0_errors,
+    warp_to_reference,
+)
 
 
 @pytest.fixture(scope="module")

@@ -20,14 +20,34 @@ def diagonal(frames, tokens):
 def stage_files(tmp_path, sw_rows):
     np.save(tmp_path / "att0.npy", diagonal(80, 12))
     stages = [
-        {"stage": "pretrain", "data": "espeak en", "ir": 0.31, "judge_cer": 0.52, "asr_cer": 0.6,
-         "asr_wer": 0.9, "mos": {"dnsmos_ovrl": {"mean": 2.1, "ci95": 0.2}}},
-        {"stage": "finetune", "data": "paired_hq 10 utts", "ir": 0.74, "sentence_ir": 0.4,
-         "judge_cer": 0.18, "asr_cer": 0.25, "asr_wer": 0.5,
-         "mos": {"dnsmos_ovrl": {"mean": 3.05, "ci95": 0.12}, "mcd": 7.5},
-         "attention": {"wcr": 0.61, "adr": 0.93},
-         "samples": [{"utt": sw_rows[0]["id"], "text": sw_rows[0]["text"], "wav": sw_rows[0]["audio"],
-                      "att": "att0.npy"}]},
+        {
+            "stage": "pretrain",
+            "data": "espeak en",
+            "ir": 0.31,
+            "judge_cer": 0.52,
+            "asr_cer": 0.6,
+            "asr_wer": 0.9,
+            "mos": {"dnsmos_ovrl": {"mean": 2.1, "ci95": 0.2}},
+        },
+        {
+            "stage": "finetune",
+            "data": "paired_hq 10 utts",
+            "ir": 0.74,
+            "sentence_ir": 0.4,
+            "judge_cer": 0.18,
+            "asr_cer": 0.25,
+            "asr_wer": 0.5,
+            "mos": {"dnsmos_ovrl": {"mean": 3.05, "ci95": 0.12}, "mcd": 7.5},
+            "attention": {"wcr": 0.61, "adr": 0.93},
+            "samples": [
+                {
+                    "utt": sw_rows[0]["id"],
+                    "text": sw_rows[0]["text"],
+                    "wav": sw_rows[0]["audio"],
+                    "att": "att0.npy",
+                }
+            ],
+        },
     ]
     paths = []
     for i, s in enumerate(stages):
@@ -38,12 +58,43 @@ def stage_files(tmp_path, sw_rows):
 
 def test_table_rows(stage_files):
     header, rows = table([load_stage(p) for p in stage_files])
-    assert header == ["stage", "data", "IR", "sent. IR", "judge CER", "ASR CER", "ASR WER",
-                      "WCR", "ADR", "dnsmos_ovrl", "mcd"]
-    assert rows[0] == ["pretrain", "espeak en", "31.0%", "–", "52.0%", "60.0%", "90.0%", "–", "–",
-                       "2.10 ± 0.20", "–"]
-    assert rows[1][2:] == ["74.0%", "40.0%", "18.0%", "25.0%", "50.0%", "0.610", "0.930",
-                           "3.05 ± 0.12", "7.50"]
+    assert header == [
+        "stage",
+        "data",
+        "IR",
+        "sent. IR",
+        "judge CER",
+        "ASR CER",
+        "ASR WER",
+        "WCR",
+        "ADR",
+        "dnsmos_ovrl",
+        "mcd",
+    ]
+    assert rows[0] == [
+        "pretrain",
+        "espeak en",
+        "31.0%",
+        "–",
+        "52.0%",
+        "60.0%",
+        "90.0%",
+        "–",
+        "–",
+        "2.10 ± 0.20",
+        "–",
+    ]
+    assert rows[1][2:] == [
+        "74.0%",
+        "40.0%",
+        "18.0%",
+        "25.0%",
+        "50.0%",
+        "0.610",
+        "0.930",
+        "3.05 ± 0.12",
+        "7.50",
+    ]
 
 
 def test_report_embeds_images_and_audio(stage_files, tmp_path, sw_rows):
@@ -94,12 +145,22 @@ def test_bad_stage_files_have_clear_messages(tmp_path):
 
 
 def test_collect_stage_result_reads_eval_outputs(tmp_path):
-    (tmp_path / "ir.json").write_text(json.dumps({"ir": 0.8, "sentence_ir": 0.5, "judge": "pocketsphinx",
-                                                  "judge_cer": 0.1}))
+    (tmp_path / "ir.json").write_text(
+        json.dumps({"ir": 0.8, "sentence_ir": 0.5, "judge": "pocketsphinx", "judge_cer": 0.1})
+    )
     (tmp_path / "score.json").write_text(json.dumps({"cer": 0.2, "wer": 0.4}))
-    (tmp_path / "mos.json").write_text(json.dumps({"metrics": {"mcd": {"mean": 7.0, "ci95": 0.5, "n": 3}}}))
-    out = collect_stage_result("finetune", "hq", tmp_path / "ir.json", tmp_path / "score.json",
-                               tmp_path / "mos.json", {"wcr": 0.6}, [{"utt": "u", "wav": "u.wav"}])
+    (tmp_path / "mos.json").write_text(
+        json.dumps({"metrics": {"mcd": {"mean": 7.0, "ci95": 0.5, "n": 3}}})
+    )
+    out = collect_stage_result(
+        "finetune",
+        "hq",
+        tmp_path / "ir.json",
+        tmp_path / "score.json",
+        tmp_path / "mos.json",
+        {"wcr": 0.6},
+        [{"utt": "u", "wav": "u.wav"}],
+    )
     assert out["ir"] == 0.8 and out["asr_wer"] == 0.4 and out["judge"] == "pocketsphinx"
     assert out["mos"] == {"mcd": {"mean": 7.0, "ci95": 0.5}}
     assert out["attention"] == {"wcr": 0.6} and out["samples"] == [{"utt": "u", "wav": "u.wav"}]

@@ -2,9 +2,9 @@
 
 import json
 
-from lrspeech.eval.scoring import score_corpus
-from lrspeech.eval.sclite import alignment_lines, format_result, write_score_files
 from lrspeech.eval.align import align
+from lrspeech.eval.sclite import alignment_lines, format_result, write_score_files
+from lrspeech.eval.scoring import score_corpus
 
 
 def test_alignment_lines_mark_errors():
@@ -22,7 +22,9 @@ def test_insertion_shows_gap_in_ref():
 
 
 def test_result_has_blocks_and_summary():
-    text = format_result(score_corpus({"u1": "a b c", "u2": "d"}, {"u1": "a x c d", "u2": "d"}), "T")
+    text = format_result(
+        score_corpus({"u1": "a b c", "u2": "d"}, {"u1": "a x c d", "u2": "d"}), "T"
+    )
     assert text.startswith("T\n")
     assert "id: (u1)\nScores: (#C #S #D #I) 2 1 0 1\n" in text
     assert "id: (u2)\nScores: (#C #S #D #I) 1 0 0 0\n" in text
