@@ -1,0 +1,93 @@
+"""FastSpeech2 (conf/tts/fastspeech2_tiny.yaml) trains on CTC durations and synthesizes."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from lrspeech.data.audio import load_audio
+from lrspeech.models import espnet_io
+from lrspeech.pipeline.align import CtcAligner
+from lrspeech.pipeline.durations import (
+    TtsFrames,
+    align_data_dir,
+    prepare_fastspeech2_inputs,
+    read_durations,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+FS2_TINY = REPO / "conf" / "tts" / "fastspeech2_tiny.yaml"
+FEW_STEPS = [
+    "--max_epoch", "1", "--num_iters_per_epoch", "2", "--batch_size", "4",
+    "--num_att_plot", "0", "--use_tensorboard", "false", "--seed", "0",
+]
+
+
+def subset_dir(src: Path, dst: Path, utts) -> Path:
+    """A data dir with only `utts` of `src` (wav.scp, text, utt2spk)."""
+    dst.mkdir(parents=True)
+    for name in ("wav.scp", "text", "utt2spk"):
+        lines = (src / name).read_text(encoding="utf-8").splitlines()
+        keep = [line for line in lines if line.split(maxsplit=1)[0] in utts]
+        (dst / name).write_text("\n".join(keep) + "\n", encoding="utf-8")
+    return dst
+
+
+@pytest.fixture(scope="module")
+def fastspeech2(micro_asr, tmp_path_factory):
+    """Align 4 Swahili + 2 AN4 clips with the micro ASR; train FastSpeech2 two steps on them."""
+    root = tmp_path_factory.mktemp("fastspeech2")
+    utts = sorted((micro_asr.data_dir / "wav.scp").read_text().split()[0::2])
+    sw = [u for u in utts if "swh" in u][:4]
+    an4 = [u for u in utts if u.startswith("an")][:2]
+    data = subset_dir(micro_asr.data_dir, root / "data", set(sw + an4))
+    frames = TtsFrames.from_tts_config(FS2_TINY)
+    report = align_data_dir(CtcAligner.from_model(micro_asr.exp_dir), data, root / "align", frames)
+    prep = prepare_fastspeech2_inputs(data, root / "align", root / "lists", min_score=None)
+    lists = root / "lists"
+    tokens = espnet_io.write_token_list(lists / "text", root / "tokens.txt", "word")
+    stats = espnet_io.collect_stats("tts", FS2_TINY, lists, lists, root / "stats", tokens)
+    exp = espnet_io.train("tts", FS2_TINY, lists, lists, stats, root / "exp", tokens,
+                          extra_args=FEW_STEPS)
+    return {"report": report, "prep": prep, "lists": lists, "stats": stats, "exp": exp,
+            "data": data}
+
+
+def test_durations_feed_collect_stats_and_training(fastspeech2):
+    assert fastspeech2["report"].skipped == {}
+    assert len(fastspeech2["prep"].kept) == 6
+    for name in ("feats_stats.npz", "pitch_stats.npz", "energy_stats.npz"):
+        assert (fastspeech2["stats"] / "train" / name).is_file()
+    spk2sid = (fastspeech2["lists"] / "spk2sid").read_text().split()
+    assert len(spk2sid) == 2 * 4  # <unk>, sw_35d and two AN4 speakers
+    trained = espnet_io.TrainedExp.load(fastspeech2["exp"])
+    config = espnet_io.read_config(trained.config)
+    assert config["tts"] == "fastspeech2" and config["tts_conf"]["spks"] == 4
+    state = torch.load(trained.checkpoint, map_location="cpu")
+    assert all(torch.isfinite(v).all() for v in state.values() if v.dtype.is_floating_point)
+
+
+def test_trained_fastspeech2_synthesizes_with_its_own_and_given_durations(fastspeech2):
+    from espnet2.bin.tts_inference import Text2Speech
+
+    trained = espnet_io.TrainedExp.load(fastspeech2["exp"])
+    lists = fastspeech2["lists"]
+    utt, text = (lists / "text").read_text().splitlines()[0].split(maxsplit=1)
+    sid = int(dict(line.split() for line in (lists / "utt2sid").read_text().splitlines())[utt])
+    tts = Text2Speech(str(trained.config), str(trained.checkpoint), device="cpu")
+    out = tts(text, sids=np.array([sid]))
+    n_tokens = len(text.split())
+    assert out["duration"].shape == (n_tokens + 1,)
+    assert out["feat_gen"].shape[0] == int(out["duration"].sum()) > 0
+    assert out["wav"].shape[0] == pytest.approx(out["feat_gen"].shape[0] * 256, abs=256)
+    assert torch.isfinite(out["wav"]).all()
+
+    given = torch.tensor(read_durations(lists / "durations")[utt])
+    wav_path = dict(line.split(maxsplit=1) for line in (lists / "wav.scp").read_text().splitlines())
+    speech, _ = load_audio(wav_path[utt])
+    forced = Text2Speech(str(trained.config), str(trained.checkpoint), device="cpu",
+                         use_teacher_forcing=True)
+    forced.vocoder = None
+    out = forced(text, speech=torch.from_numpy(speech), durations=given, sids=np.array([sid]))
+    assert out["feat_gen"].shape[0] == int(given.sum()) == len(speech) // 256 + 1
