@@ -167,9 +167,14 @@ def run_task(task: str, argv: Sequence[str], log_file: Optional[Path] = None) ->
     _run_logged(task, argv, Path(log_file))
 
 
+def job_command(task: str) -> List[str]:
+    """The command a logged job runs (lrspeech's CLI for the task)."""
+    return [sys.executable, "-m", f"lrspeech.bin.{task}_train"]
+
+
 def _run_logged(task: str, argv: List[str], log_file: Path) -> None:
     log_file.parent.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, "-m", f"lrspeech.bin.{task}_train", *argv]
+    cmd = [*job_command(task), *argv]
     logger.info("running %s (log: %s)", " ".join(cmd[:3]), log_file)
     with open(log_file, "w", encoding="utf-8") as log:
         log.write("# " + " ".join(cmd) + "\n")
