@@ -11,6 +11,7 @@ and is imported only when that judge is built.
 """
 
 import abc
+import json
 import logging
 import os
 from pathlib import Path
@@ -78,6 +79,18 @@ def model_sample_rate(speech2text: Any, default: int = 16000) -> int:
     return _parse_rate(conf.get("fs", default)) if isinstance(conf, dict) else default
 
 
+def packed_sample_rate(model_dir: Path) -> Optional[int]:
+    """`sample_rate` of a packed dir's meta.json, when the packer recorded it."""
+    meta = Path(model_dir) / "meta.json"
+    if not meta.is_file():
+        return None
+    try:
+        rate = json.loads(meta.read_text(encoding="utf-8")).get("sample_rate")
+    except (json.JSONDecodeError, AttributeError):
+        return None
+    return _parse_rate(rate) if rate else None
+
+
 def detokenize(text: str) -> str:
     """Words from an ESPnet hypothesis; `word`-token models emit `a b <space> c` style text."""
     if SPACE not in text:
@@ -98,7 +111,7 @@ class EspnetJudge(Judge):
         from lrspeech.models.packing import load_asr  # imports ESPnet: slow, only when needed
 
         self.speech2text = load_asr(self.model_dir, **load_kwargs)
-        self.sample_rate = model_sample_rate(self.speech2text)
+        self.sample_rate = packed_sample_rate(self.model_dir) or model_sample_rate(self.speech2text)
         self.name = str(self.model_dir)
 
     @classmethod
