@@ -8,6 +8,7 @@ judge=pocketsphinx   # `pocketsphinx` (English) or a packed ESPnet ASR model dir
 lang_config=         # conf/lang/<iso>.yaml for number expansion in scoring (optional)
 pad_s=0.3            # seconds of silence added at both ends before decoding
 device=cpu           # device of an ESPnet judge (cpu, cuda)
+skip_missing=false   # score only texts that have audio (else a missing clip is unintelligible)
 
 help_message="Usage: $0 [options] <text-dir> <synth-wav-dir> <out-dir>
   <text-dir>       data dir (or text file) with the sentences that were synthesized
@@ -37,4 +38,5 @@ log "IR of ${wav_dir} against ${text}, judge ${judge} -> ${out_dir}"
 args=(--judge "${judge}" --text "${text}" --wav_dir "${wav_dir}" --out_dir "${out_dir}"
       --pad_s "${pad_s}" --device "${device}")
 [ -n "${lang_config}" ] && args+=(--lang_config "${lang_config}")
+[ "${skip_missing}" = true ] && args+=(--skip_missing)
 "$python" -m lrspeech.bin.eval_ir "${args[@]}"

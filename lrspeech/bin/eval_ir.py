@@ -43,6 +43,11 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--pad_s", type=float, default=DEFAULT_PAD_S, help="silence added at both ends (s)"
     )
+    p.add_argument(
+        "--skip_missing",
+        action="store_true",
+        help="score only texts that have audio (default: a missing clip counts as unintelligible)",
+    )
     p.add_argument("--device", default="cpu", help="device of an ESPnet judge (cpu, cuda)")
     return p
 
@@ -70,11 +75,16 @@ def main(argv: Optional[List[str]] = None) -> int:
         texts, audio = check_inputs(args.text, args.wav_dir)
         kwargs = {} if args.judge == "pocketsphinx" else {"device": args.device}
         judge = make_judge(args.judge, **kwargs)
-        result = evaluate_ir(judge, texts, audio, cfg, args.pad_s)
+        result = evaluate_ir(judge, texts, audio, cfg, args.pad_s, args.skip_missing)
     except (EvalInputError, LangConfigError, ValueError, FileNotFoundError, ImportError) as err:
         print(f"eval_ir: error: {err}", file=sys.stderr)
         return 1
-    meta = {"text": str(args.text), "wav_dir": str(args.wav_dir), "pad_s": args.pad_s}
+    meta = {
+        "text": str(args.text),
+        "wav_dir": str(args.wav_dir),
+        "pad_s": args.pad_s,
+        "skip_missing": args.skip_missing,
+    }
     write_ir(result, args.out_dir, meta)
     print(
         f"IR {percent(result.ir)}  sentence IR {percent(result.sentence_ir)}  judge CER "

@@ -117,11 +117,13 @@ def evaluate_ir(
     audio: Mapping[str, AudioRef],
     cfg: Optional[LangConfig] = None,
     pad_s: float = DEFAULT_PAD_S,
+    skip_missing: bool = False,
 ) -> IRResult:
     """Transcribe the synthesized `audio` of the `texts` with `judge` and compute IR.
 
-    Audio without a text is an error (the wrong text dir); a text without audio counts as
-    unintelligible (the synthesis failed) and is listed in `missing`.
+    Audio without a text is an error (the wrong text dir). A text without audio counts as
+    unintelligible (the synthesis failed) and is listed in `missing`, unless `skip_missing`
+    (a deliberately synthesized subset), which scores only the texts that have audio.
     """
     extra = sorted(set(audio) - set(texts))
     if extra:
@@ -129,6 +131,8 @@ def evaluate_ir(
             f"{len(extra)} synthesized utterance(s) have no reference text (first: '{extra[0]}'); "
             "give the text dir the audio was synthesized from"
         )
+    if skip_missing:
+        texts = {u: t for u, t in texts.items() if u in audio}
     hyps = transcribe_all(judge, audio, pad_s)
     return intelligibility(texts, hyps, cfg, judge.name)
 

@@ -76,6 +76,12 @@ def test_evaluate_ir_pads_and_counts_missing_audio(tmp_path):
     assert r.judge == "length"
 
 
+def test_evaluate_ir_skip_missing_scores_the_synthesized_subset(tmp_path):
+    audio = {"a": _wav(tmp_path, "a", 1600)}
+    r = evaluate_ir(LengthJudge(), {"a": "one two", "b": "three"}, audio, skip_missing=True)
+    assert r.ir == 1.0 and r.ref_words == 2 and r.score.missing == []
+
+
 def test_evaluate_ir_audio_without_text_is_an_error(tmp_path):
     with pytest.raises(
         ValueError, match="have no reference text \\(first: 'x'\\); give the text dir"
