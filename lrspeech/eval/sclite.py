@@ -37,7 +37,7 @@ def alignment_lines(pairs: Sequence[AlignedPair]) -> Tuple[str, str, str]:
     return (
         "REF:  " + " ".join(ref).rstrip(),
         "HYP:  " + " ".join(hyp).rstrip(),
-        "Eval: " + " ".join(ev).rstrip(),
+        ("Eval: " + " ".join(ev)).rstrip(),
     )
 
 
@@ -66,7 +66,8 @@ def summary_block(score: CorpusScore) -> List[str]:
         def pct(x: int) -> str:
             return f"{100.0 * x / n:6.1f}" if n else "   n/a"
 
-        s_err = percent(score.sentence_error_rate).rstrip("%") if name == "word" else ""
+        ser = score.sentence_error_rate
+        s_err = f"{100.0 * ser:6.1f}" if name == "word" and ser is not None else ""
         lines.append(
             f"| {name:<5} | {len(score.utts):>5} {n:>7} | {pct(c.cor):>7} {pct(c.sub):>7} "
             f"{pct(c.dels):>7} {pct(c.ins):>7} {pct(c.errors):>7} {s_err:>7} |"

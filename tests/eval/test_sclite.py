@@ -30,7 +30,7 @@ def test_result_has_blocks_and_summary():
     assert "id: (u2)\nScores: (#C #S #D #I) 1 0 0 0\n" in text
     summary = text.split("| word  |")[1].splitlines()[0]
     # 4 ref words: 3 correct (75%), 1 sub (25%), 1 ins (25%) -> 50% errors, 1 of 2 sentences wrong
-    assert summary.split() == ["2", "4", "|", "75.0", "25.0", "0.0", "25.0", "50.0", "50.00", "|"]
+    assert summary.split() == ["2", "4", "|", "75.0", "25.0", "0.0", "25.0", "50.0", "50.0", "|"]
     assert "WER 50.00%" in text
 
 
