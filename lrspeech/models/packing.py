@@ -1,0 +1,531 @@
+"""Packed model dirs: one self-contained folder per trained model, loadable from anywhere.
+
+Usage: python -m lrspeech.bin.pack_model --exp_dir exp/finetune/tts/exp --out_dir exp/packed/tts \
+    --lang_config conf/lang.yaml --target_speaker sw_35d
+
+A packed dir (docs/CONTRACTS.md) holds `config.yaml`, `model.pth`, `tokens.txt`, `lang.yaml`,
+`feats_stats.npz` (FastSpeech2 also `pitch_stats.npz`, `energy_stats.npz`), optionally
+`bpe.model`, `nlsyms.txt`, `spembs.npz` (speaker embeddings), and `meta.json`
+(`task`, `token_type`, `target_speaker`, `speakers`, `sample_rate`, ...).
+
+Why rewrite config.yaml: ESPnet stores the paths a model was trained with (stats, token list,
+BPE model), relative to wherever training ran. Packing copies those files in and stores
+their names relative to the dir; `load_asr`/`load_tts` resolve them against the dir at load
+time, so a packed dir can be moved, copied to another machine or shipped. Training-only
+entries (data lists, shape files, init checkpoints) are cleared. The dir is built in a
+temporary sibling and renamed when complete, so a reader never sees half a model.
+
+ESPnet loads checkpoints with `strict=False`: a config/checkpoint mismatch would silently give
+a partly random model. The loaders here compare the parameter names and refuse a mismatch.
+"""
+
+import copy
+import json
+import logging
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple, Union
+
+import yaml
+
+from lrspeech.data.atomic import atomic_dir
+from lrspeech.models.speakers import SpeakerError, SpeakerTable, read_speaker_embeddings
+from lrspeech.models.tasks import register_models
+from lrspeech.text.lang import LangConfig
+
+logger = logging.getLogger(__name__)
+
+PathLike = Union[str, Path]
+CONFIG, MODEL, TOKENS = "config.yaml", "model.pth", "tokens.txt"
+LANG, META = "lang.yaml", "meta.json"
+SPEMBS = "spembs.npz"
+# config key path -> file name inside the packed dir
+FILE_KEYS: Dict[Tuple[str, ...], str] = {
+    ("token_list",): TOKENS,
+    ("bpemodel",): "bpe.model",
+    ("non_linguistic_symbols",): "nlsyms.txt",
+    ("normalize_conf", "stats_file"): "feats_stats.npz",
+    ("pitch_normalize_conf", "stats_file"): "pitch_stats.npz",
+    ("energy_normalize_conf", "stats_file"): "energy_stats.npz",
+}
+# Entries only training reads; a packed model must not point at the training machine.
+TRAINING_LISTS = ("train_data_path_and_name_and_type", "valid_data_path_and_name_and_type",
+                  "train_shape_file", "valid_shape_file", "init_param")
+TRAINING_PATHS = ("output_dir", "config", "pretrain_path", "rir_scp", "noise_scp")
+TASKS = ("asr", "tts")
+DEFAULT_SAMPLE_RATE = 16000
+
+
+class PackError(ValueError):
+    """A model that cannot be packed or loaded; the message names the file and the fix."""
+
+
+# ---------------------------------------------------------------- config helpers
+
+
+def _get(config: Mapping, keys: Tuple[str, ...]) -> Any:
+    node: Any = config
+    for key in keys:
+        if not isinstance(node, Mapping):
+            return None
+        node = node.get(key)
+    return node
+
+
+def _set(config: Dict, keys: Tuple[str, ...], value: Any) -> None:
+    node = config
+    for key in keys[:-1]:
+        node = node.setdefault(key, {})
+    node[keys[-1]] = value
+
+
+def _is_unset(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and value.lower() in ("", "none", "null"))
+
+
+def read_yaml(path: Path) -> Dict:
+    """A YAML mapping; errors name the file."""
+    if not path.is_file():
+        raise PackError(f"{path}: not found; give an ESPnet exp dir (with config.yaml) or its "
+                        "config.yaml")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as err:
+        raise PackError(f"{path}: not valid YAML ({err}); fix the file") from err
+    if not isinstance(data, dict):
+        raise PackError(f"{path}: expected a mapping of ESPnet options")
+    return data
+
+
+def task_of(config: Mapping, where: str) -> str:
+    """'tts' for a config with a `tts:` model, 'asr' for one with an `encoder:`."""
+    if config.get("tts") is not None:
+        return "tts"
+    if config.get("encoder") is not None:
+        return "asr"
+    raise PackError(f"{where}: neither `tts:` nor `encoder:` set; not an ESPnet TTS/ASR config")
+
+
+def sample_rate_of(config: Mapping) -> int:
+    """The rate the model's feature extractor expects (ESPnet's default 16 kHz if unset)."""
+    conf = config.get("feats_extract_conf") if task_of(config, CONFIG) == "tts" else \
+        config.get("frontend_conf")
+    fs = (conf or {}).get("fs", DEFAULT_SAMPLE_RATE)
+    if isinstance(fs, str):
+        import humanfriendly
+
+        fs = humanfriendly.parse_size(fs)
+    return int(fs)
+
+
+def iter_strings(node: Any, path: str = "") -> Iterator[Tuple[str, str]]:
+    """(dotted key, value) of every string in a nested config."""
+    if isinstance(node, Mapping):
+        for key, value in node.items():
+            yield from iter_strings(value, f"{path}.{key}" if path else str(key))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from iter_strings(value, f"{path}[{i}]")
+    elif isinstance(node, str):
+        yield path, node
+
+
+# ---------------------------------------------------------------- packing
+
+
+def pack_model(
+    exp_dir_or_config: PathLike,
+    checkpoint: Optional[PathLike],
+    out_dir: PathLike,
+    lang_config: Optional[PathLike] = None,
+    meta: Optional[Mapping[str, Any]] = None,
+    speaker_embeddings: Optional[PathLike] = None,
+) -> Path:
+    """Pack an ESPnet exp dir (or config.yaml + checkpoint) into `out_dir`; return it.
+
+    `checkpoint` None picks the exp dir's best (lrspeech.models.espnet_io.find_checkpoint).
+    `meta` gives `task`, `token_type`, `target_speaker`, `speakers` (name -> sid), ...;
+    missing `task`/`token_type` are read from the config. `speaker_embeddings` is an .npz of
+    speaker name -> embedding for models with `spk_embed_dim`.
+    """
+    config_path, checkpoint_path = _locate(Path(exp_dir_or_config), checkpoint)
+    config = read_yaml(config_path)
+    full_meta = build_meta(config, meta or {}, str(config_path), lang_config)
+    out_dir = Path(out_dir)
+    _check_out_dir(out_dir)
+    with atomic_dir(out_dir, replace=_existing_names(out_dir)) as tmp:
+        packed = _copy_files(config, config_path, tmp)
+        _clear_training_entries(packed)
+        _write_state_dict(checkpoint_path, tmp / MODEL)
+        if lang_config is not None:
+            shutil.copyfile(_checked_lang(Path(lang_config)), tmp / LANG)
+        if speaker_embeddings is not None:
+            _copy_embeddings(Path(speaker_embeddings), tmp / SPEMBS, full_meta)
+        _warn_outside_paths(packed, config_path)
+        (tmp / CONFIG).write_text(yaml.safe_dump(packed, sort_keys=False, allow_unicode=True),
+                                  encoding="utf-8")
+        (tmp / META).write_text(json.dumps(full_meta, indent=2, ensure_ascii=False) + "\n",
+                                encoding="utf-8")
+    logger.info("packed %s (%s) into %s", config_path.parent, checkpoint_path.name, out_dir)
+    return out_dir
+
+
+def _locate(source: Path, checkpoint: Optional[PathLike]) -> Tuple[Path, Path]:
+    config = source / CONFIG if source.is_dir() else source
+    if not config.is_file():
+        raise PackError(f"{config}: not found; give an ESPnet exp dir (with config.yaml) or "
+                        "its config.yaml")
+    if checkpoint is None:
+        from lrspeech.models.espnet_io import find_checkpoint
+
+        try:
+            return config, find_checkpoint(config.parent)
+        except ValueError as err:
+            raise PackError(str(err)) from err
+    checkpoint = Path(checkpoint)
+    if not checkpoint.is_file():
+        raise PackError(f"{checkpoint}: checkpoint not found; give a .pth from the exp dir "
+                        "(e.g. valid.loss.best.pth) or leave it out to pick the best")
+    return config, checkpoint
+
+
+def build_meta(config: Mapping, meta: Mapping[str, Any], where: str,
+               lang_config: Optional[PathLike] = None) -> Dict[str, Any]:
+    """meta.json content: the caller's keys completed from the config, speakers checked."""
+    from lrspeech import __version__
+
+    task = task_of(config, where)
+    out: Dict[str, Any] = dict(meta)
+    if out.setdefault("task", task) != task:
+        raise PackError(f"{where}: meta says task '{out['task']}' but the config is a {task} "
+                        "model; fix the meta or pack the right exp dir")
+    if out.get("token_type") is None:
+        out["token_type"] = config.get("token_type")
+    out.setdefault("sample_rate", sample_rate_of(config))
+    out.setdefault("lrspeech_version", __version__)
+    out.setdefault("espnet_version", config.get("version"))
+    out.setdefault("has_lang_config", lang_config is not None)
+    if task == "tts":
+        out.setdefault("speakers", {})
+        out.setdefault("target_speaker", None)
+        _check_speakers(config, out, where)
+    return out
+
+
+def _check_speakers(config: Mapping, meta: Mapping[str, Any], where: str) -> None:
+    try:
+        table = SpeakerTable.from_meta(meta, where=f"{where} (meta)")
+    except SpeakerError as err:
+        raise PackError(str(err)) from err
+    spks = _get(config, ("tts_conf", "spks"))
+    if spks is not None and table.spk2sid:
+        too_big = {s: i for s, i in table.spk2sid.items() if i >= int(spks)}
+        if too_big:
+            name, sid = next(iter(too_big.items()))
+            raise PackError(f"{where}: speaker '{name}' has sid {sid} but the model has "
+                            f"tts_conf.spks={spks} (ids 0..{int(spks) - 1}); use the spk2sid "
+                            "the model was trained with")
+    if spks is not None and not table.spk2sid:
+        logger.warning("%s: multi-speaker model (spks=%s) packed without a speaker map; "
+                       "only numeric use is possible. Pass meta speakers=spk2sid", where, spks)
+
+
+def _check_out_dir(out_dir: Path) -> None:
+    if out_dir.exists() and (not out_dir.is_dir() or
+                             (any(out_dir.iterdir()) and not (out_dir / META).is_file())):
+        raise PackError(f"{out_dir}: exists and is not a packed model dir; remove it or "
+                        "choose another --out_dir")
+
+
+def _existing_names(out_dir: Path) -> List[str]:
+    return [p.name for p in out_dir.iterdir()] if out_dir.is_dir() else []
+
+
+def _copy_files(config: Mapping, config_path: Path, tmp: Path) -> Dict:
+    """Copy every file the config names into `tmp`; return the config pointing at them."""
+    packed = copy.deepcopy(dict(config))
+    for keys, name in FILE_KEYS.items():
+        value = _get(config, keys)
+        if keys == ("token_list",) and isinstance(value, list):
+            (tmp / name).write_text("".join(f"{t}\n" for t in value), encoding="utf-8")
+        elif _is_unset(value):
+            continue
+        else:
+            shutil.copyfile(_source_file(Path(value), keys, config_path), tmp / name)
+        _set(packed, keys, name)
+    return packed
+
+
+def _source_file(path: Path, keys: Tuple[str, ...], config_path: Path) -> Path:
+    """A file named in the config: as written (relative to the cwd) or relative to the exp."""
+    for candidate in (path, config_path.parent / path):
+        if candidate.is_file():
+            return candidate
+    raise PackError(f"{config_path}: {'.'.join(keys)} points to {path}, which does not exist; "
+                    "run from the dir training ran in, or fix the path in the config")
+
+
+def _clear_training_entries(config: Dict) -> None:
+    for key in TRAINING_LISTS:
+        if key in config:
+            config[key] = []
+    for key in TRAINING_PATHS:
+        if key in config:
+            config[key] = None
+
+
+def _warn_outside_paths(config: Mapping, config_path: Path) -> None:
+    for key, value in iter_strings(config):
+        if value.startswith("/") and Path(value).exists():
+            logger.warning("%s: %s still points to %s outside the packed dir; the packed "
+                           "model depends on it", config_path, key, value)
+
+
+def _checked_lang(path: Path) -> Path:
+    LangConfig.load(path)  # raises with the file and the bad key
+    return path
+
+
+def _copy_embeddings(src: Path, dst: Path, meta: Mapping[str, Any]) -> None:
+    try:
+        table = read_speaker_embeddings(src)
+        SpeakerTable(meta.get("speakers") or {}, meta.get("target_speaker"), table, str(src))
+    except SpeakerError as err:
+        raise PackError(str(err)) from err
+    shutil.copyfile(src, dst)
+
+
+def _write_state_dict(checkpoint: Path, out: Path) -> None:
+    """Save the model's parameters only (a trainer checkpoint.pth holds optimizers too)."""
+    import torch
+
+    state = load_state_dict(checkpoint)
+    torch.save(state, out)
+
+
+def load_state_dict(checkpoint: Path) -> Dict[str, Any]:
+    """Parameter name -> tensor from an ESPnet model file or a trainer checkpoint.pth."""
+    import torch
+
+    try:
+        state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    except Exception:  # trainer checkpoints hold reporter objects: trusted local file
+        state = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    if isinstance(state, Mapping) and isinstance(state.get("model"), Mapping):
+        state = state["model"]
+    if not isinstance(state, Mapping) or not all(torch.is_tensor(v) for v in state.values()):
+        raise PackError(f"{checkpoint}: not a model state dict (name -> tensor); give the "
+                        ".pth ESPnet saved for the model (e.g. valid.loss.best.pth)")
+    return dict(state)
+
+
+# ---------------------------------------------------------------- loading
+
+
+def read_meta(model_dir: PathLike) -> Dict[str, Any]:
+    """meta.json of a packed model dir; errors say how to make one."""
+    path = Path(model_dir) / META
+    if not path.is_file():
+        raise PackError(f"{path}: not found; {model_dir} is not a packed model dir (pack one "
+                        "with `python -m lrspeech.bin.pack_model`)")
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise PackError(f"{path}: not valid JSON ({err}); repack the model") from err
+    if meta.get("task") not in TASKS:
+        raise PackError(f"{path}: task must be one of {TASKS}, got {meta.get('task')!r}")
+    return meta
+
+
+def resolve_config(model_dir: PathLike) -> Dict:
+    """The packed config.yaml with its file entries made absolute (inside `model_dir`)."""
+    model_dir = Path(model_dir).resolve()
+    config = read_yaml(model_dir / CONFIG)
+    for keys in FILE_KEYS:
+        value = _get(config, keys)
+        if _is_unset(value) or not isinstance(value, str):
+            continue
+        path = Path(value) if Path(value).is_absolute() else model_dir / value
+        if not path.is_file():
+            raise PackError(f"{model_dir / CONFIG}: {'.'.join(keys)} names {value}, which is "
+                            f"missing from {model_dir}; repack the model")
+        _set(config, keys, str(path))
+    return config
+
+
+def speaker_table(model_dir: PathLike, meta: Optional[Mapping] = None) -> SpeakerTable:
+    """The speakers (ids, embeddings, target) of a packed TTS."""
+    model_dir = Path(model_dir)
+    meta = read_meta(model_dir) if meta is None else meta
+    embeddings = read_speaker_embeddings(model_dir / SPEMBS) if (model_dir / SPEMBS).is_file() \
+        else {}
+    return SpeakerTable.from_meta(meta, where=str(model_dir / META), embeddings=embeddings)
+
+
+def _expect_task(model_dir: Path, task: str) -> Dict[str, Any]:
+    meta = read_meta(model_dir)
+    if meta["task"] != task:
+        raise PackError(f"{model_dir / META}: this is a {meta['task']} model; a {task} model "
+                        "is needed here")
+    if not (model_dir / MODEL).is_file():
+        raise PackError(f"{model_dir / MODEL}: missing; repack the model")
+    return meta
+
+
+class _ResolvedConfig:
+    """A temporary config.yaml with absolute paths, for ESPnet's loaders (which want a file)."""
+
+    def __init__(self, model_dir: Path) -> None:
+        self.config = resolve_config(model_dir)
+        self._tmp = tempfile.TemporaryDirectory(prefix="lrspeech_config_")
+
+    def __enter__(self) -> Path:
+        path = Path(self._tmp.name) / CONFIG
+        path.write_text(yaml.safe_dump(self.config, sort_keys=False), encoding="utf-8")
+        return path
+
+    def __exit__(self, *exc: object) -> None:
+        self._tmp.cleanup()
+
+
+def check_state_dict(model: Any, checkpoint: Path, config: Optional[Path] = None) -> None:
+    """Refuse a checkpoint whose parameter names differ from the model's (ESPnet: strict=False)."""
+    have = set(load_state_dict(checkpoint))
+    want = set(model.state_dict())
+    missing, unexpected = sorted(want - have), sorted(have - want)
+    if missing or unexpected:
+        raise PackError(
+            f"{checkpoint}: does not match {config or checkpoint.parent / CONFIG}: {len(missing)} "
+            f"parameters missing (e.g. {missing[:3]}), {len(unexpected)} unexpected (e.g. "
+            f"{unexpected[:3]}); repack config and checkpoint from the same exp dir"
+        )
+
+
+def load_asr(model_dir: PathLike, device: str = "cpu", **decode_kw: Any) -> Any:
+    """ESPnet `Speech2Text` for a packed ASR dir; `decode_kw` go to Speech2Text.
+
+    Defaults: CTC-only decoding (ctc_weight 1.0; attention decoders trained on little data
+    are unreliable, DESIGN.md) with beam 10; a model without a decoder always decodes CTC-only.
+    """
+    from espnet2.bin.asr_inference import Speech2Text
+
+    register_models()  # lrspeech's models (e.g. mixspeech) must be known to ESPnet first
+
+    model_dir = Path(model_dir)
+    _expect_task(model_dir, "asr")
+    kwargs = {"ctc_weight": 1.0, "beam_size": 10, "lm_weight": 0.0, **decode_kw}
+    with _ResolvedConfig(model_dir) as config:
+        if _is_unset(read_yaml(config).get("decoder")):
+            kwargs["ctc_weight"] = 1.0
+        s2t = Speech2Text(asr_train_config=str(config), asr_model_file=str(model_dir / MODEL),
+                          device=device, **kwargs)
+    check_state_dict(s2t.asr_model, model_dir / MODEL)
+    return s2t
+
+
+def load_tts(
+    model_dir: PathLike,
+    device: str = "cpu",
+    vocoder: Optional[str] = "griffin_lim",
+    vocoder_config: Optional[PathLike] = None,
+    vocoder_file: Optional[PathLike] = None,
+    **kw: Any,
+) -> Any:
+    """ESPnet `Text2Speech` for a packed TTS dir; `kw` go to Text2Speech.
+
+    `vocoder`: "griffin_lim" (espnet2's Spectrogram2Waveform, the default) or None / "none"
+    (features only: Text2Speech otherwise runs Griffin-Lim on every call). `vocoder_file`
+    selects a GAN vocoder: an ESPnet GAN-TTS checkpoint (.pth, with its config.yaml as
+    `vocoder_config`) or a ParallelWaveGAN .pkl (needs the parallel_wavegan package).
+    """
+    from espnet2.bin.tts_inference import Text2Speech
+
+    register_models()
+
+    model_dir = Path(model_dir)
+    _expect_task(model_dir, "tts")
+    pkl = vocoder_file is not None and str(vocoder_file).endswith(".pkl")
+    with _ResolvedConfig(model_dir) as config:
+        t2s = Text2Speech(train_config=str(config), model_file=str(model_dir / MODEL),
+                          device=device,
+                          vocoder_config=str(vocoder_config) if pkl else None,
+                          vocoder_file=str(vocoder_file) if pkl else None, **kw)
+    check_state_dict(t2s.model, model_dir / MODEL)
+    if vocoder_file is not None and not pkl:
+        t2s.vocoder = load_gan_vocoder(Path(vocoder_config) if vocoder_config else None,
+                                       Path(vocoder_file), t2s, device)
+    elif vocoder_file is None and vocoder in (None, "none"):
+        t2s.vocoder = None
+    elif vocoder_file is None and vocoder != "griffin_lim":
+        raise PackError(f"vocoder {vocoder!r}: use 'griffin_lim', 'none', or give vocoder_file")
+    return t2s
+
+
+# Feature-extraction settings a vocoder and the TTS must share (mel bins, hop, rate, ...).
+VOCODER_KEYS = ("fs", "n_fft", "n_shift", "n_mels", "win_length", "fmin", "fmax")
+
+
+class GanVocoder:
+    """Features -> waveform with the vocoder generator of an ESPnet GAN-TTS checkpoint.
+
+    Text2Speech hands the vocoder de-normalized features; a GAN model trained with global
+    MVN gets them normalized with its own statistics first.
+    """
+
+    def __init__(self, generator: Any, normalize: Any, fs: int) -> None:
+        self.generator, self.normalize, self.fs = generator, normalize, int(fs)
+
+    def __call__(self, feats: Any) -> Any:
+        import torch
+
+        with torch.no_grad():
+            x = feats
+            if self.normalize is not None:
+                x, _ = self.normalize(x[None], torch.tensor([x.shape[0]], device=x.device))
+                x = x[0]
+            return self.generator.inference(x).view(-1)
+
+
+def load_gan_vocoder(config: Optional[Path], checkpoint: Path, t2s: Any, device: str) -> GanVocoder:
+    """The vocoder generator of an ESPnet GAN-TTS model (joint_text2wav, e.g. with HiFiGAN)."""
+    from espnet2.tasks.gan_tts import GANTTSTask
+
+    if config is None:
+        config = checkpoint.parent / CONFIG
+    if not checkpoint.is_file() or not config.is_file():
+        raise PackError(f"{checkpoint} / {config}: GAN vocoder checkpoint or its config.yaml "
+                        "not found; give --vocoder_file and --vocoder_config")
+    gan, _ = GANTTSTask.build_model_from_file(str(config), str(checkpoint), device)
+    check_state_dict(gan, checkpoint, config)
+    generator = getattr(gan.tts, "generator", None)
+    if not hasattr(generator, "__getitem__") or "vocoder" not in generator:
+        raise PackError(f"{config}: model '{type(gan.tts).__name__}' has no separate vocoder "
+                        "generator; train a joint_text2wav GAN-TTS (e.g. with hifigan)")
+    _check_vocoder_features(gan, t2s, config)
+    vocoder = generator["vocoder"].eval()
+    fs = gan.feats_extract.get_parameters()["fs"] if gan.feats_extract is not None else t2s.fs
+    return GanVocoder(vocoder, gan.normalize, fs)
+
+
+def _check_vocoder_features(gan: Any, t2s: Any, config: Path) -> None:
+    if gan.feats_extract is None or t2s.feats_extract is None:
+        return
+    theirs, ours = gan.feats_extract.get_parameters(), t2s.feats_extract.get_parameters()
+    differ = [k for k in VOCODER_KEYS if k in theirs and k in ours and theirs[k] != ours[k]]
+    if differ:
+        shown = ", ".join(f"{k}: vocoder {theirs[k]} vs TTS {ours[k]}" for k in differ)
+        raise PackError(f"{config}: the vocoder was trained on other features ({shown}); "
+                        "use a vocoder trained with the TTS's feats_extract_conf")
+
+
+def model_sample_rate(model: Any, meta: Optional[Mapping] = None) -> int:
+    """Sample rate of a loaded Speech2Text/Text2Speech (its frontend's, or meta's)."""
+    for owner in (getattr(model, "asr_model", None), model):
+        frontend = getattr(owner, "frontend", None) or getattr(owner, "feats_extract", None)
+        fs = getattr(frontend, "fs", None)
+        if fs:
+            return int(fs)
+    if meta and meta.get("sample_rate"):
+        return int(meta["sample_rate"])
+    return DEFAULT_SAMPLE_RATE
