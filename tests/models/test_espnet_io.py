@@ -71,6 +71,9 @@ def test_tokenized_text_and_durations_are_used(tmp_path):
     assert lines(out / "text") == ["u1 x", "u2 y", "u3 z"]
     assert lines(out / "durations")[0] == "u1 3 4 1"
     assert not (out / "utt2sid").exists()
+    entries = option_values(espnet_io.data_args("tts", out, out, tmp_path / "t.txt", "word"),
+                            "--train_data_path_and_name_and_type")
+    assert entries[-1] == f"{out}/durations,durations,text_int"
 
 
 def test_rewriting_lists_replaces_old_files(tmp_path):
