@@ -172,7 +172,8 @@ def pack_model(
 
 
 def _locate(source: Path, checkpoint: Optional[PathLike]) -> Tuple[Path, Path]:
-    config = source / CONFIG if source.is_dir() else source
+    is_config = source.is_file() or source.suffix in (".yaml", ".yml")
+    config = source if is_config else source / CONFIG
     if not config.is_file():
         raise PackError(f"{config}: not found; give an ESPnet exp dir (with config.yaml) or "
                         "its config.yaml")
