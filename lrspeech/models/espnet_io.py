@@ -12,7 +12,7 @@ A recipe stage calls, in order:
 
 Each step writes its output completely or not at all (temporary path, then rename) and returns
 the dir it wrote; a finished step is skipped when called again. Training itself resumes
-through ESPnet's `--resume true` and is marked finished by `exp_dir/.done`.
+through ESPnet's `--resume true` and is marked finished by `exp_dir/.done` (its arguments).
 
 Why the argument order matters (ESPnet pitfall): the first `--*_shape_file` is the key the
 batch sampler sorts by, and `--fold_length` values pair with the shape files in order.
@@ -458,17 +458,31 @@ def train(
     extra_args: Sequence[str] = (),
     log_file: Optional[PathLike] = None,
 ) -> Path:
-    """Train an ESPnet model (resuming an interrupted run) into `exp_dir`; return it."""
+    """Train an ESPnet model into `exp_dir`; return it.
+
+    Skipped when `exp_dir/.done` records the same arguments. Otherwise ESPnet runs with
+    `--resume true`: an interrupted run continues, and a finished one continues to a larger
+    `--max_epoch`.
+    """
     exp_dir = Path(exp_dir)
-    if (exp_dir / DONE).is_file():
-        logger.info("%s is complete; training skipped", exp_dir)
-        return exp_dir
     argv = train_args(task, Path(config), Path(train_dir), Path(valid_dir), Path(stats_dir),
                       exp_dir, Path(token_list), token_type, Path(bpemodel) if bpemodel else None)
-    run_task(task, [*argv, *extra_args], Path(log_file) if log_file else None)
+    argv += [str(a) for a in extra_args]
+    if _done_argv(exp_dir) == argv:
+        logger.info("%s is complete; training skipped", exp_dir)
+        return exp_dir
+    (exp_dir / DONE).unlink(missing_ok=True)
+    run_task(task, argv, Path(log_file) if log_file else None)
     find_checkpoint(exp_dir)
-    atomic_write_text(exp_dir / DONE, yaml.safe_dump({"argv": argv + list(extra_args)}))
+    atomic_write_text(exp_dir / DONE, yaml.safe_dump({"argv": argv}))
     return exp_dir
+
+
+def _done_argv(exp_dir: Path) -> Optional[List[str]]:
+    marker = exp_dir / DONE
+    if not marker.is_file():
+        return None
+    return (yaml.safe_load(marker.read_text(encoding="utf-8")) or {}).get("argv")
 
 
 def find_checkpoint(exp_dir: PathLike) -> Path:

@@ -1,6 +1,7 @@
 """ESPnet I/O: training lists, token lists, argument order, and the trained micro models."""
 
 import logging
+import shutil
 import time
 from pathlib import Path
 
@@ -247,10 +248,28 @@ def test_finished_steps_are_skipped(micro_asr):
     stats = micro_asr.stats_file.parents[1]
     assert espnet_io.collect_stats("asr", ASR_CONFIG, micro_asr.train_dir, micro_asr.valid_dir,
                                    stats, micro_asr.token_list, "char") == stats
+    recorded = yaml.safe_load((micro_asr.exp_dir / ".done").read_text())["argv"]
+    base = espnet_io.train_args("asr", ASR_CONFIG, micro_asr.train_dir, micro_asr.valid_dir,
+                                stats, micro_asr.exp_dir, micro_asr.token_list, "char")
+    assert recorded[: len(base)] == base
     assert espnet_io.train("asr", ASR_CONFIG, micro_asr.train_dir, micro_asr.valid_dir, stats,
-                           micro_asr.exp_dir, micro_asr.token_list, "char") == micro_asr.exp_dir
+                           micro_asr.exp_dir, micro_asr.token_list, "char",
+                           extra_args=recorded[len(base):]) == micro_asr.exp_dir
     assert time.time() - start < 2.0
     assert micro_asr.checkpoint.stat().st_mtime == before
     shapes = lines(stats / "train" / "text_shape.char")
     vocab = len(espnet_io.read_token_list(micro_asr.token_list))
     assert all(line.endswith(f",{vocab}") for line in shapes) and len(shapes) == 18
+
+
+def test_training_with_new_arguments_continues(micro_asr, tmp_path):
+    exp = tmp_path / "exp"
+    shutil.copytree(micro_asr.exp_dir, exp, symlinks=True)
+    stats = micro_asr.stats_file.parents[1]
+    espnet_io.train("asr", ASR_CONFIG, micro_asr.train_dir, micro_asr.valid_dir, stats, exp,
+                    micro_asr.token_list, "char",
+                    extra_args=["--max_epoch", "3", "--num_iters_per_epoch", "1",
+                                "--num_att_plot", "0", "--use_tensorboard", "false"])
+    assert (exp / "3epoch.pth").is_file()  # resumed from epoch 2, trained one more
+    recorded = yaml.safe_load((exp / ".done").read_text())["argv"]
+    assert recorded[recorded.index("--max_epoch") + 1] == "3"
