@@ -5,10 +5,12 @@ io.write_train_lists('data/train', 'dump/train', with_sids=True)"
 
 A recipe stage calls, in order:
 
-    lists = write_train_lists(data_dir, dump_dir, text=tokenized_text, with_sids=True)
-    write_token_list(lists / "text", "tokens.txt", token_type="word")
-    stats = collect_stats("tts", config, train_lists, valid_lists, stats_dir, "tokens.txt")
-    exp = train("tts", config, train_lists, valid_lists, stats, exp_dir, "tokens.txt")
+    tr = write_train_lists("data/train", "dump/train", text="dump/train.tok", with_sids=True)
+    cv = write_train_lists("data/valid", "dump/valid", text="dump/valid.tok", with_sids=True,
+                           spk2sid=tr / "spk2sid")
+    write_token_list(tr / "text", "dump/tokens.txt", token_type="word")
+    stats = collect_stats("tts", config, tr, cv, "exp/tts_stats", "dump/tokens.txt")
+    exp = train("tts", config, tr, cv, stats, "exp/tts", "dump/tokens.txt")
 
 Each step writes its output completely or not at all (temporary path, then rename) and returns
 the dir it wrote; a finished step is skipped when called again. Training itself resumes
