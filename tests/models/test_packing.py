@@ -200,3 +200,61 @@ def test_bad_meta_json(packed_asr, tmp_path):
     (broken / "meta.json").write_text(json.dumps({"task": "mt"}))
     with pytest.raises(PackError, match=r"meta.json: task must be one of \('asr', 'tts'\)"):
         load_asr(broken)
+
+
+# ---------------------------------------------------------------- GAN vocoder
+
+
+def write_gan_vocoder(out: Path, stats: Path, hop: int = 256) -> Path:
+    """An ESPnet GAN-TTS checkpoint (joint_text2wav with a HiFiGAN generator), tiny, untrained.
+
+    Training a GAN vocoder is hours of GPU work; what is tested here is the loading path
+    (config, weights, feature checks, its own global MVN), so ESPnet's initial weights do.
+    """
+    import argparse
+
+    import torch
+    from espnet2.tasks.gan_tts import GANTTSTask
+
+    scales = [8, 8, 2, 2] if hop == 256 else [5, 4, 4, 2]  # product = hop
+    args = vars(GANTTSTask.get_parser().parse_args([]))
+    args.update(
+        token_list=["<blank>", "<unk>", "a", "<sos/eos>"], token_type="word",
+        feats_extract="fbank", normalize="global_mvn", normalize_conf={"stats_file": str(stats)},
+        feats_extract_conf={"n_fft": 1024, "hop_length": hop, "win_length": None, "fs": 16000,
+                            "fmin": 80, "fmax": 7600, "n_mels": 80},
+        tts="joint_text2wav",
+        tts_conf={"sampling_rate": 16000, "segment_size": 8, "text2mel_type": "transformer",
+                  "text2mel_params": {"adim": 16, "aheads": 2, "elayers": 1, "eunits": 16,
+                                      "dlayers": 1, "dunits": 16, "postnet_layers": 0,
+                                      "dprenet_units": 16, "embed_dim": 0,
+                                      "eprenet_conv_layers": 0},
+                  "vocoder_type": "hifigan_generator",
+                  "vocoder_params": {"channels": 16, "upsample_scales": scales,
+                                     "upsample_kernel_sizes": [2 * s for s in scales],
+                                     "resblock_kernel_sizes": [3], "resblock_dilations": [[1]]},
+                  "discriminator_type": "hifigan_scale_discriminator",
+                  "discriminator_params": {"channels": 16, "max_downsample_channels": 32,
+                                           "downsample_scales": [2, 2], "max_groups": 4}})
+    out.mkdir(parents=True, exist_ok=True)
+    torch.save(GANTTSTask.build_model(argparse.Namespace(**args)).state_dict(), out / "gan.pth")
+    (out / "config.yaml").write_text(yaml.safe_dump(args))
+    return out / "gan.pth"
+
+
+def test_gan_vocoder_checkpoint_makes_the_waveform(packed_tts, micro_tts, tmp_path):
+    from lrspeech.models.packing import GanVocoder
+
+    gan = write_gan_vocoder(tmp_path / "voc", micro_tts.stats_file)
+    t2s = load_tts(packed_tts, vocoder_file=gan, vocoder_config=gan.parent / "config.yaml",
+                   minlenratio=1.0, maxlenratio=1.5)
+    assert isinstance(t2s.vocoder, GanVocoder) and t2s.vocoder.normalize is not None
+    out = t2s(np.array([2, 3, 4, 5]), sids=np.array([1]))
+    assert out["wav"].shape[0] == out["feat_gen"].shape[0] * 256  # HiFiGAN upsamples x256
+
+
+def test_gan_vocoder_trained_on_other_features_is_refused(packed_tts, micro_tts, tmp_path):
+    gan = write_gan_vocoder(tmp_path / "voc", micro_tts.stats_file, hop=160)
+    with pytest.raises(PackError, match=r"the vocoder was trained on other features \(n_shift: "
+                                        "vocoder 160 vs TTS 256\\)"):
+        load_tts(packed_tts, vocoder_file=gan, vocoder_config=gan.parent / "config.yaml")
