@@ -19,8 +19,9 @@ pseudo-labels.
 TTS writes `wav/<utt>.wav` + `wav.scp` (unless no vocoder), `text`, `utt2spk`, and on request
 `att_ws/<utt>.npy` (encoder-decoder attention of the most diagonal head, decoder steps x
 (tokens + <eos>)), `durations` (ESPnet format `utt d1 d2 ...`, one per token and <eos>, in
-feature frames: they sum to the frame count of the features) and `feats/<utt>.npy` +
-`feats.scp` (de-normalized features, frames x mels).
+feature frames: they sum to the frame count of the generated features; with teacher forcing,
+to that of the real audio, the <eos> taking the < r frames a reduction factor r leaves over)
+and `feats/<utt>.npy` + `feats.scp` (de-normalized features, frames x mels).
 """
 
 import collections
@@ -516,6 +517,7 @@ class TtsRecord:
     focus_rate: Optional[float] = None
     speech_rate: Optional[int] = None  # teacher forcing: the real audio's own rate
     seconds: float = 0.0  # time spent synthesizing it
+    speech_frames: Optional[int] = None  # teacher forcing: frames of the real audio
 
 
 @dataclass(frozen=True)
@@ -577,8 +579,17 @@ class Synthesizer:
         feats = result["feat_gen"] if feats is None else feats
         frames = int(feats.shape[0])
         rec = TtsRecord(item.utt, list(item.tokens), frames, frames * self.hop / self.fs,
-                        speech_rate=sr, seconds=took)
+                        speech_rate=sr, seconds=took,
+                        speech_frames=self._frames_of(speech) if speech is not None else None)
         return self._save(rec, result, feats, out, final)
+
+    def _frames_of(self, speech: np.ndarray) -> int:
+        """Feature frames of the real audio, as the model's extractor (and a student) count."""
+        import torch
+
+        x = torch.as_tensor(speech, dtype=torch.float32)[None]
+        _, lengths = self.t2s.feats_extract(x, torch.tensor([x.shape[1]]))
+        return int(lengths[0])
 
     def _speech(self, utt: str) -> Tuple[Optional[np.ndarray], Optional[int]]:
         if not self.options.teacher_forcing:
@@ -620,6 +631,10 @@ class Synthesizer:
         if sum(durations) != rec.frames:
             raise InferenceError(f"utterance '{rec.utt}': durations sum to {sum(durations)} "
                                  f"frames but {rec.frames} were generated")
+        if rec.speech_frames is not None:
+            # a reduction factor r > 1 drops the real audio's last frames (< r): give them to
+            # the final <eos> so the durations count every frame a student will train on
+            durations[-1] += rec.speech_frames - rec.frames
         return durations
 
     def run(self, job: TtsJob, tick: Callable[[], None]) -> List[TtsRecord]:

@@ -216,8 +216,10 @@ def test_teacher_forcing_aligns_the_real_audio(packed_tts, micro_tts, tmp_path):
         samples = sf.info(train.wav_scp[rec.utt]).frames
         frames = samples // 256 + 1  # hop 256, centred STFT
         assert rec.frames == frames - frames % 2  # whole decoder steps of 2 frames
+        assert rec.speech_frames == frames
+        # the durations count every frame of the real audio: what a student trains on
         assert sum(int(d) for d in kaldi(tmp_path / "out" / "durations")[rec.utt].split()) \
-            == rec.frames
+            == frames
 
 
 def test_teacher_forcing_without_the_recording(packed_tts, micro_tts, tmp_path):
