@@ -16,9 +16,12 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import List, Optional
+from typing import TYPE_CHECKING, Dict, List, Optional
 
 from lrspeech.runtime import limit_threads
+
+if TYPE_CHECKING:
+    from lrspeech.pipeline.durations import Transcripts
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -51,9 +54,9 @@ def get_parser() -> argparse.ArgumentParser:
     return p
 
 
-def transcripts_from_args(args: argparse.Namespace, text: dict):
+def transcripts_from_args(args: argparse.Namespace, text: Dict[str, str]) -> "Transcripts":
     """The Transcripts (ASR/TTS token sources, cleaner) the options describe."""
-    from lrspeech.pipeline.durations import Transcripts, read_token_file
+    from lrspeech.pipeline.durations import read_token_file
 
     clean = None
     if args.lang_config is not None:
@@ -62,6 +65,8 @@ def transcripts_from_args(args: argparse.Namespace, text: dict):
 
         cfg = LangConfig.load(args.lang_config)
         clean = lambda t: clean_text(t, cfg)  # noqa: E731
+    from lrspeech.pipeline.durations import Transcripts
+
     return Transcripts(
         text=text,
         asr=read_token_file(args.asr_text) if args.asr_text else None,
@@ -97,8 +102,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     except (ValueError, FileNotFoundError, KeyError) as err:
         print(f"ctc_align: {err}", file=sys.stderr)
         return 1
-    for key in ("skipped_reasons", "unk_tokens", "dropped_tokens"):
+    for key in ("skipped_reasons", "unk_tokens", "dropped_tokens"):  # in report.json
         summary["align"].pop(key)
+    summary["align"]["score"].pop("histogram", None)
     print(json.dumps(summary, indent=2, ensure_ascii=False))
     return 0
 

@@ -210,3 +210,12 @@ def test_long_audio_is_encoded_in_windows(aligner, sw_rows):
 def test_unknown_model_dir_is_an_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="neither a packed model dir"):
         load_speech2text(tmp_path)
+
+
+def test_a_packed_model_dir_aligns_like_its_exp_dir(aligner, asr_exp, tmp_path, sw_rows):
+    from lrspeech.models.packing import pack_model
+
+    packed = CtcAligner.from_model(pack_model(asr_exp, None, tmp_path / "pack"))
+    assert packed.frame_shift == pytest.approx(0.04) and packed.sample_rate == 16000
+    wav, _ = load_audio(sw_rows[1]["audio"], 16000)
+    np.testing.assert_allclose(packed.log_posteriors(wav), aligner.log_posteriors(wav), atol=1e-4)
