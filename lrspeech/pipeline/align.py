@@ -213,6 +213,17 @@ class TokenAlignment:
 ModelLike = Union[str, Path, Any]
 
 
+def _sample_rate(fs: Union[None, int, str]) -> int:
+    """ESPnet's frontend `fs` (16000, "16k" or unset = 16000) in Hz."""
+    if fs is None:
+        return 16000
+    if isinstance(fs, str):
+        import humanfriendly
+
+        return int(humanfriendly.parse_size(fs))
+    return int(fs)
+
+
 class CtcAligner:
     """Forced aligner around an ESPnet `Speech2Text` (its CTC branch and tokenizer).
 
@@ -239,7 +250,7 @@ class CtcAligner:
         self.context_s = context_s
         self.token_list: List[str] = list(model.token_list)
         args = speech2text.asr_train_args
-        self.sample_rate = int((getattr(args, "frontend_conf", None) or {}).get("fs", 16000))
+        self.sample_rate = _sample_rate((getattr(args, "frontend_conf", None) or {}).get("fs"))
         self.token_type = getattr(args, "token_type", None)
         self.blank = self.token_list.index(BLANK) if BLANK in self.token_list else 0
         self.frame_shift = self._measure_frame_shift()

@@ -219,3 +219,14 @@ def test_a_packed_model_dir_aligns_like_its_exp_dir(aligner, asr_exp, tmp_path, 
     assert packed.frame_shift == pytest.approx(0.04) and packed.sample_rate == 16000
     wav, _ = load_audio(sw_rows[1]["audio"], 16000)
     np.testing.assert_allclose(packed.log_posteriors(wav), aligner.log_posteriors(wav), atol=1e-4)
+
+
+def test_an_asr_without_ctc_or_raw_audio_input_is_refused():
+    from types import SimpleNamespace
+
+    no_ctc = SimpleNamespace(asr_model=SimpleNamespace(ctc=None, frontend=object()))
+    with pytest.raises(ValueError, match="has no CTC branch; train it with ctc_weight > 0"):
+        CtcAligner(no_ctc)
+    no_frontend = SimpleNamespace(asr_model=SimpleNamespace(ctc=object(), frontend=None))
+    with pytest.raises(ValueError, match="reads precomputed features; a raw-audio ASR"):
+        CtcAligner(no_frontend)
