@@ -22,7 +22,7 @@ import logging
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import yaml
@@ -249,10 +249,6 @@ def _place_pauses(
             durations[pos] += d
 
 
-def durations_line(d: UttDurations) -> str:
-    return " ".join(str(x) for x in d.durations)
-
-
 def write_durations(path: Path, durations: Mapping[str, Sequence[int]]) -> None:
     """Write `utt d1 ... dN d_eos` lines (sorted by id) atomically."""
     write_mapping(Path(path), {u: " ".join(str(int(x)) for x in d) for u, d in durations.items()})
@@ -404,7 +400,7 @@ class Transcripts:
     text: Mapping[str, str]
     asr: Optional[Mapping[str, List[str]]] = None
     tts: Optional[Mapping[str, List[str]]] = None
-    clean: Optional[Any] = None
+    clean: Optional[Callable[[str], str]] = None
 
     def asr_tokens(self, utt: str, aligner: Any) -> List[str]:
         if self.asr is not None:
