@@ -8,7 +8,8 @@ Writes into --out_dir: `durations` (`utt d1 ... dN d_eos`, TTS frames, FastSpeec
 `scores` (mean log posterior per ASR frame of the best CTC path), `ctm` (word timings),
 `tokens` (the TTS tokens the durations count), `frames.yaml` and `report.json` (counts,
 skipped utterances with reasons, score distribution). With --lists_dir it also writes the
-FastSpeech2 training lists, leaving out utterances below --min_score.
+FastSpeech2 training lists, leaving out utterances below --min_score, and with --tts_config
+their token-averaged pitch/energy (train with lrspeech.pipeline.durations.fastspeech2_data_args).
 """
 
 import argparse
@@ -97,7 +98,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         if args.lists_dir is not None:
             min_score = None if args.min_score == "none" else args.min_score
             prep = prepare_fastspeech2_inputs(args.data_dir, args.out_dir, args.lists_dir,
-                                              min_score, not args.no_sids, args.spk2sid)
+                                              min_score, not args.no_sids, args.spk2sid,
+                                              args.tts_config)
             summary["fastspeech2_inputs"] = prep.summary()
     except (ValueError, FileNotFoundError, KeyError) as err:
         print(f"ctc_align: {err}", file=sys.stderr)

@@ -582,6 +582,7 @@ def prepare_fastspeech2_inputs(
     min_score: Union[None, str, float] = "auto",
     with_sids: bool = True,
     spk2sid: Optional[Union[str, Path, Mapping[str, int]]] = None,
+    tts_config: Optional[Union[str, Path]] = None,
 ) -> PrepareReport:
     """ESPnet training lists for FastSpeech2 from a data dir and its `ctc_align` output.
 
@@ -590,7 +591,9 @@ def prepare_fastspeech2_inputs(
     to the audio's frames at the TTS rate). Writes, through
     `lrspeech.models.espnet_io.write_train_lists`, `wav.scp`, `text` (the TTS tokens),
     `durations`, and with `with_sids` `utt2spk`/`utt2sid`/`spk2sid` for a multi-speaker
-    model (`spks`). Raises ValueError when nothing is left to train on.
+    model (`spks`). With `tts_config`, also the token-averaged pitch and energy its
+    extractors give (`write_pitch_energy`; train with `fastspeech2_data_args`). Raises
+    ValueError when nothing is left to train on.
     """
     import tempfile
 
@@ -643,6 +646,8 @@ def prepare_fastspeech2_inputs(
         subset.save(Path(tmp) / "data")
         write_durations(Path(tmp) / "data" / DURATIONS, {u: durations[u] for u in report.kept})
         write_train_lists(Path(tmp) / "data", lists_dir, with_sids=with_sids, spk2sid=spk2sid)
+    if tts_config is not None:
+        write_pitch_energy(lists_dir, tts_config)
     logger.info("FastSpeech2 inputs: %s", json_counts(report))
     return report
 
@@ -650,3 +655,67 @@ def prepare_fastspeech2_inputs(
 def json_counts(report: PrepareReport) -> str:
     s = report.summary()
     return ", ".join(f"{k} {s[k]}" for k in ("kept", "low_score", "not_aligned", "mismatched"))
+
+
+# ---------------------------------------------------------------- pitch and energy, once
+
+PITCH_ENERGY = ("pitch", "energy")
+
+
+def write_pitch_energy(lists_dir: Union[str, Path], tts_config: Union[str, Path]) -> List[str]:
+    """Token-averaged pitch and energy of every utterance in FastSpeech2 lists, computed once.
+
+    ESPnet's FastSpeech2 extracts them from the waveform at every training step unless the
+    data gives them (pyworld's DIO made a tiny model's steps about 3x slower on CPU). They are
+    computed here with the extractors of `tts_config` (ESPnet's own classes, so the values
+    are those training would compute) from the lists' wav.scp and durations, and written as
+    `<name>.scp` + npy files in the lists dir. Returns the names written.
+    """
+    import torch
+    from espnet2.tasks.tts import energy_extractor_choices, pitch_extractor_choices
+    from tqdm import tqdm
+
+    from lrspeech.data.atomic import atomic_dir, atomic_write_text
+    from lrspeech.data.audio import load_audio
+
+    lists_dir = Path(lists_dir)
+    conf = yaml.safe_load(Path(tts_config).read_text(encoding="utf-8")) or {}
+    frames = TtsFrames.from_tts_config(tts_config)
+    choices = {"pitch": pitch_extractor_choices, "energy": energy_extractor_choices}
+    wavs = {e.key: e.value for e in read_entries(lists_dir / "wav.scp")[0]}
+    durations = read_durations(lists_dir / DURATIONS)
+    written = []
+    for name in PITCH_ENERGY:
+        if conf.get(f"{name}_extract") is None:
+            continue
+        kwargs = dict(conf.get(f"{name}_extract_conf") or {})
+        tts_conf = conf.get("tts_conf") or {}
+        kwargs.setdefault("reduction_factor", tts_conf.get("reduction_factor", 1))
+        extractor = choices[name].get_class(conf[f"{name}_extract"])(**kwargs)
+        scp = {}
+        with atomic_dir(lists_dir / f"data_{name}") as tmp:
+            for utt in tqdm(sorted(durations), desc=f"{name} of {lists_dir}", unit="utt"):
+                wav, _ = load_audio(wavs[utt])
+                d = torch.tensor(durations[utt])[None]
+                with torch.no_grad():
+                    value, _ = extractor(
+                        torch.from_numpy(wav)[None], torch.tensor([len(wav)]),
+                        feats_lengths=torch.tensor([frames.n_frames(len(wav))]),
+                        durations=d, durations_lengths=torch.tensor([d.shape[1]]),
+                    )
+                np.save(tmp / f"{utt}.npy", value[0].numpy())
+                scp[utt] = str((lists_dir / f"data_{name}" / f"{utt}.npy").resolve())
+        atomic_write_text(lists_dir / f"{name}.scp", "".join(f"{u} {p}\n" for u, p in scp.items()))
+        written.append(name)
+    return written
+
+
+def fastspeech2_data_args(train_dir: Union[str, Path], valid_dir: Union[str, Path]) -> List[str]:
+    """ESPnet arguments that feed the precomputed pitch/energy of train and valid lists."""
+    args: List[str] = []
+    for split, folder in (("train", Path(train_dir)), ("valid", Path(valid_dir))):
+        for name in PITCH_ENERGY:
+            if (folder / f"{name}.scp").is_file():
+                entry = f"{folder}/{name}.scp,{name},npy"
+                args += [f"--{split}_data_path_and_name_and_type", entry]
+    return args

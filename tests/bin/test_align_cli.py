@@ -83,6 +83,8 @@ def test_ctc_align_writes_durations_and_reports_what_it_skipped(
     assert len(ctm_words) == n_words
     assert read_durations(lists / "durations") == durations
     assert not (lists / "utt2sid").exists()
+    pitch = dict(line.split() for line in (lists / "pitch.scp").read_text().splitlines())
+    assert sorted(pitch) == sorted(durations) and (lists / "energy.scp").is_file()
 
 
 def test_segment_cli_cuts_the_aligned_dir(tmp_path, asr_exp, data_dir, capsys):

@@ -12,6 +12,7 @@ from lrspeech.pipeline.align import CtcAligner
 from lrspeech.pipeline.durations import (
     TtsFrames,
     align_data_dir,
+    fastspeech2_data_args,
     prepare_fastspeech2_inputs,
     read_durations,
 )
@@ -44,12 +45,13 @@ def fastspeech2(micro_asr, tmp_path_factory):
     data = subset_dir(micro_asr.data_dir, root / "data", set(sw + an4))
     frames = TtsFrames.from_tts_config(FS2_TINY)
     report = align_data_dir(CtcAligner.from_model(micro_asr.exp_dir), data, root / "align", frames)
-    prep = prepare_fastspeech2_inputs(data, root / "align", root / "lists", min_score=None)
+    prep = prepare_fastspeech2_inputs(data, root / "align", root / "lists", min_score=None,
+                                      tts_config=FS2_TINY)
     lists = root / "lists"
     tokens = espnet_io.write_token_list(lists / "text", root / "tokens.txt", "word")
     stats = espnet_io.collect_stats("tts", FS2_TINY, lists, lists, root / "stats", tokens)
     exp = espnet_io.train("tts", FS2_TINY, lists, lists, stats, root / "exp", tokens,
-                          extra_args=FEW_STEPS)
+                          extra_args=FEW_STEPS + fastspeech2_data_args(lists, lists))
     return {"report": report, "prep": prep, "lists": lists, "stats": stats, "exp": exp,
             "data": data}
 
@@ -66,6 +68,24 @@ def test_durations_feed_collect_stats_and_training(fastspeech2):
     assert config["tts"] == "fastspeech2" and config["tts_conf"]["spks"] == 4
     state = torch.load(trained.checkpoint, map_location="cpu")
     assert all(torch.isfinite(v).all() for v in state.values() if v.dtype.is_floating_point)
+
+
+def test_precomputed_pitch_and_energy_are_what_espnet_extracts(fastspeech2):
+    lists, stats = fastspeech2["lists"], fastspeech2["stats"] / "train"
+    durations = read_durations(lists / "durations")
+    for name in ("pitch", "energy"):
+        scp = dict(line.split() for line in (lists / f"{name}.scp").read_text().splitlines())
+        assert sorted(scp) == sorted(durations)
+        values = {u: np.load(path) for u, path in scp.items()}
+        for utt, v in values.items():
+            assert v.shape == (len(durations[utt]), 1) and np.isfinite(v).all()
+        espnet = np.load(stats / f"{name}_stats.npz")  # sums over the same utterances
+        total = sum(v.sum() for v in values.values())
+        assert total == pytest.approx(float(espnet["sum"][0]), rel=1e-4)
+        assert sum(len(v) for v in values.values()) == int(espnet["count"])
+    config = espnet_io.read_config(espnet_io.TrainedExp.load(fastspeech2["exp"]).config)
+    feeds = [entry[1] for entry in config["train_data_path_and_name_and_type"]]
+    assert "pitch" in feeds and "energy" in feeds
 
 
 def test_trained_fastspeech2_synthesizes_with_its_own_and_given_durations(fastspeech2):
