@@ -111,7 +111,8 @@ def write_token_text(data_dir: Path, out: Path) -> Path:
 
 
 def train_timed(task: str, config: Path, lists: Dict[str, Path], stats: Path, exp: Path,
-                tokens: Path, token_type: str, minutes: float) -> Dict[str, object]:
+                tokens: Path, token_type: str, minutes: float,
+                extra: Sequence[str] = ()) -> Dict[str, object]:
     """Train for a wall-clock budget (then stop ESPnet); keep its best checkpoint."""
     from lrspeech.models import espnet_io
 
@@ -121,7 +122,7 @@ def train_timed(task: str, config: Path, lists: Dict[str, Path], stats: Path, ex
     argv = espnet_io.train_args(task, config, lists["train"], lists["valid"], stats, exp,
                                 tokens, token_type)
     argv += ["--max_epoch", "100000", "--num_att_plot", "0", "--use_tensorboard", "false",
-             "--keep_nbest_models", "1", "--seed", "0"]
+             "--keep_nbest_models", "1", "--seed", "0", *extra]
     exp.mkdir(parents=True, exist_ok=True)
     cmd = [sys.executable, "-m", f"lrspeech.bin.{task}_train", *map(str, argv)]
     start = time.time()
@@ -177,12 +178,15 @@ def train_asr(name: str, data: Dict[str, Path], work: Path, minutes: float,
 def train_tts(name: str, config: Path, lists: Dict[str, Path], work: Path,
               minutes: float) -> Dict[str, object]:
     from lrspeech.models import espnet_io
+    from lrspeech.pipeline.durations import fastspeech2_data_args
 
     tokens = espnet_io.write_token_list(lists["train"] / "text", work / name / "tokens.txt")
     stats = espnet_io.collect_stats("tts", config, lists["train"], lists["valid"],
                                     work / name / "stats", tokens,
                                     log_file=work / name / "stats.log")
-    info = train_timed("tts", config, lists, stats, work / name / "exp", tokens, "word", minutes)
+    extra = fastspeech2_data_args(lists["train"], lists["valid"])  # precomputed pitch/energy
+    info = train_timed("tts", config, lists, stats, work / name / "exp", tokens, "word", minutes,
+                       extra)
     info["exp"] = str(work / name / "exp")
     return info
 
@@ -293,7 +297,8 @@ def run(db_root: Path, work: Path, s: Setting) -> Dict[str, object]:
         prep = prepare_fastspeech2_inputs(
             d, work / "align" / split, work / "tts_fs2" / "dump" / split,
             "auto" if split == "train" else None,
-            spk2sid=None if split == "train" else fs2_lists["train"] / "spk2sid")
+            spk2sid=None if split == "train" else fs2_lists["train"] / "spk2sid",
+            tts_config=TTS_FS2)
         fs2_lists[split] = prep.lists_dir
         if split == "train":
             res["alignment"] = {**report.summary()["score"], **prep.summary()}
