@@ -20,6 +20,7 @@ import csv
 import json
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -143,8 +144,9 @@ def train_timed(task: str, config: Path, lists: Dict[str, Path], stats: Path, ex
 
 
 def _epochs(exp: Path) -> int:
+    """The last finished epoch (a resumed run logs only its own)."""
     log = (exp / "bench_train.log").read_text(encoding="utf-8", errors="replace")
-    return log.count("epoch results:")
+    return max((int(n) for n in re.findall(r"(\d+)epoch results:", log)), default=0)
 
 
 def build_lists(data: Path, root: Path, text: Optional[Path], with_sids: bool,
