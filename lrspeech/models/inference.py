@@ -296,7 +296,7 @@ def decode_data_dir(
     nj: int = 1,
 ) -> Tuple[List[AsrHyp], Throughput]:
     """Decode this job's share of `data_dir` into `out_dir` (text, score); return results."""
-    packing._expect_task(Path(model_dir), "asr")
+    packing.expect_task(Path(model_dir), "asr")
     dd = load_speech_dir(data_dir)
     utts = job_share(dd.audio_utt_ids, job_index, num_jobs)
     jobs = [AsrJob(str(model_dir), str(data_dir), part, options) for part in split_parts(utts, nj)]
@@ -693,7 +693,7 @@ def synthesize_text_dir(
     `finalize(tmp_dir, records)` may add files before the dir is renamed into place.
     """
     model_dir, out_dir = Path(model_dir), Path(out_dir)
-    meta = packing._expect_task(model_dir, "tts")
+    meta = packing.expect_task(model_dir, "tts")
     report = TextReport()
     dd = read_text_dir(text_dir, report)
     texts = {u: t for u, t in dd.text.items() if t.strip()}

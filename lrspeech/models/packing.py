@@ -54,6 +54,7 @@ TRAINING_LISTS = ("train_data_path_and_name_and_type", "valid_data_path_and_name
                   "train_shape_file", "valid_shape_file", "init_param")
 TRAINING_PATHS = ("output_dir", "config", "pretrain_path", "rir_scp", "noise_scp")
 TASKS = ("asr", "tts")
+META_ORDER = ("task", "token_type", "sample_rate", "target_speaker", "speakers")
 DEFAULT_SAMPLE_RATE = 16000
 
 
@@ -211,7 +212,8 @@ def build_meta(config: Mapping, meta: Mapping[str, Any], where: str,
         out.setdefault("speakers", {})
         out.setdefault("target_speaker", None)
         _check_speakers(config, out, where)
-    return out
+    first = [k for k in META_ORDER if k in out]
+    return {**{k: out[k] for k in first}, **{k: v for k, v in out.items() if k not in first}}
 
 
 def _check_speakers(config: Mapping, meta: Mapping[str, Any], where: str) -> None:
@@ -364,7 +366,8 @@ def speaker_table(model_dir: PathLike, meta: Optional[Mapping] = None) -> Speake
     return SpeakerTable.from_meta(meta, where=str(model_dir / META), embeddings=embeddings)
 
 
-def _expect_task(model_dir: Path, task: str) -> Dict[str, Any]:
+def expect_task(model_dir: Path, task: str) -> Dict[str, Any]:
+    """meta.json of a packed `task` model that has its weights; errors say what is wrong."""
     meta = read_meta(model_dir)
     if meta["task"] != task:
         raise PackError(f"{model_dir / META}: this is a {meta['task']} model; a {task} model "
@@ -414,7 +417,7 @@ def load_asr(model_dir: PathLike, device: str = "cpu", **decode_kw: Any) -> Any:
     register_models()  # lrspeech's models (e.g. mixspeech) must be known to ESPnet first
 
     model_dir = Path(model_dir)
-    _expect_task(model_dir, "asr")
+    expect_task(model_dir, "asr")
     kwargs = {"ctc_weight": 1.0, "beam_size": 10, "lm_weight": 0.0, **decode_kw}
     with _ResolvedConfig(model_dir) as config:
         if _is_unset(read_yaml(config).get("decoder")):
@@ -445,7 +448,7 @@ def load_tts(
     register_models()
 
     model_dir = Path(model_dir)
-    _expect_task(model_dir, "tts")
+    expect_task(model_dir, "tts")
     pkl = vocoder_file is not None and str(vocoder_file).endswith(".pkl")
     with _ResolvedConfig(model_dir) as config:
         t2s = Text2Speech(train_config=str(config), model_file=str(model_dir / MODEL),
