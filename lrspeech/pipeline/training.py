@@ -177,10 +177,10 @@ def run_step(step: TrainStep) -> Path:
     valid_dir = combined_dir([step.valid_dir], step.out_dir / "data" / "valid")
     lists = {s: write_lists(step, s, d) for s, d in (("train", train_dir), ("valid", valid_dir))}
     token_type = espnet_token_type(step)
-    log = step.out_dir / "log"
+    # ESPnet runs in this process (its output goes to this step's log): one import, not three.
     stats = espnet_io.collect_stats(step.task, step.config, lists["train"], lists["valid"],
                                     step.out_dir / "stats", step.token_list, token_type,
-                                    step.bpemodel, log_file=log / "collect_stats.log")
+                                    step.bpemodel)
     # Attention plots cost ~40 s per epoch on a CPU; a user's own arguments come last and win.
     extra = ["--max_epoch", str(step.epochs), "--seed", str(step.seed), "--num_att_plot", "0",
              *step.extra_args]
@@ -188,7 +188,7 @@ def run_step(step: TrainStep) -> Path:
         extra += ["--init_param", str(init_checkpoint(step.init)), "--ignore_init_mismatch", "true"]
     exp = espnet_io.train(step.task, step.config, lists["train"], lists["valid"], stats,
                           step.out_dir / "exp", step.token_list, token_type, step.bpemodel,
-                          extra_args=extra, log_file=log / "train.log")
+                          extra_args=extra)
     pack_model(exp, None, packed, lang_config=step.lang_config, meta=_meta(step, lists["train"]))
     return packed
 

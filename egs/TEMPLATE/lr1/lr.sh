@@ -270,7 +270,8 @@ if [ "${stage}" -le 6 ] && [ "${stop_stage}" -ge 6 ]; then
             --seed "$((seed * 1000 + r))" --speakers "${voices}" --out "${rd}/text"
         IFS=, read -r -a vlist <<< "${voices}"
         for v in "${vlist[@]}"; do
-            lr subset_data_dir "${rd}/text" "${rd}/text_${v}" --speakers "${v}" >/dev/null
+            echo "${v}" > "${rd}/spk_${v}"
+            lr subset_data_dir --spk-list "${rd}/spk_${v}" "${rd}/text" "${rd}/text_${v}" >/dev/null
             synthesize "${prev}/tts/model" "${rd}/text_${v}" "${rd}/synth_${v}" "${v}"
         done
         lr combine_data "${rd}/asr_pairs" $(for v in "${vlist[@]}"; do echo "${rd}/synth_${v}/data"; done) >/dev/null
@@ -291,8 +292,10 @@ if [ "${stage}" -le 7 ] && [ "${stop_stage}" -ge 7 ]; then
     lr make_pseudo_data sample_text --text_dir "${raw}/unpaired_text" --n "${kd_tts_sentences}" \
         --seed "$((seed * 1000 + 999))" --speakers "${target_speaker}" --out "${kd}/text"
     synthesize "${last_dt}/tts/model" "${kd}/text" "${kd}/teacher" target --attention_scores
-    lr filter_synthetic --synth_dir "${kd}/teacher/data" --wcr_min "${kd_wcr_min}" --adr_min "${kd_adr_min}" \
-        --out "${kd}/tts_pairs" --report "${kd}/filter_report.json"
+    # shellcheck disable=SC2046
+    lr filter_synthetic --synth_dir "${kd}/teacher/data" --att_dir $(ls -d "${kd}"/teacher/split/*/att_ws 2>/dev/null) \
+        --lang_config "${lang_config}" --token_type "${tts_token_type}" --wcr_min "${kd_wcr_min}" \
+        --adr_min "${kd_adr_min}" --out "${kd}/tts_pairs" --report "${kd}/filter_report.json"
     student_cfg=${tts_config}
     [ "${kd_student}" = fastspeech ] && [ "${tts_align}" = attention ] && student_cfg="${lr_root}/conf/tts/fastspeech_tiny.yaml"
     # shellcheck disable=SC2046
@@ -331,13 +334,14 @@ if [ "${stage}" -le 8 ] && [ "${stop_stage}" -ge 8 ]; then
         mos_opts=(); [ "${eval_mos}" = true ] || mos_opts=(--no_dnsmos)
         lr eval_mos --wav_dir "${out}/tts/data" --ref_dir "${raw}/${eval_set}" --out_dir "${out}/mos" "${mos_opts[@]}"
         samples=(); for u in $(head -n 3 "${out}/tts/data/wav.scp" | awk '{print $1}'); do
-            samples+=("${u}" "$(awk -v u="${u}" '$1==u{print $2}' "${out}/tts/data/wav.scp")")
-            att=$(ls "${out}"/tts/split/*/att_ws/"${u}".npy 2>/dev/null | head -n 1); [ -n "${att}" ] && samples+=("${att}")
+            samples+=(--sample "${u}" "$(awk -v u="${u}" '$1==u{print $2}' "${out}/tts/data/wav.scp")")
+            att=$(ls "${out}"/tts/split/*/att_ws/"${u}".npy 2>/dev/null | head -n 1 || true)
+            [ -n "${att}" ] && samples+=("${att}")
         done
-        att_json=(); [ -f "${out}/tts/data/attention.json" ] && att_json=(--attention_json "${out}/tts/data/attention.json")
+        att_json=(); [ -f "${out}/tts/split/1/attention.json" ] && att_json=(--attention_json "${out}/tts/split/1/attention.json")
         lr make_report --collect "${ev}/${label}.json" --stage "${label}" --data "${data_desc}" \
             --ir_json "${out}/ir/ir.json" --score_json "${out}/asr_score/score.json" \
-            --mos_json "${out}/mos/mos.json" "${att_json[@]}" --sample "${samples[@]}"
+            --mos_json "${out}/mos/mos.json" "${att_json[@]}" "${samples[@]}"
         mark_done "stage8.${label}" "${dir}/asr/model/model.pth" "${dir}/tts/model/model.pth" "${judge_dir}"
     done
 fi
@@ -355,5 +359,5 @@ if [ "${stage}" -le 9 ] && [ "${stop_stage}" -ge 9 ]; then
     rm -rf exp/packed && mv exp/packed.tmp exp/packed
     log "report: $(pwd)/exp/report/report.html (and report.md)"
     log "models: $(pwd)/exp/packed/asr and $(pwd)/exp/packed/tts (python -m lrspeech.bin.synthesize --model_dir exp/packed/tts --text '...' --out x.wav)"
-    log "samples: $(ls "$(pwd)"/exp/eval/kd/tts/split/1/*.wav 2>/dev/null | head -n 3 | tr '\n' ' ')"
+XX
 fi
