@@ -45,6 +45,7 @@ tts_align=ctc           # TTS durations: ctc (ASR forced alignment + FastSpeech2
 align_min_score=-3.0    # leave utterances whose CTC alignment score is below this out of TTS training
 pretrain_epochs=8       # epochs of rich-resource pretraining
 finetune_epochs=20      # epochs of fine-tuning on the paired data
+train_args=""           # extra ESPnet training arguments for every training (e.g. "--batch_bins 400000")
 # Dual transformation (stage 6)
 dt_rounds=2             # rounds of dual transformation
 dt_text_per_round=100   # unpaired sentences the TTS reads per round
@@ -111,8 +112,8 @@ train() {
     ${train_cmd} --gpu "${ngpu}" --num-nodes "${num_nodes}" "${out}/log/train_model.log" \
         "${py}" -m lrspeech.bin.train_model --task "${task}" --config "${config}" --train ${dirs} \
         --valid "${valid}" --lang_config "${lcfg}" --token_list "${tokens}" --token_type "${ttype}" \
-        --out_dir "${out}" --epochs "${epochs}" --seed "${seed}" "$@" -- --ngpu "${ngpu}" \
-        || die "training ${out} failed; see ${out}/log/train_model.log and ${out}/log/train.log"
+        --out_dir "${out}" --epochs "${epochs}" --seed "${seed}" "$@" -- --ngpu "${ngpu}" ${train_args} \
+        || die "training ${out} failed; see ${out}/log/train_model.log"
 }
 # Options a TTS training needs to get durations from an ASR (ctc path) or none (attention path).
 tts_align_opts() { [ "${tts_align}" = ctc ] && echo "--align_asr $1 --align_min_score ${align_min_score}"; return 0; }
@@ -352,12 +353,12 @@ if [ "${stage}" -le 9 ] && [ "${stop_stage}" -ge 9 ]; then
         label=${entry%%:*}; [ -f "exp/eval/${label}.json" ] && results+=("exp/eval/${label}.json")
     done
     [ "${#results[@]}" -gt 0 ] || die "no evaluation results in exp/eval; run stage 8 first"
-    lr make_report --results "${results[@]}" --out_dir exp/report --title "lrspeech: $(basename "$(pwd -P)/../..") $(basename "$(pwd -P)")"
+    lr make_report --results "${results[@]}" --out_dir exp/report --title "lrspeech: $(basename "$(dirname "$(pwd -P)")")/$(basename "$(pwd -P)")"
     final=exp/kd; [ -f exp/kd/tts/model/meta.json ] || final=${last_dt}
     rm -rf exp/packed.tmp && mkdir -p exp/packed.tmp
     cp -r "${final}/asr/model" exp/packed.tmp/asr && cp -r "${final}/tts/model" exp/packed.tmp/tts
     rm -rf exp/packed && mv exp/packed.tmp exp/packed
     log "report: $(pwd)/exp/report/report.html (and report.md)"
     log "models: $(pwd)/exp/packed/asr and $(pwd)/exp/packed/tts (python -m lrspeech.bin.synthesize --model_dir exp/packed/tts --text '...' --out x.wav)"
-XX
+    log "samples: $(ls "$(pwd)"/exp/eval/kd/tts/split/*/wav/*.wav 2>/dev/null | head -n 3 | tr '\n' ' ' || true)"
 fi
