@@ -13,8 +13,8 @@ sibling of `out_dir` and renamed when complete.
 ASR writes `text` (hypotheses) and `score`: per utterance, the best hypothesis's
 log-likelihood under the decoding weights divided by its length in tokens (+1 for <eos>).
 With the default CTC-only decoding (ctc_weight 1.0) that is log P_ctc(y|x) per token: 0 is
-certain, about -0.1 is confident, below -1 is usually wrong; recipes use it to filter
-pseudo-labels.
+certain, lower is less sure; comparable across utterances of different lengths, so recipes
+can rank or filter pseudo-labels by it.
 
 TTS writes `wav/<utt>.wav` + `wav.scp` (unless no vocoder), `text`, `utt2spk`, and on request
 `att_ws/<utt>.npy` (encoder-decoder attention of the most diagonal head, decoder steps x

@@ -231,7 +231,8 @@ def _check_speakers(config: Mapping, meta: Mapping[str, Any], where: str) -> Non
                             "the model was trained with")
     if spks is not None and not table.spk2sid:
         logger.warning("%s: multi-speaker model (spks=%s) packed without a speaker map; "
-                       "only numeric use is possible. Pass meta speakers=spk2sid", where, spks)
+                       "speakers cannot be named at synthesis; pack with the training spk2sid "
+                       "(meta speakers=..., or --spk2sid)", where, spks)
 
 
 def _check_out_dir(out_dir: Path) -> None:

@@ -281,3 +281,22 @@ def test_missing_lang_yaml_says_how_to_fix(packed_tts, tmp_path):
         synth(bare, text, tmp_path / "out")
     result = synth(bare, text, tmp_path / "out", tokenized=True)
     assert result.records[0].tokens == ["h", "a", "l", "i"]
+
+
+def test_espnet_token_types_use_espnets_tokenizer(packed_tts, tmp_path, caplog):
+    """A model trained on ESPnet's own `char` tokens reads raw text through ESPnet's tokenizer."""
+    import shutil
+
+    import yaml
+
+    model = shutil.copytree(packed_tts, tmp_path / "tts")
+    config = yaml.safe_load((model / "config.yaml").read_text())
+    config["token_type"] = "char"
+    (model / "config.yaml").write_text(yaml.safe_dump(config))
+    text = write_text_dir(tmp_path / "text", "u1 hali ßß\nu2 mimi\n")
+    with caplog.at_level(logging.WARNING, logger="lrspeech"):
+        result = synth(model, text, tmp_path / "out")
+    assert result.records[0].tokens == ["h", "a", "l", "i", "<space>", "<unk>", "<unk>"]
+    unknown = [r.getMessage() for r in caplog.records if "<unk>" in r.getMessage()]
+    assert len(unknown) == 1 and "2 tokens unknown to the model were read as <unk>: 'ß' x2 " \
+        "(e.g. in u1)" in unknown[0]
