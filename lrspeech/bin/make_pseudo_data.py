@@ -1,8 +1,11 @@
 """Build the pseudo-pair data dirs of dual transformation and distillation.
 
-Usage: python -m lrspeech.bin.make_pseudo_data sample_text --text_dir data/unpaired_text --n 100 --seed 3 --speakers a,b --out exp/dt/r1/text
-       python -m lrspeech.bin.make_pseudo_data asr_pairs --speech_dir dump/raw/unpaired_speech --hyp_dir exp/dt/r1/asr_hyp --out exp/dt/r1/tts_pairs
-       python -m lrspeech.bin.make_pseudo_data mix --real dump/raw/paired_hq --synth exp/kd/synth --ratio 0.5 --seed 1 --out exp/kd/asr_train
+Usage: python -m lrspeech.bin.make_pseudo_data sample_text --text_dir data/unpaired_text \
+    --n 100 --seed 3 --speakers a,b --out exp/dt/r1/text
+       python -m lrspeech.bin.make_pseudo_data asr_pairs --speech_dir dump/raw/unpaired_speech \
+    --hyp_dir exp/dt/r1/asr_hyp --out exp/dt/r1/tts_pairs
+       python -m lrspeech.bin.make_pseudo_data mix --real dump/raw/paired_hq \
+    --synth exp/kd/synth --ratio 0.5 --seed 1 --out exp/kd/asr_train
 """
 
 import argparse
@@ -16,7 +19,9 @@ from lrspeech.pipeline import pseudo
 
 
 def get_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = p.add_subparsers(dest="cmd", required=True)
     s = sub.add_parser("sample_text", help="seeded sentence sample split over voices")
     s.add_argument("--text_dir", type=Path, required=True)
@@ -25,8 +30,12 @@ def get_parser() -> argparse.ArgumentParser:
     s.add_argument("--speakers", required=True, help="comma-separated voices (utt2spk)")
     a = sub.add_parser("asr_pairs", help="unpaired speech + ASR hypotheses")
     a.add_argument("--speech_dir", type=Path, required=True)
-    a.add_argument("--hyp_dir", type=Path, required=True, help="dir with the ASR's text (and score)")
-    a.add_argument("--min_score", type=float, default=None, help="leave out hypotheses scored below")
+    a.add_argument(
+        "--hyp_dir", type=Path, required=True, help="dir with the ASR's text (and score)"
+    )
+    a.add_argument(
+        "--min_score", type=float, default=None, help="leave out hypotheses scored below"
+    )
     m = sub.add_parser("mix", help="real pairs + a share of synthetic pairs")
     m.add_argument("--real", type=Path, nargs="+", required=True)
     m.add_argument("--synth", type=Path, required=True)
@@ -48,7 +57,9 @@ def build(args: argparse.Namespace) -> DataDir:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     args = get_parser().parse_args(argv)
     try:
         dd = build(args)

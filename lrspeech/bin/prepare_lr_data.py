@@ -1,6 +1,7 @@
 """Write LRSpeech's data dirs (paired_hq, unpaired_speech, unpaired_text, dev) from a corpus.
 
-Usage: python -m lrspeech.bin.prepare_lr_data --metadata db/sw_mini/metadata.tsv --unpaired_text db/text/bible_nt.tsv.xz --n_paired 50 --out data
+Usage: python -m lrspeech.bin.prepare_lr_data --metadata db/sw_mini/metadata.tsv \
+    --unpaired_text db/text/bible_nt.tsv.xz --n_paired 50 --out data
 """
 
 import argparse
@@ -15,11 +16,24 @@ from lrspeech.data.lr_setting import build_setting
 
 
 def get_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--metadata", type=Path, required=True, help="corpus metadata.tsv (id, audio, text, speaker, duration_s, split)")
-    p.add_argument("--unpaired_text", type=Path, required=True, help="id<TAB>text or plain lines (.xz allowed)")
-    p.add_argument("--n_paired", type=int, default=50, help="paired utterances of the target speaker")
-    p.add_argument("--max_text", type=int, default=None, help="keep at most this many unpaired sentences")
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument(
+        "--metadata",
+        type=Path,
+        required=True,
+        help="corpus metadata.tsv (id, audio, text, speaker, duration_s, split)",
+    )
+    p.add_argument(
+        "--unpaired_text", type=Path, required=True, help="id<TAB>text or plain lines (.xz allowed)"
+    )
+    p.add_argument(
+        "--n_paired", type=int, default=50, help="paired utterances of the target speaker"
+    )
+    p.add_argument(
+        "--max_text", type=int, default=None, help="keep at most this many unpaired sentences"
+    )
     p.add_argument("--dev_split", default="val", help="metadata split used as dev")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--out", type=Path, required=True, help="parent of the data dirs")
@@ -27,10 +41,14 @@ def get_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     a = get_parser().parse_args(argv)
     try:
-        sizes = build_setting(a.metadata, a.unpaired_text, a.n_paired, a.out, a.seed, a.dev_split, a.max_text)
+        sizes = build_setting(
+            a.metadata, a.unpaired_text, a.n_paired, a.out, a.seed, a.dev_split, a.max_text
+        )
     except (ValueError, FileNotFoundError, DataDirError) as err:
         print(f"prepare_lr_data: {err}", file=sys.stderr)
         return 1

@@ -19,45 +19,93 @@ from lrspeech.runtime import limit_threads
 
 
 def get_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--task", choices=("asr", "tts"), required=True)
-    p.add_argument("--config", type=Path, required=True, help="ESPnet training config (conf/asr|tts/*.yaml)")
-    p.add_argument("--train", type=Path, nargs="+", required=True, help="training data dirs (combined)")
+    p.add_argument(
+        "--config", type=Path, required=True, help="ESPnet training config (conf/asr|tts/*.yaml)"
+    )
+    p.add_argument(
+        "--train", type=Path, nargs="+", required=True, help="training data dirs (combined)"
+    )
     p.add_argument("--valid", type=Path, required=True, help="validation data dir")
     p.add_argument("--lang_config", type=Path, required=True, help="the language's lang.yaml")
-    p.add_argument("--token_list", type=Path, required=True, help="ESPnet token list (fixed across stages)")
-    p.add_argument("--token_type", default=None, help="asr: char|bpe (default char); tts: phn|char (default phn)")
-    p.add_argument("--bpemodel", type=Path, default=None, help="sentencepiece model for --token_type bpe")
-    p.add_argument("--out_dir", type=Path, required=True, help="step dir; the packed model goes to out_dir/model")
+    p.add_argument(
+        "--token_list", type=Path, required=True, help="ESPnet token list (fixed across stages)"
+    )
+    p.add_argument(
+        "--token_type",
+        default=None,
+        help="asr: char|bpe (default char); tts: phn|char (default phn)",
+    )
+    p.add_argument(
+        "--bpemodel", type=Path, default=None, help="sentencepiece model for --token_type bpe"
+    )
+    p.add_argument(
+        "--out_dir",
+        type=Path,
+        required=True,
+        help="step dir; the packed model goes to out_dir/model",
+    )
     p.add_argument("--epochs", type=int, required=True, help="ESPnet --max_epoch")
-    p.add_argument("--init", type=Path, default=None, help=".pth, exp dir or packed model dir to start from")
-    p.add_argument("--spk2sid", type=Path, default=None, help="tts: speaker -> id map shared by the recipe")
-    p.add_argument("--target_speaker", default=None, help="tts: the voice the recipe calls 'target'")
-    p.add_argument("--align_asr", type=Path, default=None, help="tts with durations: packed ASR dir to align with")
-    p.add_argument("--align_min_score", default="auto", help="tts with durations: min CTC alignment score")
+    p.add_argument(
+        "--init", type=Path, default=None, help=".pth, exp dir or packed model dir to start from"
+    )
+    p.add_argument(
+        "--spk2sid", type=Path, default=None, help="tts: speaker -> id map shared by the recipe"
+    )
+    p.add_argument(
+        "--target_speaker", default=None, help="tts: the voice the recipe calls 'target'"
+    )
+    p.add_argument(
+        "--align_asr",
+        type=Path,
+        default=None,
+        help="tts with durations: packed ASR dir to align with",
+    )
+    p.add_argument(
+        "--align_min_score", default="auto", help="tts with durations: min CTC alignment score"
+    )
     p.add_argument("--seed", type=int, default=1)
     return p
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     limit_threads()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     argv = list(sys.argv[1:] if argv is None else argv)
-    extra = argv[argv.index("--") + 1:] if "--" in argv else []
+    extra = argv[argv.index("--") + 1 :] if "--" in argv else []
     own = argv[: argv.index("--")] if "--" in argv else argv
     a = get_parser().parse_args(own)
     from lrspeech.pipeline.training import TrainStep, run_step
 
     step = TrainStep(
-        task=a.task, config=a.config, train_dirs=a.train, valid_dir=a.valid,
-        lang_config=a.lang_config, token_list=a.token_list, out_dir=a.out_dir, epochs=a.epochs,
-        token_type=a.token_type or ("char" if a.task == "asr" else "phn"), bpemodel=a.bpemodel,
-        init=a.init, spk2sid=a.spk2sid, target_speaker=a.target_speaker, align_asr=a.align_asr,
-        align_min_score=a.align_min_score, seed=a.seed, extra_args=extra,
+        task=a.task,
+        config=a.config,
+        train_dirs=a.train,
+        valid_dir=a.valid,
+        lang_config=a.lang_config,
+        token_list=a.token_list,
+        out_dir=a.out_dir,
+        epochs=a.epochs,
+        token_type=a.token_type or ("char" if a.task == "asr" else "phn"),
+        bpemodel=a.bpemodel,
+        init=a.init,
+        spk2sid=a.spk2sid,
+        target_speaker=a.target_speaker,
+        align_asr=a.align_asr,
+        align_min_score=a.align_min_score,
+        seed=a.seed,
+        extra_args=extra,
     )
     if step.task == "tts" and step.is_duration_tts and step.align_asr is None:
-        print(f"train_model: {a.config} trains on durations; give --align_asr <packed ASR dir>",
-              file=sys.stderr)
+        print(
+            f"train_model: {a.config} trains on durations; give --align_asr <packed ASR dir>",
+            file=sys.stderr,
+        )
         return 1
     try:
         packed = run_step(step)

@@ -1,6 +1,7 @@
 """Build LRSpeech's data setting from a corpus in the metadata.tsv layout.
 
-Usage: python -m lrspeech.bin.prepare_lr_data --metadata db/sw_mini/metadata.tsv --unpaired_text db/text/bible_nt.tsv.xz --n_paired 50 --out data
+Usage: python -m lrspeech.bin.prepare_lr_data --metadata db/sw_mini/metadata.tsv \
+    --unpaired_text db/text/bible_nt.tsv.xz --n_paired 50 --out data
 
 Writes, each as a Kaldi-style data dir:
 - `paired_hq`: `n_paired` train utterances of the target speaker (seeded choice);
@@ -52,8 +53,15 @@ def target_speaker(dd: DataDir) -> str:
     return sorted(counts, key=lambda s: (-counts[s], s))[0]
 
 
-def build_setting(metadata: Path, text_file: Path, n_paired: int, out: Path, seed: int = 1,
-                  dev_split: str = "val", max_text: Optional[int] = None) -> Dict[str, int]:
+def build_setting(
+    metadata: Path,
+    text_file: Path,
+    n_paired: int,
+    out: Path,
+    seed: int = 1,
+    dev_split: str = "val",
+    max_text: Optional[int] = None,
+) -> Dict[str, int]:
     """Write paired_hq, unpaired_speech, unpaired_text and dev under `out`; return their sizes."""
     train = datadir_from_metadata(metadata, split="train")
     spk = target_speaker(train)

@@ -1,6 +1,7 @@
 """Stage 2: write a data dir's audio as mono wavs at the recipe rate, trimmed and duration-filtered.
 
-Usage: python -m lrspeech.bin.format_audio --in data/paired_hq --out dump/raw/paired_hq --fs 16000 --trim_db 40 --min_dur 1 --max_dur 16
+Usage: python -m lrspeech.bin.format_audio --in data/paired_hq --out dump/raw/paired_hq \
+    --fs 16000 --trim_db 40 --min_dur 1 --max_dur 16
 
 Segments are cut out, so the output has no `segments` file: every utterance is one wav under
 `<out>/wav/`. Utterances outside [min_dur, max_dur] after trimming are dropped and counted;
@@ -63,7 +64,9 @@ def _jobs(dd: DataDir, wav_dir: Path) -> List[_Job]:
     return jobs
 
 
-def _run(jobs: List[_Job], opts: FormatOptions, desc: str) -> List[Tuple[str, Optional[float], Optional[str]]]:
+def _run(
+    jobs: List[_Job], opts: FormatOptions, desc: str
+) -> List[Tuple[str, Optional[float], Optional[str]]]:
     if opts.nj <= 1:
         return [_format_one(j, opts) for j in tqdm(jobs, desc=desc, unit="utt")]
     with ProcessPoolExecutor(opts.nj) as pool:

@@ -1,6 +1,8 @@
 """Knowledge distillation filter: keep the teacher's synthetic pairs whose attention is sound.
 
-Usage: python -m lrspeech.bin.filter_synthetic --synth_dir exp/kd/teacher/data --att_dir exp/kd/teacher/att_ws --lang_config conf/lang.yaml --wcr_min 0.3 --adr_min 0.6 --out exp/kd/tts_pairs --report exp/kd/filter_report.json
+Usage: python -m lrspeech.bin.filter_synthetic --synth_dir exp/kd/teacher/data \
+    --att_dir exp/kd/teacher/att_ws --lang_config conf/lang.yaml --wcr_min 0.3 --adr_min 0.6 \
+    --out exp/kd/tts_pairs --report exp/kd/filter_report.json
 
 Each synthetic utterance is scored on the teacher's encoder-decoder attention (frames x tokens)
 by word coverage ratio (WCR) and attention diagonal ratio (ADR) (lrspeech.eval.attention);
@@ -51,8 +53,9 @@ def columns_tokens(tokens: List[str], columns: int) -> List[str]:
     return tokens
 
 
-def score_pairs(dd: DataDir, att_dirs: Sequence[Path], tokenizer: Tokenizer,
-                wcr_min: float, adr_min: float) -> FilterResult:
+def score_pairs(
+    dd: DataDir, att_dirs: Sequence[Path], tokenizer: Tokenizer, wcr_min: float, adr_min: float
+) -> FilterResult:
     kept, scores, dropped = [], {}, {}
     for utt in dd.audio_utt_ids:
         path = find_attention(att_dirs, utt)
@@ -83,15 +86,25 @@ def distribution(values: Sequence[float]) -> Dict[str, float]:
     return {f"q{int(p * 100)}": round(float(v), 4) for p, v in zip(QUANTILES, q)}
 
 
-def filter_synthetic(synth_dir: Path, att_dirs: Sequence[Path], lang_config: Path, out: Path,
-                     report: Path, wcr_min: float = 0.0, adr_min: float = 0.0,
-                     token_type: Optional[str] = None) -> Dict[str, object]:
+def filter_synthetic(
+    synth_dir: Path,
+    att_dirs: Sequence[Path],
+    lang_config: Path,
+    out: Path,
+    report: Path,
+    wcr_min: float = 0.0,
+    adr_min: float = 0.0,
+    token_type: Optional[str] = None,
+) -> Dict[str, object]:
     """Write the kept pairs to `out` and the report to `report`; return the report."""
     dd = DataDir.load(synth_dir)
     has_att = any(Path(d).is_dir() and any(Path(d).glob("*.npy")) for d in att_dirs)
     if not has_att:
-        logger.info("%s: no attention maps (duration-based teacher); keeping all %d pairs",
-                    synth_dir, len(dd.audio_utt_ids))
+        logger.info(
+            "%s: no attention maps (duration-based teacher); keeping all %d pairs",
+            synth_dir,
+            len(dd.audio_utt_ids),
+        )
         result = FilterResult(dd.audio_utt_ids, {}, {})
     else:
         tok = Tokenizer(LangConfig.load(lang_config), token_type=token_type)
@@ -103,9 +116,12 @@ def filter_synthetic(synth_dir: Path, att_dirs: Sequence[Path], lang_config: Pat
         )
     restrict(dd, result.kept).save(out)
     summary: Dict[str, object] = {
-        "total": len(dd.audio_utt_ids), "kept": len(result.kept),
+        "total": len(dd.audio_utt_ids),
+        "kept": len(result.kept),
         "kept_share": round(len(result.kept) / max(1, len(dd.audio_utt_ids)), 4),
-        "wcr_min": wcr_min, "adr_min": adr_min, "attention": has_att,
+        "wcr_min": wcr_min,
+        "adr_min": adr_min,
+        "attention": has_att,
         "wcr": distribution([s["wcr"] for s in result.scores.values()]),
         "adr": distribution([s["adr"] for s in result.scores.values()]),
         "focus_rate": distribution([s["focus_rate"] for s in result.scores.values()]),

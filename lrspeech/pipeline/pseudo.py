@@ -1,6 +1,7 @@
 """Pseudo pairs for dual transformation and distillation: sampled text, ASR labels, mixes.
 
-Usage: python -m lrspeech.bin.make_pseudo_data sample_text --text_dir data/unpaired_text --n 100 --seed 3 --speakers spk_a,spk_b --out exp/dt/round1/text
+Usage: python -m lrspeech.bin.make_pseudo_data sample_text --text_dir data/unpaired_text \
+    --n 100 --seed 3 --speakers spk_a,spk_b --out exp/dt/round1/text
 
 - `sample_text`: a seeded sample of unpaired sentences (a different one each round: the round
   is part of the seed), split over the voices the TTS should read them in (`utt2spk`), with
@@ -34,8 +35,13 @@ def sample_text(text_dir: Path, n: int, seed: int, speakers: Sequence[str]) -> D
         spk = speakers[i % len(speakers)]
         text[f"{spk}-{utt}"] = dd.text[utt]
         utt2spk[f"{spk}-{utt}"] = spk
-    logger.info("%s: sampled %d of %d sentences for %d voices", text_dir, len(text), len(dd.text),
-                len(speakers))
+    logger.info(
+        "%s: sampled %d of %d sentences for %d voices",
+        text_dir,
+        len(text),
+        len(dd.text),
+        len(speakers),
+    )
     return DataDir(text=text, utt2spk=utt2spk)
 
 
@@ -90,7 +96,9 @@ def mix(real: Sequence[DataDir], synth: DataDir, ratio: float, seed: int) -> Dat
     want = int(round(ratio * n_real / (1.0 - ratio)))
     ids = seeded_order(synth.audio_utt_ids, seed)[:want]
     if want > len(ids):
-        logger.warning("only %d synthetic utterances for the %d that ratio %.2f asks", len(ids), want, ratio)
+        logger.warning(
+            "only %d synthetic utterances for the %d that ratio %.2f asks", len(ids), want, ratio
+        )
     if not ids:
         return real_dd
     return combine([real_dd, restrict(synth, ids)])

@@ -10,18 +10,17 @@ What the step does, in order (each sub-step is skipped when its output is comple
    (lower case, no punctuation, numbers as words) tokenized by ESPnet's own `char`/`bpe`, so
    Speech2Text prints plain text; TTS inputs are lrspeech's pre-tokenized phonemes/characters
    (`--token_type word`), with speaker ids from a fixed `spk2sid`;
-3. for duration-based TTS (FastSpeech/FastSpeech2) get per-token durations by CTC forced
-   alignment with `align_asr` (lrspeech.bin.ctc_align), leaving badly aligned utterances out;
+3. for duration-based TTS (FastSpeech/FastSpeech2) get per-token durations (and token-averaged
+   pitch/energy) by CTC forced alignment with `align_asr` (lrspeech.pipeline.durations),
+   leaving badly aligned utterances out;
 4. collect_stats and train through ESPnet (`--init_param` from `init` when given);
 5. pack the result into `out_dir/model` (a packed model dir, docs/CONTRACTS.md).
 """
 
 import logging
-import subprocess
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 from lrspeech.data.atomic import atomic_write_text
 from lrspeech.data.datadir import DataDir
@@ -75,11 +74,13 @@ def init_checkpoint(init: Path) -> Path:
         return init / "model.pth"
     if init.is_dir():
         return espnet_io.find_checkpoint(init)
-    raise FileNotFoundError(f"{init}: no checkpoint there; give a .pth, an exp dir or a packed model dir")
+    raise FileNotFoundError(
+        f"{init}: no checkpoint there; give a .pth, an exp dir or a packed model dir"
+    )
 
 
 def combined_dir(dirs: Sequence[Path], out: Path) -> Path:
-    """Combine data dirs into `out` (one dir is copied), carrying `durations` over if all have one."""
+    """Combine data dirs into `out` (a single dir is copied); done once per step."""
     if not (out / "text").is_file():
         combine([DataDir.load(d) for d in dirs]).save(out)
     return out
@@ -114,37 +115,52 @@ def asr_units(text_file: Path, out: Path) -> Path:
 def tts_text(data_dir: Path, cfg: LangConfig, token_type: str, token_list: Path, out: Path) -> Path:
     """TTS inputs: lrspeech's tokens (phonemes or characters) with <space> word breaks."""
     if not out.is_file():
-        tok = Tokenizer(cfg, token_type=token_type,
-                        token_list=espnet_io.read_token_list(token_list))
+        tok = Tokenizer(
+            cfg, token_type=token_type, token_list=espnet_io.read_token_list(token_list)
+        )
         tokenize_text_file(tok, data_dir / "text", out)
     return out
 
 
-def _run_ctc_align(step: TrainStep, data_dir: Path, tokens: Path, lists: Path) -> None:
-    """Durations for the TTS by CTC forced alignment (lrspeech.bin.ctc_align) into `lists`."""
+def _aligner(step: TrainStep) -> Any:
+    """The CTC aligner of `align_asr`, loaded once per step (train and valid share it)."""
+    if step.align_asr not in _ALIGNERS:
+        from lrspeech.pipeline.align import CtcAligner
+
+        _ALIGNERS.clear()
+        _ALIGNERS[step.align_asr] = CtcAligner.from_model(step.align_asr)
+    return _ALIGNERS[step.align_asr]
+
+
+_ALIGNERS: Dict[Optional[Path], Any] = {}
+
+
+def _ctc_align(step: TrainStep, split: str, data_dir: Path, tokens: Path, lists: Path) -> None:
+    """FastSpeech2 lists (durations, pitch, energy) by CTC forced alignment with `align_asr`."""
     if (lists / "durations").is_file():
         return
-    work = step.out_dir / "align"
-    units = asr_units(asr_text(data_dir, LangConfig.load(step.lang_config), work / "asr_text.norm"),
-                      work / "asr_units")
-    cmd = [sys.executable, "-m", "lrspeech.bin.ctc_align", "--asr_model", str(step.align_asr),
-           "--data_dir", str(data_dir), "--tts_config", str(step.config),
-           "--asr_text", str(units), "--tts_text", str(tokens), "--out_dir", str(work),
-           "--lists_dir", str(lists), "--min_score", str(step.align_min_score)]
-    if step.spk2sid is not None:
-        cmd += ["--spk2sid", str(step.spk2sid)]
-    _logged(cmd, step.out_dir / "log" / f"ctc_align.{data_dir.name}.log")
+    from lrspeech.pipeline.durations import (
+        Transcripts,
+        TtsFrames,
+        align_data_dir,
+        prepare_fastspeech2_inputs,
+        read_token_file,
+    )
 
-
-def _logged(cmd: List[str], log: Path) -> None:
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with open(log, "w", encoding="utf-8") as f:
-        f.write("# " + " ".join(cmd) + "\n")
-        f.flush()
-        rc = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT, check=False).returncode
-    if rc != 0:
-        tail = "".join(log.read_text(encoding="utf-8").splitlines(True)[-12:])
-        raise RuntimeError(f"{cmd[2]} failed (exit {rc}); see {log}. Last lines:\n{tail}")
+    work = step.out_dir / "align" / split
+    norm = asr_text(data_dir, LangConfig.load(step.lang_config), work.parent / f"{split}.asr_norm")
+    units = asr_units(norm, work.parent / f"{split}.asr_units")
+    dd = DataDir.load(data_dir)
+    transcripts = Transcripts(text=dd.text, asr=read_token_file(units), tts=read_token_file(tokens))
+    report = align_data_dir(
+        _aligner(step), data_dir, work, TtsFrames.from_tts_config(step.config), transcripts
+    )
+    logger.info("%s: CTC alignment %s", data_dir, report.summary())
+    min_score = None if step.align_min_score == "none" else step.align_min_score
+    prep = prepare_fastspeech2_inputs(
+        data_dir, work, lists, min_score, True, step.spk2sid, step.config
+    )
+    logger.info("%s: FastSpeech2 inputs %s", data_dir, prep.summary())
 
 
 def write_lists(step: TrainStep, split: str, data_dir: Path) -> Path:
@@ -157,10 +173,11 @@ def write_lists(step: TrainStep, split: str, data_dir: Path) -> Path:
         return espnet_io.write_train_lists(data_dir, lists, text=text)
     tokens = tts_text(data_dir, cfg, step.token_type, step.token_list, work / f"{split}.tok")
     if step.is_duration_tts:
-        _run_ctc_align(step, data_dir, tokens, lists)
+        _ctc_align(step, split, data_dir, tokens, lists)
         return lists
-    return espnet_io.write_train_lists(data_dir, lists, text=tokens, with_sids=True,
-                                       spk2sid=step.spk2sid)
+    return espnet_io.write_train_lists(
+        data_dir, lists, text=tokens, with_sids=True, spk2sid=step.spk2sid
+    )
 
 
 def espnet_token_type(step: TrainStep) -> str:
@@ -177,18 +194,48 @@ def run_step(step: TrainStep) -> Path:
     valid_dir = combined_dir([step.valid_dir], step.out_dir / "data" / "valid")
     lists = {s: write_lists(step, s, d) for s, d in (("train", train_dir), ("valid", valid_dir))}
     token_type = espnet_token_type(step)
+    data_extra: List[str] = []
+    if step.is_duration_tts:
+        from lrspeech.pipeline.durations import fastspeech2_data_args
+
+        data_extra = fastspeech2_data_args(lists["train"], lists["valid"])
     # ESPnet runs in this process (its output goes to this step's log): one import, not three.
-    stats = espnet_io.collect_stats(step.task, step.config, lists["train"], lists["valid"],
-                                    step.out_dir / "stats", step.token_list, token_type,
-                                    step.bpemodel)
+    stats = espnet_io.collect_stats(
+        step.task,
+        step.config,
+        lists["train"],
+        lists["valid"],
+        step.out_dir / "stats",
+        step.token_list,
+        token_type,
+        step.bpemodel,
+        extra_args=data_extra,
+    )
     # Attention plots cost ~40 s per epoch on a CPU; a user's own arguments come last and win.
-    extra = ["--max_epoch", str(step.epochs), "--seed", str(step.seed), "--num_att_plot", "0",
-             *step.extra_args]
+    extra = [
+        *data_extra,
+        "--max_epoch",
+        str(step.epochs),
+        "--seed",
+        str(step.seed),
+        "--num_att_plot",
+        "0",
+        *step.extra_args,
+    ]
     if step.init is not None:
         extra += ["--init_param", str(init_checkpoint(step.init)), "--ignore_init_mismatch", "true"]
-    exp = espnet_io.train(step.task, step.config, lists["train"], lists["valid"], stats,
-                          step.out_dir / "exp", step.token_list, token_type, step.bpemodel,
-                          extra_args=extra)
+    exp = espnet_io.train(
+        step.task,
+        step.config,
+        lists["train"],
+        lists["valid"],
+        stats,
+        step.out_dir / "exp",
+        step.token_list,
+        token_type,
+        step.bpemodel,
+        extra_args=extra,
+    )
     pack_model(exp, None, packed, lang_config=step.lang_config, meta=_meta(step, lists["train"]))
     return packed
 

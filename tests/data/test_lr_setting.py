@@ -17,7 +17,9 @@ def bible(tmp_path: Path) -> Path:
     return path
 
 
-def test_setting_withholds_unpaired_transcripts(tmp_path: Path, test_data: Path, bible: Path) -> None:
+def test_setting_withholds_unpaired_transcripts(
+    tmp_path: Path, test_data: Path, bible: Path
+) -> None:
     sizes = build_setting(test_data / "sw" / "metadata.tsv", bible, 4, tmp_path / "data", seed=1)
     assert sizes == {"paired_hq": 4, "unpaired_speech": 6, "unpaired_text": 2, "dev": 2}
     unpaired = DataDir.load(tmp_path / "data" / "unpaired_speech")
@@ -36,7 +38,10 @@ def test_too_many_paired_is_a_clear_error(tmp_path: Path, test_data: Path, bible
 
 def test_read_sentences_plain_and_empty(tmp_path: Path) -> None:
     (tmp_path / "plain.txt").write_text("moja\n\nmbili\n")
-    assert read_sentences(tmp_path / "plain.txt") == {"text-s000001": "moja", "text-s000003": "mbili"}
+    assert read_sentences(tmp_path / "plain.txt") == {
+        "text-s000001": "moja",
+        "text-s000003": "mbili",
+    }
     (tmp_path / "empty.txt").write_text("\n")
     with pytest.raises(ValueError, match="no sentences"):
         read_sentences(tmp_path / "empty.txt")

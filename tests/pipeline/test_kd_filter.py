@@ -55,8 +55,15 @@ def synth(tmp_path: Path):
 
 
 def test_skipped_word_is_dropped_and_report_has_distributions(synth: Path) -> None:
-    summary = filter_synthetic(synth / "synth", [synth / "att_ws"], SW, synth / "kept",
-                               synth / "report.json", wcr_min=0.5, adr_min=0.5)
+    summary = filter_synthetic(
+        synth / "synth",
+        [synth / "att_ws"],
+        SW,
+        synth / "kept",
+        synth / "report.json",
+        wcr_min=0.5,
+        adr_min=0.5,
+    )
     assert DataDir.load(synth / "kept").audio_utt_ids == ["a-1"]
     assert summary["kept"] == 1 and summary["total"] == 2
     assert "wcr" in summary["dropped"]["a-2"]
@@ -67,12 +74,19 @@ def test_skipped_word_is_dropped_and_report_has_distributions(synth: Path) -> No
 
 def test_all_dropped_is_a_clear_error(synth: Path) -> None:
     with pytest.raises(ValueError, match="every synthetic pair was dropped.*lower the thresholds"):
-        filter_synthetic(synth / "synth", [synth / "att_ws"], SW, synth / "kept",
-                         synth / "report.json", wcr_min=1.1)
+        filter_synthetic(
+            synth / "synth",
+            [synth / "att_ws"],
+            SW,
+            synth / "kept",
+            synth / "report.json",
+            wcr_min=1.1,
+        )
     assert not (synth / "kept").exists()
 
 
 def test_without_attention_everything_is_kept(synth: Path) -> None:
-    summary = filter_synthetic(synth / "synth", [synth / "none"], SW, synth / "kept",
-                               synth / "report.json", wcr_min=0.9)
+    summary = filter_synthetic(
+        synth / "synth", [synth / "none"], SW, synth / "kept", synth / "report.json", wcr_min=0.9
+    )
     assert summary["kept"] == 2 and summary["attention"] is False

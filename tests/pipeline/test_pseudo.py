@@ -34,7 +34,8 @@ def test_asr_pairs_drop_empty_and_low_score(tmp_path: Path, test_data: Path) -> 
     (tmp_path / "hyp").mkdir()
     (tmp_path / "hyp" / "text").write_text("".join(f"{u} {t}\n" for u, t in sorted(hyp.items())))
     (tmp_path / "hyp" / "score").write_text(
-        f"{utts[0]} -0.1\n{utts[1]} -0.2\n{utts[2]} -5.0\n{utts[3]} -0.3\n")
+        f"{utts[0]} -0.1\n{utts[1]} -0.2\n{utts[2]} -5.0\n{utts[3]} -0.3\n"
+    )
     out = asr_pairs(tmp_path / "speech", tmp_path / "hyp", min_score=-1.0)
     assert out.text == {utts[0]: "habari", utts[3]: "sawa"}
     assert sorted(out.wav_scp) == sorted([utts[0], utts[3]])
