@@ -152,7 +152,8 @@ def pack_model(
     """
     config_path, checkpoint_path = _locate(Path(exp_dir_or_config), checkpoint)
     config = read_yaml(config_path)
-    full_meta = build_meta(config, meta or {}, str(config_path), lang_config)
+    embeddings = _read_embeddings(Path(speaker_embeddings)) if speaker_embeddings else {}
+    full_meta = build_meta(config, meta or {}, str(config_path), lang_config, embeddings)
     out_dir = Path(out_dir)
     _check_out_dir(out_dir)
     with atomic_dir(out_dir, replace=_existing_names(out_dir)) as tmp:
@@ -162,7 +163,7 @@ def pack_model(
         if lang_config is not None:
             shutil.copyfile(_checked_lang(Path(lang_config)), tmp / LANG)
         if speaker_embeddings is not None:
-            _copy_embeddings(Path(speaker_embeddings), tmp / SPEMBS, full_meta)
+            shutil.copyfile(speaker_embeddings, tmp / SPEMBS)
         _warn_outside_paths(packed, config_path)
         (tmp / CONFIG).write_text(yaml.safe_dump(packed, sort_keys=False, allow_unicode=True),
                                   encoding="utf-8")
@@ -193,7 +194,8 @@ def _locate(source: Path, checkpoint: Optional[PathLike]) -> Tuple[Path, Path]:
 
 
 def build_meta(config: Mapping, meta: Mapping[str, Any], where: str,
-               lang_config: Optional[PathLike] = None) -> Dict[str, Any]:
+               lang_config: Optional[PathLike] = None,
+               embeddings: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
     """meta.json content: the caller's keys completed from the config, speakers checked."""
     from lrspeech import __version__
 
@@ -211,14 +213,15 @@ def build_meta(config: Mapping, meta: Mapping[str, Any], where: str,
     if task == "tts":
         out.setdefault("speakers", {})
         out.setdefault("target_speaker", None)
-        _check_speakers(config, out, where)
+        _check_speakers(config, out, where, embeddings or {})
     first = [k for k in META_ORDER if k in out]
     return {**{k: out[k] for k in first}, **{k: v for k, v in out.items() if k not in first}}
 
 
-def _check_speakers(config: Mapping, meta: Mapping[str, Any], where: str) -> None:
+def _check_speakers(config: Mapping, meta: Mapping[str, Any], where: str,
+                    embeddings: Mapping[str, Any]) -> None:
     try:
-        table = SpeakerTable.from_meta(meta, where=f"{where} (meta)")
+        table = SpeakerTable.from_meta(meta, where=f"{where} (meta)", embeddings=embeddings)
     except SpeakerError as err:
         raise PackError(str(err)) from err
     spks = _get(config, ("tts_conf", "spks"))
@@ -229,6 +232,12 @@ def _check_speakers(config: Mapping, meta: Mapping[str, Any], where: str) -> Non
             raise PackError(f"{where}: speaker '{name}' has sid {sid} but the model has "
                             f"tts_conf.spks={spks} (ids 0..{int(spks) - 1}); use the spk2sid "
                             "the model was trained with")
+    dim = _get(config, ("tts_conf", "spk_embed_dim"))
+    if dim is not None and table.embeddings:
+        size = len(next(iter(table.embeddings.values())))
+        if size != int(dim):
+            raise PackError(f"{where}: speaker embeddings have {size} values but the model has "
+                            f"tts_conf.spk_embed_dim={dim}; give the embeddings it trained with")
     if spks is not None and not table.spk2sid:
         logger.warning("%s: multi-speaker model (spks=%s) packed without a speaker map; "
                        "speakers cannot be named at synthesis; pack with the training spk2sid "
@@ -291,13 +300,11 @@ def _checked_lang(path: Path) -> Path:
     return path
 
 
-def _copy_embeddings(src: Path, dst: Path, meta: Mapping[str, Any]) -> None:
+def _read_embeddings(path: Path) -> Dict[str, Any]:
     try:
-        table = read_speaker_embeddings(src)
-        SpeakerTable(meta.get("speakers") or {}, meta.get("target_speaker"), table, str(src))
+        return read_speaker_embeddings(path)
     except SpeakerError as err:
         raise PackError(str(err)) from err
-    shutil.copyfile(src, dst)
 
 
 def _write_state_dict(checkpoint: Path, out: Path) -> None:

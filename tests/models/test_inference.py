@@ -22,7 +22,7 @@ from lrspeech.models.inference import (
     split_parts,
     synthesize_text_dir,
 )
-from lrspeech.models.packing import pack_model, read_meta
+from lrspeech.models.packing import PackError, pack_model, read_meta
 from lrspeech.models.speakers import SpeakerError, read_spk2sid
 
 LANG_YAML = ("language: test\niso: sw\nespeak_voice: none\ntoken_type: char\n"
@@ -340,3 +340,8 @@ def test_speaker_embeddings_condition_synthesis(micro_tts, tmp_path):
     with pytest.raises(SpeakerError, match="unknown speaker 'zuhura'; known speakers: amina, "
                                            "baraka"):
         synth(packed, text, tmp_path / "c", speaker="zuhura")
+    wrong = write_speaker_embeddings({"amina": np.zeros(3)}, tmp_path / "wrong.npz")
+    with pytest.raises(PackError, match=r"speaker embeddings have 3 values but the model has "
+                                        r"tts_conf.spk_embed_dim=8"):
+        pack_model(tmp_path / "exp", tmp_path / "exp" / "model.pth", tmp_path / "tts2",
+                   speaker_embeddings=wrong)
