@@ -1,0 +1,66 @@
+"""Speak a sentence with a packed TTS model (stage 9's exp/packed/tts or any packed dir).
+
+Usage: python -m lrspeech.bin.synthesize --model_dir exp/packed/tts --text "Habari za asubuhi" \
+    --out habari.wav [--speaker target]
+
+The text goes through the model's own lang.yaml (cleaners, numbers, phonemes), as in training.
+"""
+
+import argparse
+import logging
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import List, Optional
+
+from lrspeech.runtime import limit_threads
+
+
+def get_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model_dir", type=Path, required=True, help="packed TTS model dir")
+    p.add_argument("--text", required=True, help="the sentence to speak")
+    p.add_argument("--out", type=Path, required=True, help="wav file to write")
+    p.add_argument("--speaker", default="target", help="a training speaker's name, or target")
+    p.add_argument("--vocoder_config", default=None, help="GAN vocoder config.yaml")
+    p.add_argument("--vocoder_file", default=None,
+                   help="GAN vocoder checkpoint (default: Griffin-Lim)")
+    return p
+
+
+def speak(model_dir: Path, text: str, out: Path, speaker: str = "target",
+          vocoder_config: Optional[str] = None, vocoder_file: Optional[str] = None) -> float:
+    """Write `text` spoken by the model to `out`; return its duration in seconds."""
+    from lrspeech.data.datadir import DataDir
+    from lrspeech.models.inference import TtsOptions, synthesize_text_dir
+
+    if not text.strip():
+        raise ValueError("--text is empty; give a sentence to speak")
+    options = TtsOptions(speaker=speaker, vocoder_config=vocoder_config, vocoder_file=vocoder_file)
+    with tempfile.TemporaryDirectory() as tmp:
+        DataDir(text={"utt": text}).save(Path(tmp) / "text")
+        result = synthesize_text_dir(model_dir, Path(tmp) / "text", Path(tmp) / "out", options)
+        if not result.records or result.records[0].wav is None:
+            raise ValueError(f"{model_dir}: nothing was synthesized for {text!r}")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(result.records[0].wav, out)
+        return result.records[0].audio_seconds
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    limit_threads()
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    a = get_parser().parse_args(argv)
+    try:
+        seconds = speak(a.model_dir, a.text, a.out, a.speaker, a.vocoder_config, a.vocoder_file)
+    except (ValueError, FileNotFoundError, KeyError) as err:
+        print(f"synthesize: {err}", file=sys.stderr)
+        return 1
+    print(f"{a.out}: {seconds:.2f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

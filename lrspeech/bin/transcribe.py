@@ -1,0 +1,64 @@
+"""Transcribe audio files with a packed ASR model (stage 9's exp/packed/asr or any packed dir).
+
+Usage: python -m lrspeech.bin.transcribe --model_dir exp/packed/asr recording.wav [more.flac ...]
+
+Prints one `file<TAB>transcript` line per file. Any rate is resampled to the model's; the
+transcript is in the model's normalized form (lower case, numbers as words).
+"""
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+from typing import List, Optional, Tuple
+
+from lrspeech.runtime import limit_threads
+
+
+def get_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model_dir", type=Path, required=True, help="packed ASR model dir")
+    p.add_argument("audio", type=Path, nargs="+", help="wav/flac files")
+    p.add_argument("--beam_size", type=int, default=10)
+    p.add_argument("--ctc_weight", type=float, default=1.0, help="1.0: CTC-only decoding")
+    return p
+
+
+def transcribe(model_dir: Path, files: List[Path], beam_size: int = 10,
+               ctc_weight: float = 1.0) -> List[Tuple[Path, str]]:
+    """(file, transcript) for each file, decoded with the packed model."""
+    from lrspeech.data.audio import load_audio, resample
+    from lrspeech.models.inference import hypothesis_text
+    from lrspeech.models.packing import load_asr, model_sample_rate
+
+    missing = [str(f) for f in files if not f.is_file()]
+    if missing:
+        raise FileNotFoundError(f"no such audio file: {', '.join(missing)}")
+    s2t = load_asr(model_dir, beam_size=beam_size, ctc_weight=ctc_weight)
+    rate = model_sample_rate(s2t)
+    token_type = str(s2t.asr_train_args.token_type)
+    out = []
+    for f in files:
+        x, sr = load_audio(f)
+        text, tokens, _, _ = s2t(resample(x, sr, rate))[0]
+        out.append((f, hypothesis_text(text, tokens, token_type)))
+    return out
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    limit_threads()
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    a = get_parser().parse_args(argv)
+    try:
+        results = transcribe(a.model_dir, a.audio, a.beam_size, a.ctc_weight)
+    except (ValueError, FileNotFoundError) as err:
+        print(f"transcribe: {err}", file=sys.stderr)
+        return 1
+    for f, text in results:
+        print(f"{f}\t{text}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
