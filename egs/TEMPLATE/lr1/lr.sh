@@ -138,7 +138,9 @@ synthesize() {
     ${decode_cmd} JOB=1:"${nj}" "${out}/log/synth.JOB.log" "${py}" -m lrspeech.bin.tts_inference \
         --model_dir "${model}" --text_dir "${text}" --out_dir "${out}/split/JOB" --speaker "${spk}" \
         --job_index JOB --num_jobs "${nj}" "$@" || die "synthesis of ${text} failed; see ${out}/log/synth.*.log"
-    lr combine_data "${out}/data" "${out}"/split/*/ >/dev/null
+    # Jobs may get no sentence (more jobs than sentences): combine the ones that spoke.
+    # shellcheck disable=SC2046
+    lr combine_data "${out}/data" $(for d in "${out}"/split/*/; do [ -s "${d}wav.scp" ] && echo "${d}"; done) >/dev/null
 }
 
 if [ "${stage}" -le 1 ] && [ "${stop_stage}" -ge 1 ]; then
