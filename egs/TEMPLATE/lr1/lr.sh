@@ -105,8 +105,18 @@ train() {
     local task=$1 out=$2 epochs=$3 dirs=$4 valid=$5 lcfg=$6 tokens=$7; shift 7
     local config=${asr_config} ttype=${asr_token_type}
     if [ "${task}" = tts ]; then config=${tts_config}; ttype=${tts_token_type}; fi
-    if [ -f "${out}/model/meta.json" ] && [ "${force}" != true ]; then log "${out}: complete; skipped"; return 0; fi
-    [ "${force}" = true ] && rm -rf "${out}"
+    # Done with these inputs: skip. Inputs changed since: start over. No marker: (re)start,
+    # resuming an interrupted ESPnet run from its last checkpoint.
+    local key inputs=("${config}" "${epochs}" "${train_args}" "${tokens}" "${lcfg}" "$@")
+    key="train.$(echo "${out}" | tr '/' '_')"
+    for d in ${dirs} "${valid}"; do inputs+=("${d}/wav.scp" "${d}/text"); done
+    if [ -f "${out}/model/meta.json" ] && is_done "${key}" "${inputs[@]}"; then
+        log "${out}: complete; skipped"; return 0
+    fi
+    if [ "${force}" = true ] || [ -f "${done_dir}/.done/${key}.json" ]; then
+        log "${out}: inputs changed, model missing or --force: training again from the start"
+        rm -rf "${out}"
+    fi
     log "training ${task} -> ${out} (${epochs} epochs on ${dirs})"
     # shellcheck disable=SC2086
     ${train_cmd} --gpu "${ngpu}" --num-nodes "${num_nodes}" "${out}/log/train_model.log" \
@@ -114,6 +124,7 @@ train() {
         --valid "${valid}" --lang_config "${lcfg}" --token_list "${tokens}" --token_type "${ttype}" \
         --out_dir "${out}" --epochs "${epochs}" --seed "${seed}" "$@" -- --ngpu "${ngpu}" ${train_args} \
         || die "training ${out} failed; see ${out}/log/train_model.log"
+    mark_done "${key}" "${inputs[@]}"
 }
 # Options a TTS training needs to get durations from an ASR (ctc path) or none (attention path).
 tts_align_opts() { [ "${tts_align}" = ctc ] && echo "--align_asr $1 --align_min_score ${align_min_score}"; return 0; }
@@ -267,6 +278,10 @@ if [ "${stage}" -le 6 ] && [ "${stop_stage}" -ge 6 ]; then
     for r in $(seq 1 "${dt_rounds}"); do
         rd=exp/dt/round${r}
         log "round ${r}: ASR(r-1) labels the unpaired speech, TTS(r-1) reads ${dt_text_per_round} sentences in voices ${voices}"
+        pseudo_inputs=("${prev}/asr/model/model.pth" "${prev}/tts/model/model.pth" "${dt_text_per_round}" "${voices}" "${seed}")
+        if ! is_done "dt_round${r}_pseudo" "${pseudo_inputs[@]}"; then
+            rm -rf "${rd}"/{asr_hyp,tts_pairs,text,text_*,spk_*,synth_*,asr_pairs}
+        fi
         decode "${prev}/asr/model" "${raw}/unpaired_speech" "${rd}/asr_hyp"
         lr make_pseudo_data asr_pairs --speech_dir "${raw}/unpaired_speech" --hyp_dir "${rd}/asr_hyp" --out "${rd}/tts_pairs"
         lr make_pseudo_data sample_text --text_dir "${raw}/unpaired_text" --n "${dt_text_per_round}" \
@@ -277,7 +292,9 @@ if [ "${stage}" -le 6 ] && [ "${stop_stage}" -ge 6 ]; then
             lr subset_data_dir --spk-list "${rd}/spk_${v}" "${rd}/text" "${rd}/text_${v}" >/dev/null
             synthesize "${prev}/tts/model" "${rd}/text_${v}" "${rd}/synth_${v}" "${v}"
         done
+        # shellcheck disable=SC2046
         lr combine_data "${rd}/asr_pairs" $(for v in "${vlist[@]}"; do echo "${rd}/synth_${v}/data"; done) >/dev/null
+        mark_done "dt_round${r}_pseudo" "${pseudo_inputs[@]}"
         train asr "${rd}/asr" "${dt_epochs}" "${paired_dirs} ${rd}/asr_pairs" "${raw}/${eval_set}" \
             "${lang_config}" "${asr_tokens}" --init "${prev}/asr/model"
         # shellcheck disable=SC2046
@@ -292,6 +309,8 @@ last_dt=exp/finetune; [ "${dt_rounds}" -gt 0 ] && last_dt=exp/dt/round${dt_round
 if [ "${stage}" -le 7 ] && [ "${stop_stage}" -ge 7 ]; then
     log_stage 7 "Knowledge distillation: TTS teacher -> ${kd_student} student, ASR student"
     kd=exp/kd
+    kd_inputs=("${last_dt}/tts/model/model.pth" "${kd_tts_sentences}" "${kd_wcr_min}" "${kd_adr_min}" "${seed}")
+    if ! is_done kd_teacher "${kd_inputs[@]}"; then rm -rf "${kd}"/{text,teacher,tts_pairs,filter_report.json}; fi
     lr make_pseudo_data sample_text --text_dir "${raw}/unpaired_text" --n "${kd_tts_sentences}" \
         --seed "$((seed * 1000 + 999))" --speakers "${target_speaker}" --out "${kd}/text"
     synthesize "${last_dt}/tts/model" "${kd}/text" "${kd}/teacher" target --attention_scores
@@ -299,6 +318,7 @@ if [ "${stage}" -le 7 ] && [ "${stop_stage}" -ge 7 ]; then
     lr filter_synthetic --synth_dir "${kd}/teacher/data" --att_dir $(ls -d "${kd}"/teacher/split/*/att_ws 2>/dev/null) \
         --lang_config "${lang_config}" --token_type "${tts_token_type}" --wcr_min "${kd_wcr_min}" \
         --adr_min "${kd_adr_min}" --out "${kd}/tts_pairs" --report "${kd}/filter_report.json"
+    mark_done kd_teacher "${kd_inputs[@]}"
     student_cfg=${tts_config}
     [ "${kd_student}" = fastspeech ] && [ "${tts_align}" = attention ] && student_cfg="${lr_root}/conf/tts/fastspeech_tiny.yaml"
     # shellcheck disable=SC2046
@@ -329,6 +349,7 @@ if [ "${stage}" -le 8 ] && [ "${stop_stage}" -ge 8 ]; then
         if is_done "stage8.${label}" "${dir}/asr/model/model.pth" "${dir}/tts/model/model.pth" "${judge_dir}"; then
             log "${label}: complete; skipped"; continue
         fi
+        rm -rf "${out}"
         decode "${dir}/asr/model" "${raw}/${eval_set}" "${out}/asr"
         lr score_asr --ref "${raw}/${eval_set}/text" --hyp "${out}/asr/text" --out_dir "${out}/asr_score" --lang_config "${lang_config}"
         synthesize "${dir}/tts/model" "${raw}/${eval_set}" "${out}/tts" target --attention_scores
