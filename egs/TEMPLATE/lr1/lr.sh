@@ -85,12 +85,20 @@ fi
 done_dir=exp
 train_common=(--ngpu "${ngpu}" --num_nodes "${num_nodes}" --seed "${seed}" --cmd "${train_cmd}")
 
-# is_done NAME: the stage step NAME completed with the current options (unless --force).
+# is_done NAME INPUTS...: the step NAME completed with these inputs (paths are hashed by
+# content, other values as given; values that look like options are kept as plain values).
 is_done() {
     [ "${force}" = true ] && return 1
-    "${py}" -m lrspeech.bin.stage_marker check --dir "${done_dir}" --name "$1" --inputs "${@:2}" >/dev/null 2>&1
+    "${py}" -m lrspeech.bin.stage_marker check --dir "${done_dir}" --name "$1" --inputs $(marker_inputs "${@:2}") >/dev/null 2>&1
 }
-mark_done() { "${py}" -m lrspeech.bin.stage_marker mark --dir "${done_dir}" --name "$1" --inputs "${@:2}"; }
+mark_done() { "${py}" -m lrspeech.bin.stage_marker mark --dir "${done_dir}" --name "$1" --inputs $(marker_inputs "${@:2}"); }
+# marker_inputs VALUES...: one word per value, so that spaces and leading dashes survive argparse.
+marker_inputs() {
+    local a
+    for a in "$@"; do
+        if [ -e "${a}" ]; then printf '%s\n' "${a}"; else printf 'value:%s\n' "$(printf '%s' "${a}" | sha1sum | cut -c1-16)"; fi
+    done
+}
 lr() { "${py}" -m "lrspeech.bin.$1" "${@:2}"; }
 
 # Paths every stage shares.
