@@ -138,6 +138,7 @@ def test_user_clis_speak_and_transcribe(recipe: Path, tmp_path: Path, capsys) ->
     rc = synthesize.main(["--model_dir", str(recipe / "exp" / "packed" / "tts"),
                           "--text", "Habari za asubuhi, watu 3.", "--out", str(out)])
     assert rc == 0 and sf.info(str(out)).samplerate == 16000 and sf.info(str(out)).frames > 0
+    assert capsys.readouterr().out.startswith(f"{out}: ")
     rc = transcribe.main(["--model_dir", str(recipe / "exp" / "packed" / "asr"), str(out)])
     assert rc == 0 and capsys.readouterr().out.startswith(f"{out}\t")
     assert synthesize.main(["--model_dir", str(recipe / "exp" / "packed" / "tts"),
