@@ -26,7 +26,7 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--out_dir", type=Path, required=True, help="segmented data dir to write")
     p.add_argument("--min_len", type=float, default=1.0, help="shortest segment in seconds")
     p.add_argument("--max_len", type=float, default=6.0, help="longest segment in seconds")
-    p.add_argument("--min_pause", type=float, default=0.15, help="shortest pause to cut in (s)")
+    p.add_argument("--min_pause", type=float, default=0.1, help="shortest pause to cut in (s)")
     p.add_argument("--edge", type=float, default=0.1, help="silence kept at each side (s)")
     return p
 

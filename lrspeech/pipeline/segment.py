@@ -39,7 +39,7 @@ class SegmentConfig:
 
     min_len: float = 1.0
     max_len: float = 6.0
-    min_pause: float = 0.15
+    min_pause: float = 0.1
     edge_s: float = 0.1
 
     def __post_init__(self) -> None:
