@@ -18,6 +18,7 @@ What the step does, in order (each sub-step is skipped when its output is comple
 """
 
 import logging
+from functools import lru_cache
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
@@ -86,9 +87,9 @@ def combined_dir(dirs: Sequence[Path], out: Path) -> Path:
     return out
 
 
-def asr_text(data_dir: Path, cfg: LangConfig, out: Path) -> Path:
+def asr_text(dd: DataDir, cfg: LangConfig, out: Path) -> Path:
     """ASR targets: the scoring normalization of every transcript, one `utt text` line each."""
-    dd = DataDir.load(data_dir)
+    data_dir = dd.name
     lines = []
     for utt in sorted(dd.text):
         norm = normalize_for_scoring(dd.text[utt], cfg)
@@ -122,17 +123,12 @@ def tts_text(data_dir: Path, cfg: LangConfig, token_type: str, token_list: Path,
     return out
 
 
-def _aligner(step: TrainStep) -> Any:
-    """The CTC aligner of `align_asr`, loaded once per step (train and valid share it)."""
-    if step.align_asr not in _ALIGNERS:
-        from lrspeech.pipeline.align import CtcAligner
+@lru_cache(maxsize=1)
+def _aligner(asr_model: Path) -> Any:
+    """The CTC aligner of a packed ASR, loaded once per step (train and valid share it)."""
+    from lrspeech.pipeline.align import CtcAligner
 
-        _ALIGNERS.clear()
-        _ALIGNERS[step.align_asr] = CtcAligner.from_model(step.align_asr)
-    return _ALIGNERS[step.align_asr]
-
-
-_ALIGNERS: Dict[Optional[Path], Any] = {}
+    return CtcAligner.from_model(asr_model)
 
 
 def _ctc_align(step: TrainStep, split: str, data_dir: Path, tokens: Path, lists: Path) -> None:
@@ -148,13 +144,12 @@ def _ctc_align(step: TrainStep, split: str, data_dir: Path, tokens: Path, lists:
     )
 
     work = step.out_dir / "align" / split
-    norm = asr_text(data_dir, LangConfig.load(step.lang_config), work.parent / f"{split}.asr_norm")
-    units = asr_units(norm, work.parent / f"{split}.asr_units")
     dd = DataDir.load(data_dir)
+    norm = asr_text(dd, LangConfig.load(step.lang_config), work.parent / f"{split}.asr_norm")
+    units = asr_units(norm, work.parent / f"{split}.asr_units")
     transcripts = Transcripts(text=dd.text, asr=read_token_file(units), tts=read_token_file(tokens))
-    report = align_data_dir(
-        _aligner(step), data_dir, work, TtsFrames.from_tts_config(step.config), transcripts
-    )
+    frames = TtsFrames.from_tts_config(step.config)
+    report = align_data_dir(_aligner(step.align_asr), data_dir, work, frames, transcripts)
     logger.info("%s: CTC alignment %s", data_dir, report.summary())
     min_score = None if step.align_min_score == "none" else step.align_min_score
     prep = prepare_fastspeech2_inputs(
@@ -169,7 +164,7 @@ def write_lists(step: TrainStep, split: str, data_dir: Path) -> Path:
     cfg = LangConfig.load(step.lang_config)
     work = step.out_dir / "text"
     if step.task == "asr":
-        text = asr_text(data_dir, cfg, work / f"{split}.asr")
+        text = asr_text(DataDir.load(data_dir), cfg, work / f"{split}.asr")
         return espnet_io.write_train_lists(data_dir, lists, text=text)
     tokens = tts_text(data_dir, cfg, step.token_type, step.token_list, work / f"{split}.tok")
     if step.is_duration_tts:
