@@ -12,5 +12,5 @@ echo
 echo "demo finished in $(( (SECONDS - t0) / 60 )) min $(( (SECONDS - t0) % 60 )) s"
 echo "report:  ${recipe}/exp/report/report.html  (and report.md)"
 echo "models:  ${recipe}/exp/packed/asr  ${recipe}/exp/packed/tts"
-echo "wavs:    $(ls "${recipe}"/exp/eval/kd/tts/split/*/wav/*.wav 2>/dev/null | head -n 3 | tr '\n' ' ')"
+echo "wavs:    $(ls "${recipe}"/exp/eval/kd/tts/data/wav/*.wav 2>/dev/null | head -n 3 | tr '\n' ' ')"
 echo "try:     ${root}/.venv/bin/python -m lrspeech.bin.synthesize --model_dir ${recipe}/exp/packed/tts --text 'Habari za asubuhi' --out /tmp/habari.wav"

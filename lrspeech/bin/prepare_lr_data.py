@@ -34,6 +34,8 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--max_text", type=int, default=None, help="keep at most this many unpaired sentences"
     )
+    p.add_argument("--max_paired_dur", type=float, default=None,
+                   help="choose paired utterances among those of at most this many seconds")
     p.add_argument("--dev_split", default="val", help="metadata split used as dev")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--out", type=Path, required=True, help="parent of the data dirs")
@@ -47,7 +49,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     a = get_parser().parse_args(argv)
     try:
         sizes = build_setting(
-            a.metadata, a.unpaired_text, a.n_paired, a.out, a.seed, a.dev_split, a.max_text
+            a.metadata, a.unpaired_text, a.n_paired, a.out, a.seed, a.dev_split, a.max_text,
+            a.max_paired_dur,
         )
     except (ValueError, FileNotFoundError, DataDirError) as err:
         print(f"prepare_lr_data: {err}", file=sys.stderr)

@@ -4,7 +4,8 @@ Usage: python -m lrspeech.bin.prepare_lr_data --metadata db/sw_mini/metadata.tsv
     --unpaired_text db/text/bible_nt.tsv.xz --n_paired 50 --out data
 
 Writes, each as a Kaldi-style data dir:
-- `paired_hq`: `n_paired` train utterances of the target speaker (seeded choice);
+- `paired_hq`: `n_paired` train utterances of the target speaker (seeded choice among those
+  of at most `max_paired_dur` seconds, so that the recipe's duration filter keeps them all);
 - `unpaired_speech`: the rest of the train split, with NO `text` (transcripts withheld from
   every training stage; they are never written);
 - `unpaired_text`: sentences of a `id<TAB>text` (or plain, one per line) file, `.xz` allowed;
@@ -61,6 +62,7 @@ def build_setting(
     seed: int = 1,
     dev_split: str = "val",
     max_text: Optional[int] = None,
+    max_paired_dur: Optional[float] = None,
 ) -> Dict[str, int]:
     """Write paired_hq, unpaired_speech, unpaired_text and dev under `out`; return their sizes."""
     train = datadir_from_metadata(metadata, split="train")
@@ -71,6 +73,15 @@ def build_setting(
             f"{metadata}: speaker '{spk}' has {len(own)} train utterances; need more than "
             f"--n_paired {n_paired} to leave unpaired speech (lower --n_paired)"
         )
+    if max_paired_dur:
+        if len(train.utt2dur) < len(train.utt_ids):
+            raise ValueError(f"{metadata}: --max_paired_dur needs a duration_s for every row; "
+                             "fill the column or leave the option out")
+        own = [u for u in own if train.utt2dur[u] <= max_paired_dur]
+        if len(own) < n_paired:
+            raise ValueError(
+                f"{metadata}: speaker '{spk}' has {len(own)} train utterances of at most "
+                f"{max_paired_dur} s; lower --n_paired or raise --max_paired_dur")
     paired = seeded_order(own, seed)[:n_paired]
     rest = [u for u in train.utt_ids if u not in set(paired)]
     unpaired = restrict(train, rest)

@@ -45,3 +45,16 @@ def test_read_sentences_plain_and_empty(tmp_path: Path) -> None:
     (tmp_path / "empty.txt").write_text("\n")
     with pytest.raises(ValueError, match="no sentences"):
         read_sentences(tmp_path / "empty.txt")
+
+
+def test_paired_chosen_among_short_clips(tmp_path: Path, test_data: Path, bible: Path) -> None:
+    meta = test_data / "sw" / "metadata.tsv"
+    rows = [ln.split("\t") for ln in meta.read_text(encoding="utf-8").splitlines()[1:]]
+    train = sorted(float(r[4]) for r in rows if r[5] == "train")
+    limit = train[3]  # four train clips are at most this long (the fifth is longer)
+    assert train[4] > limit
+    build_setting(meta, bible, 4, tmp_path / "d", max_paired_dur=limit)
+    paired = DataDir.load(tmp_path / "d" / "paired_hq")
+    assert len(paired.utt_ids) == 4 and max(paired.utt2dur.values()) <= limit
+    with pytest.raises(ValueError, match=r"has 4 train utterances of at most .*raise --max_paired_dur"):
+        build_setting(meta, bible, 5, tmp_path / "e", max_paired_dur=limit)

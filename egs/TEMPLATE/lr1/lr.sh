@@ -51,6 +51,7 @@ dt_rounds=2             # rounds of dual transformation
 dt_text_per_round=100   # unpaired sentences the TTS reads per round
 dt_tts_speakers=3       # voices the TTS reads them in
 dt_epochs=6             # training epochs per round and model
+dt_eval=true            # log every round's dev CER and IR (judge: --judge, else the fine-tuned ASR)
 # Knowledge distillation (stage 7)
 kd_tts_sentences=150    # unpaired sentences the TTS teacher synthesizes in the target voice
 kd_wcr_min=0.0          # drop synthetic pairs whose word coverage ratio is below this (attention path)
@@ -160,6 +161,16 @@ synthesize() {
     # Jobs may get no sentence (more jobs than sentences): combine the ones that spoke.
     # shellcheck disable=SC2046
     lr combine_data "${out}/data" $(for d in "${out}"/split/*/; do [ -s "${d}wav.scp" ] && echo "${d}"; done) >/dev/null
+}
+
+# eval_stage LABEL STAGE_DIR OUT_DIR JUDGE [eval_stage options]: dev figures of STAGE_DIR's ASR
+# and TTS in one process; the log goes to OUT_DIR.log and its summary line to the recipe log.
+eval_stage() {
+    local label=$1 dir=$2 out=$3 judge_model=$4; shift 4
+    lr eval_stage --stage_dir "${dir}" --data_dir "${raw}/${eval_set}" --judge "${judge_model}" \
+        --lang_config "${lang_config}" --out_dir "${out}" --label "${label}" "$@" > "${out}.log" 2>&1 \
+        || die "evaluating ${dir} failed; see ${out}.log"
+    log "$(tail -n 1 "${out}.log")"
 }
 
 if [ "${stage}" -le 1 ] && [ "${stop_stage}" -ge 1 ]; then
@@ -283,6 +294,8 @@ if [ "${stage}" -le 6 ] && [ "${stop_stage}" -ge 6 ]; then
     log_stage 6 "Dual transformation: ${dt_rounds} rounds"
     prev=exp/finetune
     voices=$(awk 'NR>1{print $1}' "${tok}/spk2sid" | head -n "${dt_tts_speakers}" | paste -sd, -)
+    dt_judge=${judge:-exp/finetune/asr/model}
+    mkdir -p exp/dt/eval
     for r in $(seq 1 "${dt_rounds}"); do
         rd=exp/dt/round${r}
         log "round ${r}: ASR(r-1) labels the unpaired speech, TTS(r-1) reads ${dt_text_per_round} sentences in voices ${voices}"
@@ -309,6 +322,18 @@ if [ "${stage}" -le 6 ] && [ "${stop_stage}" -ge 6 ]; then
         train tts "${rd}/tts" "${dt_epochs}" "${paired_dirs} ${rd}/tts_pairs" "${raw}/${eval_set}" \
             "${lang_config}" "${tts_tokens}" --init "${prev}/tts/model" --spk2sid "${tok}/spk2sid" \
             --target_speaker "${target_speaker}" $(tts_align_opts "${rd}/asr/model")
+        # The round's dev figures next to the previous round's, all judged by the same ASR.
+        if [ "${dt_eval}" = true ]; then
+            for pair in "round0:exp/finetune" "round${r}:${rd}"; do
+                label=${pair%%:*} dir=${pair#*:}
+                if ! is_done "dt_eval.${label}" "${dir}/asr/model/model.pth" "${dir}/tts/model/model.pth" "${dt_judge}"; then
+                    eval_stage "${label}" "${dir}" "exp/dt/eval/${label}" "${dt_judge}" --mos none
+                    mark_done "dt_eval.${label}" "${dir}/asr/model/model.pth" "${dir}/tts/model/model.pth" "${dt_judge}"
+                else
+                    log "$(tail -n 1 "exp/dt/eval/${label}.log")"
+                fi
+            done
+        fi
         prev=${rd}
     done
 fi
@@ -357,23 +382,9 @@ if [ "${stage}" -le 8 ] && [ "${stop_stage}" -ge 8 ]; then
         if is_done "stage8.${label}" "${dir}/asr/model/model.pth" "${dir}/tts/model/model.pth" "${judge_dir}"; then
             log "${label}: complete; skipped"; continue
         fi
-        rm -rf "${out}"
-        decode "${dir}/asr/model" "${raw}/${eval_set}" "${out}/asr"
-        lr score_asr --ref "${raw}/${eval_set}/text" --hyp "${out}/asr/text" --out_dir "${out}/asr_score" --lang_config "${lang_config}"
-        synthesize "${dir}/tts/model" "${raw}/${eval_set}" "${out}/tts" target --attention_scores
-        lr eval_ir --judge "${judge_dir}" --text "${raw}/${eval_set}" --wav_dir "${out}/tts/data" \
-            --out_dir "${out}/ir" --lang_config "${lang_config}"
-        mos_opts=(); [ "${eval_mos}" = true ] || mos_opts=(--no_dnsmos)
-        lr eval_mos --wav_dir "${out}/tts/data" --ref_dir "${raw}/${eval_set}" --out_dir "${out}/mos" "${mos_opts[@]}"
-        samples=(); for u in $(head -n 3 "${out}/tts/data/wav.scp" | awk '{print $1}'); do
-            samples+=(--sample "${u}" "$(awk -v u="${u}" '$1==u{print $2}' "${out}/tts/data/wav.scp")")
-            att=$(ls "${out}"/tts/split/*/att_ws/"${u}".npy 2>/dev/null | head -n 1 || true)
-            [ -n "${att}" ] && samples+=("${att}")
-        done
-        att_json=(); [ -f "${out}/tts/split/1/attention.json" ] && att_json=(--attention_json "${out}/tts/split/1/attention.json")
-        lr make_report --collect "${ev}/${label}.json" --stage "${label}" --data "${data_desc}" \
-            --ir_json "${out}/ir/ir.json" --score_json "${out}/asr_score/score.json" \
-            --mos_json "${out}/mos/mos.json" "${att_json[@]}" "${samples[@]}"
+        mos=all; [ "${eval_mos}" = true ] || mos=reference
+        eval_stage "${label}" "${dir}" "${out}" "${judge_dir}" --collect "${ev}/${label}.json" \
+            --data "${data_desc}" --mos "${mos}"
         mark_done "stage8.${label}" "${dir}/asr/model/model.pth" "${dir}/tts/model/model.pth" "${judge_dir}"
     done
 fi
@@ -391,5 +402,5 @@ if [ "${stage}" -le 9 ] && [ "${stop_stage}" -ge 9 ]; then
     rm -rf exp/packed && mv exp/packed.tmp exp/packed
     log "report: $(pwd)/exp/report/report.html (and report.md)"
     log "models: $(pwd)/exp/packed/asr and $(pwd)/exp/packed/tts (python -m lrspeech.bin.synthesize --model_dir exp/packed/tts --text '...' --out x.wav)"
-    log "samples: $(ls "$(pwd)"/exp/eval/kd/tts/split/*/wav/*.wav 2>/dev/null | head -n 3 | tr '\n' ' ' || true)"
+    log "samples: $(ls "$(pwd)"/exp/eval/kd/tts/data/wav/*.wav 2>/dev/null | head -n 3 | tr '\n' ' ' || true)"
 fi

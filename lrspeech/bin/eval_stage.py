@@ -1,0 +1,123 @@
+"""Evaluate one stage's ASR and TTS on a dev set in one process (recipe stages 6 and 8).
+
+Usage: python -m lrspeech.bin.eval_stage --stage_dir exp/dt/round1 --data_dir dump/raw/dev \
+    --judge exp/kd/asr/model --lang_config conf/lang.yaml --out_dir exp/eval/dt_round1 \
+    --collect exp/eval/dt_round1.json --label dt_round1 --data "+ dual transformation round 1"
+
+The ASR of <stage_dir>/asr/model decodes the dev speech (CER/WER against its text); the TTS of
+<stage_dir>/tts/model reads the dev sentences in the target voice; the judge ASR transcribes
+them (intelligibility rate, judge CER) and the MOS proxies score them. These are the same
+steps as asr_inference, score_asr, tts_inference, eval_ir, eval_mos and make_report --collect,
+run in one process so that ESPnet is imported once (dev sets are small: one worker; a
+fork after the first model has run torch ops would not be safe). Output layout under --out_dir:
+asr/{text,score}, asr_score/score.json, tts/data (wav.scp, wav/, attention.json),
+ir/ir.json, mos/mos.json; the stage result JSON is written last, atomically, to --collect.
+A line `<label>: ASR CER .. WER .. | TTS IR .. judge CER ..` is printed at the end.
+"""
+
+import argparse
+import json
+import shutil
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+from lrspeech.bin import asr_inference, eval_ir, eval_mos, make_report, score_asr, tts_inference
+
+
+def get_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m lrspeech.bin.eval_stage", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--stage_dir", type=Path, required=True,
+                   help="dir with asr/model and tts/model (packed models)")
+    p.add_argument("--data_dir", type=Path, required=True, help="dev data dir (wav.scp, text)")
+    p.add_argument("--judge", required=True, help="packed ASR dir or `pocketsphinx` (IR judge)")
+    p.add_argument("--lang_config", type=Path, required=True, help="the language's lang.yaml")
+    p.add_argument("--out_dir", type=Path, required=True, help="where the evaluation goes")
+    p.add_argument("--collect", type=Path, default=None, help="stage result JSON to write")
+    p.add_argument("--label", default=None, help="row label (default: the stage dir's name)")
+    p.add_argument("--data", default="", help="what the stage trained on (report column)")
+    p.add_argument("--mos", choices=("all", "reference", "none"), default="all",
+                   help="MOS proxies: DNSMOS and reference metrics, reference only, or none")
+    p.add_argument("--samples", type=int, default=3, help="synthesized samples in the report")
+    return p
+
+
+def _run(name: str, main, argv: List[str]) -> None:
+    rc = main(argv)
+    if rc != 0:
+        raise RuntimeError(f"{name} failed (exit {rc}); its error is printed above")
+
+
+def _samples(tts_dir: Path, n: int) -> List[str]:
+    """--sample options for make_report: the first n synthesized utterances."""
+    args: List[str] = []
+    scp = tts_dir / "wav.scp"
+    for line in scp.read_text(encoding="utf-8").splitlines()[:n]:
+        utt, wav = line.split(maxsplit=1)
+        args += ["--sample", utt, wav]
+        att = tts_dir / "att_ws" / f"{utt}.npy"
+        if att.is_file():
+            args.append(str(att))
+    return args
+
+
+def evaluate_stage(a: argparse.Namespace) -> dict:
+    """Run every step; returns the summary figures."""
+    for task in ("asr", "tts"):
+        if not (a.stage_dir / task / "model" / "meta.json").is_file():
+            raise FileNotFoundError(
+                f"{a.stage_dir}/{task}/model is not a packed model (no meta.json); "
+                "train the stage first")
+    out = a.out_dir
+    if out.exists():
+        shutil.rmtree(out)  # a previous attempt may have stopped half-way
+    lang = ["--lang_config", str(a.lang_config)]
+    _run("asr_inference", asr_inference.main, ["--model_dir", str(a.stage_dir / "asr" / "model"),
+         "--data_dir", str(a.data_dir), "--out_dir", str(out / "asr")])
+    _run("score_asr", score_asr.main, ["--ref", str(a.data_dir / "text"), "--hyp",
+         str(out / "asr" / "text"), "--out_dir", str(out / "asr_score"), *lang])
+    tts_dir = out / "tts" / "data"
+    _run("tts_inference", tts_inference.main, ["--model_dir", str(a.stage_dir / "tts" / "model"),
+         "--text_dir", str(a.data_dir), "--out_dir", str(tts_dir), "--speaker", "target",
+         "--attention_scores"])
+    _run("eval_ir", eval_ir.main, ["--judge", a.judge, "--text", str(a.data_dir), "--wav_dir",
+         str(tts_dir), "--out_dir", str(out / "ir"), *lang])
+    report = ["--ir_json", str(out / "ir" / "ir.json"),
+              "--score_json", str(out / "asr_score" / "score.json")]
+    if a.mos != "none":
+        mos_opts = ["--no_dnsmos"] if a.mos == "reference" else []
+        _run("eval_mos", eval_mos.main, ["--wav_dir", str(tts_dir), "--ref_dir", str(a.data_dir),
+             "--out_dir", str(out / "mos"), *mos_opts])
+        report += ["--mos_json", str(out / "mos" / "mos.json")]
+    if (tts_dir / "attention.json").is_file():
+        report += ["--attention_json", str(tts_dir / "attention.json")]
+    score = json.loads((out / "asr_score" / "score.json").read_text(encoding="utf-8"))
+    ir = json.loads((out / "ir" / "ir.json").read_text(encoding="utf-8"))
+    if a.collect:
+        label = a.label or a.stage_dir.name
+        _run("make_report", make_report.main, ["--collect", str(a.collect), "--stage", label,
+             "--data", a.data, *report, *_samples(tts_dir, a.samples)])
+    return {"cer": score.get("cer"), "wer": score.get("wer"), "ir": ir.get("ir"),
+            "judge_cer": ir.get("judge_cer")}
+
+
+def _pct(x: Optional[float]) -> str:
+    return "n/a" if x is None else f"{100 * x:.1f}%"
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    a = get_parser().parse_args(argv)
+    try:
+        s = evaluate_stage(a)
+    except (RuntimeError, FileNotFoundError) as err:
+        print(f"eval_stage: error: {err}", file=sys.stderr)
+        return 1
+    label = a.label or a.stage_dir.name
+    print(f"{label}: ASR CER {_pct(s['cer'])} WER {_pct(s['wer'])} | "
+          f"TTS IR {_pct(s['ir'])} judge CER {_pct(s['judge_cer'])} (judge: {a.judge})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
