@@ -54,6 +54,8 @@ dt_epochs=6             # training epochs per round and model
 dt_eval=true            # log every round's dev CER and IR (judge: --judge, else the fine-tuned ASR)
 # Knowledge distillation (stage 7)
 kd_tts_sentences=150    # unpaired sentences the TTS teacher synthesizes in the target voice
+# KD filter thresholds (attention path): 0 keeps every pair; bench/kd_filter.py found none that
+# helps on a small Swahili teacher (docs/benchmarks.md); rerun it on your teacher to choose them.
 kd_wcr_min=0.0          # drop synthetic pairs whose word coverage ratio is below this (attention path)
 kd_adr_min=0.0          # drop synthetic pairs whose attention diagonal ratio is below this (attention path)
 kd_student=fastspeech   # TTS student: fastspeech | transformer
