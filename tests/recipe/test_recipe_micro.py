@@ -88,6 +88,12 @@ def test_every_stage_output_is_well_formed(recipe: Path) -> None:
     for label in ("finetune", "dt_round1", "kd"):
         result = json.loads((recipe / "exp" / "eval" / f"{label}.json").read_text())
         assert 0.0 <= result["ir"] <= 1.0 and result["asr_cer"] >= 0.0
+        assert result["judge"] == "exp/kd/asr/model" and Path(result["samples"][0]["wav"]).is_file()
+    # Stage 6 logs each round's dev figures next to round 0's, judged by the fine-tuned ASR.
+    for label in ("round0", "round1"):
+        summary = lines(recipe / "exp" / "dt" / "eval" / f"{label}.log")[-1]
+        assert re.match(rf"{label}: ASR CER [\d.]+% WER [\d.]+% \| TTS IR [\d.]+% judge CER "
+                        r"[\d.]+% \(judge: exp/finetune/asr/model\)$", summary), summary
 
 
 @pytest.mark.slow
