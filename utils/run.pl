@@ -39,7 +39,8 @@ sub usage {
 }
 
 sub num_cores {
-    if (open(my $fh, "-|", "nproc 2>/dev/null")) {
+    # nproc obeys OMP_NUM_THREADS, which the recipes set to 1 for every job: ask without it.
+    if (open(my $fh, "-|", "env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc 2>/dev/null")) {
         my $n = <$fh>;
         close($fh);
         return $1 if defined $n && $n =~ /^(\d+)/ && $1 > 0;

@@ -109,3 +109,19 @@ def test_bad_usage_messages(tmp_path: Path) -> None:
     bad_cap = run_pl(tmp_path, "--max-jobs-run", "0", "log/x.log", "echo")
     assert "expects a positive integer" in bad_cap.stderr
     assert run_pl(tmp_path, "log/x.log").stderr.startswith("Usage: run.pl")
+
+
+def test_default_cap_is_the_cores_even_with_omp_num_threads_1(tmp_path: Path) -> None:
+    import os
+
+    import pytest
+
+    if len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("needs two usable cores")
+    (tmp_path / "t").mkdir()
+    job = "date +%s.%N > t/JOB.start; sleep 0.5; date +%s.%N > t/JOB.end"
+    out = subprocess.run(["perl", str(UTILS / "run.pl"), "JOB=1:2", "log/d.JOB.log", "bash", "-c",
+                          job], capture_output=True, text=True, cwd=tmp_path,
+                         env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert out.returncode == 0, out.stderr
+    assert max_overlap(intervals(tmp_path / "t", 2)) == 2  # the recipe's --nj 2 runs at once
