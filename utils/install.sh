@@ -8,6 +8,10 @@
 # setuptools>=77.0.3, and pyworld needs pkg_resources (gone in setuptools>=81). pip then
 # backtracks to an old CUDA torch and GBs of nvidia packages, and pip>=25 refuses espnet's
 # direct-URL dependency ci_sdr. uv resolves once with an override file instead.
+#
+# Bytecode: the recipe starts ~40 Python processes that import ESPnet; without .pyc files (uv
+# writes none by default, and PYTHONDONTWRITEBYTECODE=1 stops Python writing them) every one
+# of them compiles thousands of modules again, so install compiles site-packages once.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -70,6 +74,14 @@ cpu_torchaudio() {
   fi
 }
 
+# Compile what has no up-to-date .pyc (a few files that are not Python 3 fail; that is fine).
+compile_bytecode() {
+  local site
+  site=$("$venv/bin/python" -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")
+  log "compiling bytecode in $site"
+  "$venv/bin/python" -m compileall -q -j 0 "$site" >/dev/null 2>&1 || true
+}
+
 main() {
   ensure_espeak
   local want; want=$(inputs_hash)
@@ -101,6 +113,7 @@ main() {
   "$uv" pip install --python "$venv/bin/python" --index-strategy unsafe-best-match \
     $sources --override "$override" "$torch_spec" -e "$root[eval,test]"
   has_gpu || cpu_torchaudio
+  compile_bytecode
   "$venv/bin/python" -c "import espnet2.tasks.asr, espnet2.tasks.tts, lrspeech" >/dev/null
   echo "$want" > "$stamp"
   log "installed in $((SECONDS - t0)) s"

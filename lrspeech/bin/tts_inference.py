@@ -61,15 +61,16 @@ def get_parser() -> argparse.ArgumentParser:
     return p
 
 
-def attention_summary(out_dir: Path, records: List[Any]) -> Dict[str, float]:
-    """Mean WCR, ADR and focus rate over the utterances' attention maps."""
+def attention_summary(out_dir: Path, records: List[Any]) -> Dict[str, Optional[float]]:
+    """Mean WCR, ADR and focus rate over the utterances' attention maps (None without maps:
+    a non-autoregressive TTS such as FastSpeech2 has no attention)."""
     from lrspeech.eval.attention import attention_scores
 
     scores = [attention_scores(np.load(out_dir / "att_ws" / f"{r.utt}.npy"), r.tokens + [EOS])
               for r in records if r.att_ws]
-    summary: Dict[str, float] = {"utterances": len(scores)}
+    summary: Dict[str, Optional[float]] = {"utterances": len(scores)}
     for key in ("wcr", "adr", "focus_rate"):
-        summary[key] = float(np.mean([s[key] for s in scores])) if scores else float("nan")
+        summary[key] = float(np.mean([s[key] for s in scores])) if scores else None
     return summary
 
 

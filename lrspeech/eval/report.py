@@ -25,6 +25,7 @@ file; the Markdown links the PNGs written to `<out_dir>/img/` and the audio file
 
 import json
 import logging
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
@@ -76,11 +77,12 @@ def _resolve(value: Optional[str], base: Path) -> Optional[Path]:
 
 
 def _number(path: Path, key: str, value: Any) -> Optional[float]:
+    """A finite number, or None for null and NaN (no value: shown as a dash)."""
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ReportError(f"{path}: '{key}' must be a number or null, got {value!r}; fix the file")
-    return float(value)
+    return None if math.isnan(value) else float(value)
 
 
 def _mos_entry(path: Path, name: str, value: Any) -> Tuple[Optional[float], Optional[float]]:

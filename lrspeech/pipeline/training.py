@@ -18,8 +18,8 @@ What the step does, in order (each sub-step is skipped when its output is comple
 """
 
 import logging
-from functools import lru_cache
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 

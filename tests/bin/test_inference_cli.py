@@ -154,3 +154,11 @@ def test_tts_inference_cli_missing_text(packed, tmp_path, capsys):
                              str(tmp_path / "empty"), "--out_dir", str(tmp_path / "out")])
     assert rc == 1 and "empty/text: missing; synthesis needs a text file" in \
         capsys.readouterr().err
+
+
+def test_attention_summary_without_maps_is_null(tmp_path):
+    """FastSpeech2 writes no attention maps: the summary holds null, which JSON and the report
+    read as 'no value' (NaN used to print as 'nan' in the report)."""
+    summary = tts_inference.attention_summary(tmp_path, [])
+    assert summary == {"utterances": 0, "wcr": None, "adr": None, "focus_rate": None}
+    assert "NaN" not in json.dumps(summary)

@@ -56,5 +56,6 @@ def test_paired_chosen_among_short_clips(tmp_path: Path, test_data: Path, bible:
     build_setting(meta, bible, 4, tmp_path / "d", max_paired_dur=limit)
     paired = DataDir.load(tmp_path / "d" / "paired_hq")
     assert len(paired.utt_ids) == 4 and max(paired.utt2dur.values()) <= limit
-    with pytest.raises(ValueError, match=r"has 4 train utterances of at most .*raise --max_paired_dur"):
+    with pytest.raises(ValueError,
+                       match=r"has 4 train utterances of at most .*raise --max_paired_dur"):
         build_setting(meta, bible, 5, tmp_path / "e", max_paired_dur=limit)

@@ -97,6 +97,20 @@ def test_table_rows(stage_files):
     ]
 
 
+def test_nan_attention_scores_show_as_dashes(tmp_path):
+    """A FastSpeech2 stage has no attention; older attention.json files hold NaN for it."""
+    ar = {"stage": "dt_round1", "ir": 0.5, "attention": {"wcr": 0.61, "adr": 0.93}}
+    fs2 = {"stage": "kd", "ir": 0.6, "attention": {"wcr": float("nan"), "adr": None}}
+    paths = [tmp_path / "a.json", tmp_path / "b.json"]
+    for p, data in zip(paths, (ar, fs2)):
+        p.write_text(json.dumps(data))  # json writes NaN as a bare NaN token
+    header, rows = table([load_stage(p) for p in paths])
+    assert header == ["stage", "data", "IR", "WCR", "ADR"]
+    assert rows == [["dt_round1", "", "50.0%", "0.610", "0.930"], ["kd", "", "60.0%", "–", "–"]]
+    header, _ = table([load_stage(paths[1])])
+    assert header == ["stage", "data", "IR"]  # no stage has attention: no columns
+
+
 def test_report_embeds_images_and_audio(stage_files, tmp_path, sw_rows):
     md, page = write_report(stage_files, tmp_path / "report", title="Swahili run")
     text = md.read_text()

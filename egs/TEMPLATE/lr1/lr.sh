@@ -165,6 +165,14 @@ synthesize() {
     lr combine_data "${out}/data" $(for d in "${out}"/split/*/; do [ -s "${d}wav.scp" ] && echo "${d}"; done) >/dev/null
 }
 
+# round_eval LABEL STAGE_DIR: stage 6's dev figures of one round (judge: dt_judge), once per models.
+round_eval() {
+    local inputs=("$2/asr/model/model.pth" "$2/tts/model/model.pth" "${dt_judge}")
+    if is_done "dt_eval.$1" "${inputs[@]}"; then log "$(tail -n 1 "exp/dt/eval/$1.log")"; return 0; fi
+    eval_stage "$1" "$2" "exp/dt/eval/$1" "${dt_judge}" --mos none
+    mark_done "dt_eval.$1" "${inputs[@]}"
+}
+
 # eval_stage LABEL STAGE_DIR OUT_DIR JUDGE [eval_stage options]: dev figures of STAGE_DIR's ASR
 # and TTS in one process; the log goes to OUT_DIR.log and its summary line to the recipe log.
 eval_stage() {
@@ -296,8 +304,10 @@ if [ "${stage}" -le 6 ] && [ "${stop_stage}" -ge 6 ]; then
     log_stage 6 "Dual transformation: ${dt_rounds} rounds"
     prev=exp/finetune
     voices=$(awk 'NR>1{print $1}' "${tok}/spk2sid" | head -n "${dt_tts_speakers}" | paste -sd, -)
+    # Every round's dev figures are judged by the same ASR, so they compare with round 0's.
     dt_judge=${judge:-exp/finetune/asr/model}
     mkdir -p exp/dt/eval
+    [ "${dt_eval}" = true ] && [ "${dt_rounds}" -gt 0 ] && round_eval round0 exp/finetune
     for r in $(seq 1 "${dt_rounds}"); do
         rd=exp/dt/round${r}
         log "round ${r}: ASR(r-1) labels the unpaired speech, TTS(r-1) reads ${dt_text_per_round} sentences in voices ${voices}"
@@ -324,18 +334,7 @@ if [ "${stage}" -le 6 ] && [ "${stop_stage}" -ge 6 ]; then
         train tts "${rd}/tts" "${dt_epochs}" "${paired_dirs} ${rd}/tts_pairs" "${raw}/${eval_set}" \
             "${lang_config}" "${tts_tokens}" --init "${prev}/tts/model" --spk2sid "${tok}/spk2sid" \
             --target_speaker "${target_speaker}" $(tts_align_opts "${rd}/asr/model")
-        # The round's dev figures next to the previous round's, all judged by the same ASR.
-        if [ "${dt_eval}" = true ]; then
-            for pair in "round0:exp/finetune" "round${r}:${rd}"; do
-                label=${pair%%:*} dir=${pair#*:}
-                if ! is_done "dt_eval.${label}" "${dir}/asr/model/model.pth" "${dir}/tts/model/model.pth" "${dt_judge}"; then
-                    eval_stage "${label}" "${dir}" "exp/dt/eval/${label}" "${dt_judge}" --mos none
-                    mark_done "dt_eval.${label}" "${dir}/asr/model/model.pth" "${dir}/tts/model/model.pth" "${dt_judge}"
-                else
-                    log "$(tail -n 1 "exp/dt/eval/${label}.log")"
-                fi
-            done
-        fi
+        [ "${dt_eval}" = true ] && round_eval "round${r}" "${rd}"
         prev=${rd}
     done
 fi
