@@ -89,7 +89,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 0
     fingerprint = inputs_fingerprint(args.inputs, options)
     if args.action == "check":
-        return 0 if stage_done(args.dir, args.name, fingerprint) else 1
+        legacy = inputs_fingerprint(args.inputs, options, with_paths=True)
+        return 0 if stage_done(args.dir, args.name, fingerprint, also=[legacy]) else 1
     info = {"inputs": list(args.inputs), "options": options}
     mark_done(args.dir, args.name, info, fingerprint=fingerprint,
               command=args.command if args.command is not None else parent_command())

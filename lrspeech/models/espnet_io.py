@@ -467,16 +467,52 @@ def train(
     `--max_epoch`.
     """
     exp_dir = Path(exp_dir)
-    argv = train_args(task, Path(config), Path(train_dir), Path(valid_dir), Path(stats_dir),
-                      exp_dir, Path(token_list), token_type, Path(bpemodel) if bpemodel else None)
-    argv += [str(a) for a in extra_args]
-    if _done_argv(exp_dir) == argv:
+    argv = train_argv(task, config, train_dir, valid_dir, stats_dir, exp_dir, token_list,
+                      token_type, bpemodel, extra_args)
+    if training_done(exp_dir, argv):
         logger.info("%s is complete; training skipped", exp_dir)
         return exp_dir
-    (exp_dir / DONE).unlink(missing_ok=True)
+    return run_training(task, argv, exp_dir, log_file=log_file)
+
+
+def train_argv(
+    task: str,
+    config: PathLike,
+    train_dir: PathLike,
+    valid_dir: PathLike,
+    stats_dir: PathLike,
+    exp_dir: PathLike,
+    token_list: PathLike,
+    token_type: str = "word",
+    bpemodel: Optional[PathLike] = None,
+    extra_args: Sequence[str] = (),
+) -> List[str]:
+    """The whole ESPnet training command line of `train` (train_args + extra_args)."""
+    argv = train_args(task, Path(config), Path(train_dir), Path(valid_dir), Path(stats_dir),
+                      Path(exp_dir), Path(token_list), token_type,
+                      Path(bpemodel) if bpemodel else None)
+    return argv + [str(a) for a in extra_args]
+
+
+def training_done(exp_dir: PathLike, argv: Sequence[str]) -> bool:
+    """True when `exp_dir` holds a finished training with exactly these arguments."""
+    return _done_argv(Path(exp_dir)) == list(argv)
+
+
+def run_training(task: str, argv: Sequence[str], exp_dir: PathLike, primary: bool = True,
+                 log_file: Optional[PathLike] = None) -> Path:
+    """Run ESPnet's training with `argv` (from train_argv) and mark `exp_dir` done.
+
+    `primary=False` is for the other ranks of a distributed run: they train, and rank 0 alone
+    checks the checkpoint and writes the marker (only rank 0 saves checkpoints).
+    """
+    exp_dir = Path(exp_dir)
+    if primary:
+        (exp_dir / DONE).unlink(missing_ok=True)
     run_task(task, argv, Path(log_file) if log_file else None)
-    find_checkpoint(exp_dir)
-    atomic_write_text(exp_dir / DONE, yaml.safe_dump({"argv": argv}))
+    if primary:
+        find_checkpoint(exp_dir)
+        atomic_write_text(exp_dir / DONE, yaml.safe_dump({"argv": list(argv)}))
     return exp_dir
 
 

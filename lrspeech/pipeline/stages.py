@@ -51,9 +51,9 @@ def _hash_file(h: "hashlib._Hash", path: Path) -> None:
             h.update(block)
 
 
-def _hash_path(h: "hashlib._Hash", path: Path) -> None:
+def _hash_path(h: "hashlib._Hash", path: Path, with_path: bool = False) -> None:
     """Feed one input into the hash: file content, every file of a dir, or 'missing'."""
-    h.update(f"path={path}\n".encode())
+    h.update(f"path={path}\n".encode() if with_path else b"input\n")
     if path.is_file():
         _hash_file(h, path)
     elif path.is_dir():
@@ -67,20 +67,23 @@ def _hash_path(h: "hashlib._Hash", path: Path) -> None:
 
 
 def inputs_fingerprint(
-    paths: Iterable[PathLike], options: Optional[Mapping[str, Any]] = None
+    paths: Iterable[PathLike], options: Optional[Mapping[str, Any]] = None,
+    with_paths: bool = False,
 ) -> str:
-    """SHA-256 over the input paths (in the given order) and the JSON of `options`.
+    """SHA-256 over the inputs' content (in the given order) and the JSON of `options`.
 
-    A directory counts as all the files under it (except `.done` markers); a missing path counts
-    as missing, so creating it later changes the fingerprint too; an empty string counts as an
-    empty value (shell stages pass unset options as "").
+    A directory counts as all the files under it (by relative name and content, except `.done`
+    markers); a missing path counts as missing, so creating it later changes the fingerprint
+    too; an empty string counts as an empty value (shell stages pass unset options as "").
+    Where an input lives does not count, so a moved checkout or recipe keeps its markers;
+    `with_paths=True` also hashes the path names (markers written before 0.1.1 did).
     """
     h = hashlib.sha256()
     for path in paths:
         if str(path) == "":  # an unset shell option, not the current dir (Path("") is ".")
             h.update(b"path=\nempty\n")
         else:
-            _hash_path(h, Path(path))
+            _hash_path(h, Path(path), with_paths)
     h.update(json.dumps(dict(options or {}), sort_keys=True, default=str).encode())
     return h.hexdigest()
 
@@ -98,12 +101,14 @@ def read_marker(dir: PathLike, name: str) -> Optional[Dict[str, Any]]:
     return data if isinstance(data, dict) else None
 
 
-def stage_done(dir: PathLike, name: str, fingerprint: Optional[str] = None) -> bool:
-    """True when stage `name` has a marker and, if given, its inputs fingerprint matches."""
+def stage_done(dir: PathLike, name: str, fingerprint: Optional[str] = None,
+               also: Iterable[str] = ()) -> bool:
+    """True when stage `name` has a marker and, if given, its inputs fingerprint matches
+    `fingerprint` (or one of `also`, e.g. the fingerprint older markers used)."""
     marker = read_marker(dir, name)
     if marker is None:
         return False
-    if fingerprint is not None and marker.get("fingerprint") != fingerprint:
+    if fingerprint is not None and marker.get("fingerprint") not in (fingerprint, *also):
         logger.info("%s: inputs or options changed since it ran; not done", marker_path(dir, name))
         return False
     return True

@@ -17,11 +17,15 @@ What the step does, in order (each sub-step is skipped when its output is comple
 5. pack the result into `out_dir/model` (a packed model dir, docs/CONTRACTS.md).
 """
 
+import json
 import logging
+import os
+import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from lrspeech.data.atomic import atomic_write_text
 from lrspeech.data.datadir import DataDir
@@ -180,11 +184,42 @@ def espnet_token_type(step: TrainStep) -> str:
 
 
 def run_step(step: TrainStep) -> Path:
-    """Run the whole step; return the packed model dir `out_dir/model`."""
+    """Run the whole step; return the packed model dir `out_dir/model`.
+
+    Under a distributed launcher (see `launch_rank`), rank 0 prepares the data and statistics,
+    then publishes ESPnet's training command in `out_dir/.prepared`; the other ranks wait for it
+    and join the same training (ESPnet's DDP), and rank 0 packs the model.
+    """
     packed = step.out_dir / "model"
     if (packed / "meta.json").is_file():
         logger.info("%s is complete; skipped", packed)
         return packed
+    rank, world = launch_rank(step.extra_args)
+    if rank > 0:
+        return _follow_rank0(step, rank)
+    ready = step.out_dir / PREPARED
+    ready.unlink(missing_ok=True)
+    try:
+        argv, exp = _prepare(step)
+    except Exception as err:
+        if world > 1:  # the other ranks stop waiting and name the cause
+            _publish(ready, {"error": f"{type(err).__name__}: {err}"})
+        raise
+    todo = not espnet_io.training_done(exp, argv)
+    if world > 1:  # without this rank's own options (e.g. --dist_rank): each rank adds its own
+        common = argv[: len(argv) - len(step.extra_args)]
+        _publish(ready, {"argv": common, "train": todo, "world_size": world})
+    if todo:
+        espnet_io.run_training(step.task, argv, exp)
+    else:
+        logger.info("%s is complete; training skipped", exp)
+    meta = _meta(step, step.out_dir / "dump" / "train")
+    pack_model(exp, None, packed, lang_config=step.lang_config, meta=meta)
+    return packed
+
+
+def _prepare(step: TrainStep) -> Tuple[List[str], Path]:
+    """Data lists and statistics of the step; ESPnet's training command line and exp dir."""
     train_dir = combined_dir(step.train_dirs, step.out_dir / "data" / "train")
     valid_dir = combined_dir([step.valid_dir], step.out_dir / "data" / "valid")
     lists = {s: write_lists(step, s, d) for s, d in (("train", train_dir), ("valid", valid_dir))}
@@ -195,44 +230,108 @@ def run_step(step: TrainStep) -> Path:
 
         data_extra = fastspeech2_data_args(lists["train"], lists["valid"])
     # ESPnet runs in this process (its output goes to this step's log): one import, not three.
-    stats = espnet_io.collect_stats(
-        step.task,
-        step.config,
-        lists["train"],
-        lists["valid"],
-        step.out_dir / "stats",
-        step.token_list,
-        token_type,
-        step.bpemodel,
-        extra_args=data_extra,
-    )
+    # Statistics are collected by rank 0 alone, outside the distributed group.
+    with single_process_env():
+        stats = espnet_io.collect_stats(
+            step.task,
+            step.config,
+            lists["train"],
+            lists["valid"],
+            step.out_dir / "stats",
+            step.token_list,
+            token_type,
+            step.bpemodel,
+            extra_args=data_extra,
+        )
     # Attention plots cost ~40 s per epoch on a CPU; a user's own arguments come last and win.
-    extra = [
-        *data_extra,
-        "--max_epoch",
-        str(step.epochs),
-        "--seed",
-        str(step.seed),
-        "--num_att_plot",
-        "0",
-        *step.extra_args,
-    ]
+    extra = [*data_extra, "--max_epoch", str(step.epochs), "--seed", str(step.seed),
+             "--num_att_plot", "0"]
     if step.init is not None:
         extra += ["--init_param", str(init_checkpoint(step.init)), "--ignore_init_mismatch", "true"]
-    exp = espnet_io.train(
-        step.task,
-        step.config,
-        lists["train"],
-        lists["valid"],
-        stats,
-        step.out_dir / "exp",
-        step.token_list,
-        token_type,
-        step.bpemodel,
-        extra_args=extra,
-    )
-    pack_model(exp, None, packed, lang_config=step.lang_config, meta=_meta(step, lists["train"]))
-    return packed
+    extra += step.extra_args
+    exp = step.out_dir / "exp"
+    argv = espnet_io.train_argv(step.task, step.config, lists["train"], lists["valid"], stats,
+                                exp, step.token_list, token_type, step.bpemodel, extra)
+    return argv, exp
+
+
+# ---------------------------------------------------------------- distributed training
+
+PREPARED = ".prepared"
+# Environment variables that make ESPnet join a distributed group (torchrun, ESPnet's launcher).
+DIST_ENV = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "GROUP_RANK")
+
+
+def _option(args: Sequence[str], name: str) -> Optional[str]:
+    """The value of `--name V` or `--name=V` in ESPnet arguments (the last one wins)."""
+    value = None
+    for i, a in enumerate(args):
+        if a == f"--{name}" and i + 1 < len(args):
+            value = args[i + 1]
+        elif a.startswith(f"--{name}="):
+            value = a.split("=", 1)[1]
+    return value
+
+
+def launch_rank(espnet_args: Sequence[str]) -> Tuple[int, int]:
+    """(rank, world size) of this process among the processes that run one training step.
+
+    From ESPnet's own `--dist_rank/--dist_world_size`, else the RANK/WORLD_SIZE a launcher such
+    as torchrun sets, else Slurm's task id and count with `--dist_launcher slurm`; (0, 1) for
+    an ordinary single-process run.
+    """
+    rank, world = _option(espnet_args, "dist_rank"), _option(espnet_args, "dist_world_size")
+    if world is None and "WORLD_SIZE" in os.environ:
+        rank, world = os.environ.get("RANK", "0"), os.environ["WORLD_SIZE"]
+    if world is None and _option(espnet_args, "dist_launcher") == "slurm":
+        rank, world = os.environ.get("SLURM_PROCID", "0"), os.environ.get("SLURM_NTASKS", "1")
+    if world is None:
+        return 0, 1
+    try:
+        r, w = int(rank or 0), int(world)
+    except ValueError as err:
+        raise ValueError(f"distributed rank {rank!r} / world size {world!r} are not integers; "
+                         "check the launcher's RANK and WORLD_SIZE") from err
+    if not 0 <= r < max(w, 1):
+        raise ValueError(f"distributed rank {r} is outside world size {w}; fix the launcher")
+    return r, w
+
+
+@contextmanager
+def single_process_env() -> Iterator[None]:
+    """Hide the launcher's rank variables, so that ESPnet runs this part on its own."""
+    saved = {k: os.environ.pop(k) for k in DIST_ENV if k in os.environ}
+    try:
+        yield
+    finally:
+        os.environ.update(saved)
+
+
+def _publish(path: Path, content: Dict[str, Any]) -> None:
+    atomic_write_text(path, json.dumps(content) + "\n")
+
+
+def _follow_rank0(step: TrainStep, rank: int) -> Path:
+    """Ranks > 0: wait for rank 0's command, then join the training; rank 0 packs the model."""
+    ready = step.out_dir / PREPARED
+    timeout = float(os.environ.get("LRSPEECH_DIST_WAIT", "7200"))
+    t0 = time.monotonic()
+    logger.info("rank %d: waiting for rank 0 to prepare %s", rank, step.out_dir)
+    while not ready.is_file():
+        if time.monotonic() - t0 > timeout:
+            raise TimeoutError(
+                f"rank {rank}: rank 0 did not prepare {step.out_dir} within {timeout:.0f} s "
+                f"(no {ready}); see rank 0's log, or raise LRSPEECH_DIST_WAIT"
+            )
+        time.sleep(0.5)
+    plan = json.loads(ready.read_text(encoding="utf-8"))
+    if "error" in plan:
+        raise RuntimeError(f"rank {rank}: rank 0 failed to prepare {step.out_dir}: "
+                           f"{plan['error']}; see rank 0's log")
+    if plan["train"]:
+        argv = [*plan["argv"], *step.extra_args]
+        espnet_io.run_training(step.task, argv, step.out_dir / "exp", primary=False)
+    return step.out_dir / "model"
 
 
 def _meta(step: TrainStep, train_lists: Path) -> Dict[str, object]:

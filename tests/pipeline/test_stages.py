@@ -55,6 +55,32 @@ def test_changed_inputs_invalidate(tmp_path: Path) -> None:
     assert inputs_fingerprint(inputs, {"nj": 4}) != fp
 
 
+def test_fingerprint_is_content_not_location(tmp_path: Path) -> None:
+    """A recipe or checkout that moves keeps its markers; the inputs' order still counts."""
+    for where in ("a", "b"):
+        (tmp_path / where / "data").mkdir(parents=True)
+        (tmp_path / where / "data" / "text").write_text("u1 hello\n")
+        (tmp_path / where / "lang.yaml").write_text("token_type: phn\n")
+    a = [tmp_path / "a" / "data", tmp_path / "a" / "lang.yaml"]
+    b = [tmp_path / "b" / "data", tmp_path / "b" / "lang.yaml"]
+    assert inputs_fingerprint(a) == inputs_fingerprint(b)
+    assert inputs_fingerprint(a) != inputs_fingerprint(a[::-1])
+    assert inputs_fingerprint(a, with_paths=True) != inputs_fingerprint(b, with_paths=True)
+    (tmp_path / "b" / "data" / "text.1").write_text("")  # names inside an input dir count
+    assert inputs_fingerprint(a) != inputs_fingerprint(b)
+
+
+def test_cli_accepts_markers_of_the_older_fingerprint(tmp_path: Path) -> None:
+    (tmp_path / "in.txt").write_text("x\n")
+    inputs = [str(tmp_path / "in.txt")]
+    legacy = inputs_fingerprint(inputs, with_paths=True)
+    mark_done(tmp_path / "exp", "s1", fingerprint=legacy)
+    check = ["check", "--dir", str(tmp_path / "exp"), "--name", "s1", "--inputs", *inputs]
+    assert stage_marker.main(check) == 0
+    (tmp_path / "in.txt").write_text("y\n")
+    assert stage_marker.main(check) == 1
+
+
 def test_fingerprint_missing_path_and_large_file(tmp_path: Path, monkeypatch) -> None:
     missing = tmp_path / "later.txt"
     before = inputs_fingerprint([missing])

@@ -20,7 +20,7 @@ import pytest
 from lrspeech.data.validate import validate_data_dir
 
 REPO = Path(__file__).resolve().parents[2]
-# The whole recipe takes ~10 min on 2 idle cores (most of it ESPnet start-up in ~40 processes).
+# Stages 1-9 take ~5 min on 2 cores (most of it ESPnet start-up in ~40 processes), the file ~6.
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(3000)]
 MICRO = [
     "--nj", "1", "--rich_num_utts", "40", "--rich_num_speakers", "2",
@@ -131,6 +131,24 @@ def test_killed_training_recovers(recipe: Path) -> None:
     assert res.returncode == 0, res.stderr[-3000:]
     from lrspeech.models.packing import load_asr
 
+    assert load_asr(exp / "model").asr_model is not None
+
+
+@pytest.mark.slow
+def test_training_with_two_ddp_processes(recipe: Path) -> None:
+    """--train_nproc 2: stage 5 trains the ASR in two CPU processes (torchrun, gloo backend)."""
+    import yaml
+
+    from lrspeech.models.packing import load_asr
+
+    exp = recipe / "exp" / "finetune" / "asr"
+    shutil.rmtree(exp)
+    res = run(recipe, "--stage", "5", "--stop_stage", "5", "--train_nproc", "2")
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert json.loads((exp / ".prepared").read_text())["world_size"] == 2
+    config = yaml.safe_load((exp / "exp" / "config.yaml").read_text())
+    assert config["distributed"] is True and config["dist_backend"] == "gloo"
+    assert "rank 1: waiting for rank 0" in (exp / "log" / "train_model.log").read_text()
     assert load_asr(exp / "model").asr_model is not None
 
 

@@ -16,8 +16,9 @@ stage=1                 # first stage to run
 stop_stage=9            # last stage to run
 force=false             # redo stages that are marked complete
 nj=2                    # parallel jobs for formatting, decoding and synthesis
-ngpu=0                  # GPUs per training job (passed to ESPnet)
-num_nodes=1             # nodes per training job (ESPnet's launcher; Slurm via cmd.sh)
+ngpu=0                  # GPUs per training process (passed to ESPnet)
+num_nodes=1             # nodes per training job: >1 goes through ESPnet's launcher (srun under Slurm)
+train_nproc=1           # DDP processes per training on this node (torchrun); --ngpu 0 uses gloo on CPUs
 seed=1                  # seed for data sampling and training
 fs=16000                # sample rate of every formatted wav
 lang_config=conf/lang.yaml                # the target language's text frontend
@@ -86,7 +87,6 @@ if [ -z "${tts_config}" ]; then
 fi
 
 done_dir=exp
-train_common=(--ngpu "${ngpu}" --num_nodes "${num_nodes}" --seed "${seed}" --cmd "${train_cmd}")
 
 # is_done NAME INPUTS...: the step NAME completed with these inputs (paths are hashed by
 # content, other values as given; values that look like options are kept as plain values).
@@ -129,11 +129,28 @@ train() {
         rm -rf "${out}"
     fi
     log "training ${task} -> ${out} (${epochs} epochs on ${dirs})"
+    # How the step's process(es) start: one process through cmd.sh; N DDP processes on this node
+    # (torchrun); or ESPnet's launcher over nodes, which submits through cmd.sh (srun per node
+    # under Slurm). In every case rank 0 prepares the data and the others wait for it.
+    local launch dist_args=()
+    if [ "${num_nodes}" -gt 1 ]; then
+        launch=("${py}" -m espnet2.bin.launch --cmd "${train_cmd}" --log "${out}/log/train_model.log"
+                --ngpu "${ngpu}" --num_nodes "${num_nodes}" --init_file_prefix "${out}/.dist_init_" -- "${py}")
+    else
+        # shellcheck disable=SC2206
+        launch=(${train_cmd} --gpu "${ngpu}" --num-nodes 1 "${out}/log/train_model.log")
+        if [ "${train_nproc}" -gt 1 ]; then
+            launch+=("${py}" -m torch.distributed.run --standalone --nproc_per_node "${train_nproc}")
+            [ "${ngpu}" -eq 0 ] && dist_args=(--dist_backend gloo)
+        else
+            launch+=("${py}")
+        fi
+    fi
+    mkdir -p "${out}/log"
     # shellcheck disable=SC2086
-    ${train_cmd} --gpu "${ngpu}" --num-nodes "${num_nodes}" "${out}/log/train_model.log" \
-        "${py}" -m lrspeech.bin.train_model --task "${task}" --config "${config}" --train ${dirs} \
+    "${launch[@]}" -m lrspeech.bin.train_model --task "${task}" --config "${config}" --train ${dirs} \
         --valid "${valid}" --lang_config "${lcfg}" --token_list "${tokens}" --token_type "${ttype}" \
-        --out_dir "${out}" --epochs "${epochs}" --seed "${seed}" "$@" -- --ngpu "${ngpu}" ${train_args} \
+        --out_dir "${out}" --epochs "${epochs}" --seed "${seed}" "$@" -- --ngpu "${ngpu}" "${dist_args[@]}" ${train_args} \
         || die "training ${out} failed; see ${out}/log/train_model.log"
     mark_done "${key}" "${inputs[@]}"
 }
