@@ -20,7 +20,7 @@ import pytest
 from lrspeech.data.validate import validate_data_dir
 
 REPO = Path(__file__).resolve().parents[2]
-# Stages 1-9 take ~5 min on 2 cores (most of it ESPnet start-up in ~40 processes), the file ~6.
+# Stages 1-9 take ~5 min on 2 cores (most of it ESPnet start-up in ~40 processes), the file ~7.5.
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(3000)]
 MICRO = [
     "--nj", "1", "--rich_num_utts", "40", "--rich_num_speakers", "2",
