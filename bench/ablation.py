@@ -61,19 +61,20 @@ def make_recipe(dst: Path, db_root: Path, run_sh: Optional[Path] = None) -> Path
     """A copy of egs/swahili/lr1 at `dst` whose path.sh points at this repo (and whose run.sh,
     with its demo budget, is `run_sh` when given: every row of one run has the same budget)."""
     src = REPO / "egs" / "swahili" / "lr1"
-    if (dst / "run.sh").exists():
-        return dst
-    dst.mkdir(parents=True, exist_ok=True)
-    for name in ("run.sh", "cmd.sh", "conf", "local"):
-        (shutil.copytree if (src / name).is_dir() else shutil.copy)(src / name, dst / name)
-    if run_sh is not None:
-        shutil.copy(run_sh, dst / "run.sh")
+    if not (dst / "run.sh").exists():
+        dst.mkdir(parents=True, exist_ok=True)
+        for name in ("run.sh", "cmd.sh", "conf", "local"):
+            (shutil.copytree if (src / name).is_dir() else shutil.copy)(src / name, dst / name)
+        if run_sh is not None:
+            shutil.copy(run_sh, dst / "run.sh")
+        (dst / "db").mkdir()
+        os.symlink(src / "db" / "text", dst / "db" / "text")
+        os.symlink(db_root.resolve(), dst / "db" / "corpus")
+    # Always this checkout's code: stage markers hash content, not paths, so a work dir made
+    # by another checkout resumes without retraining.
     path_sh = (REPO / "egs" / "TEMPLATE" / "lr1" / "path.sh").read_text(encoding="utf-8")
     lines = [f"lr_root={REPO}" if ln.startswith("lr_root=") else ln for ln in path_sh.splitlines()]
     (dst / "path.sh").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    (dst / "db").mkdir()
-    os.symlink(src / "db" / "text", dst / "db" / "text")
-    os.symlink(db_root.resolve(), dst / "db" / "corpus")
     return dst
 
 
