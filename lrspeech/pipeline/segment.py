@@ -30,6 +30,7 @@ from lrspeech.data.datadir import DataDir, Segment
 
 logger = logging.getLogger(__name__)
 
+SPEECH = "<speech>"  # the "word" of a stretch of speech found by energy (no transcript)
 TOO_LONG = 1000.0  # cost of a piece above max_len: worse than any number of short ones
 
 
@@ -197,9 +198,51 @@ def segment_data_dir(
     cfg: Optional[SegmentConfig] = None,
 ) -> SegmentReport:
     """Write the segmented data dir (see the module docstring); return what it did."""
-    cfg = cfg or SegmentConfig()
     dd = DataDir.load(Path(data_dir))
     timings = read_ctm(ctm) if isinstance(ctm, (str, Path)) else dict(ctm)
+    return _write_segments(dd, timings, Path(out_dir), cfg or SegmentConfig(), with_text=True)
+
+
+def split_at_pauses(
+    data_dir: Union[str, Path], out_dir: Union[str, Path], cfg: Optional[SegmentConfig] = None
+) -> SegmentReport:
+    """Cut the untranscribed utterances longer than `cfg.max_len` at pauses found by energy.
+
+    For unpaired speech, which has no transcript to align: the stretches of speech that
+    `speech_islands` finds play the part of the aligned words, so the same planner picks the
+    cuts. Shorter utterances stay whole; a dir with transcripts is refused (cutting would
+    split its sentences blindly: align it with `ctc_align` and use `segment_data_dir`).
+    """
+    from tqdm import tqdm
+
+    from lrspeech.data.audio import load_audio, speech_islands
+
+    cfg = cfg or SegmentConfig()
+    dd = DataDir.load(Path(data_dir))
+    if dd.text:
+        raise ValueError(
+            f"{data_dir}/text: the dir has transcripts, which a cut at energy pauses would split "
+            "blindly; align it (python -m lrspeech.bin.ctc_align) and cut it with --ctm"
+        )
+    timings: Dict[str, List[WordTime]] = {}
+    for utt in tqdm(dd.audio_utt_ids, desc=f"pauses in {dd.name}", unit="utt"):
+        rec, offset, duration = _utterance_duration(dd, utt)
+        if duration <= cfg.max_len:
+            timings[utt] = [WordTime(SPEECH, 0.0, duration)]
+            continue
+        x, sr = load_audio(dd.wav_scp[rec], start=offset, end=offset + duration)
+        timings[utt] = [WordTime(SPEECH, a, b) for a, b in speech_islands(x, sr)]
+    return _write_segments(dd, timings, Path(out_dir), cfg, with_text=False)
+
+
+def _write_segments(
+    dd: DataDir,
+    timings: Mapping[str, List[WordTime]],
+    out_dir: Path,
+    cfg: SegmentConfig,
+    with_text: bool,
+) -> SegmentReport:
+    """Plan every utterance's pieces, write the ones in range as a segments data dir."""
     out = DataDir(wav_scp={}, text={}, utt2spk={}, segments={})
     report = SegmentReport()
     for utt in dd.audio_utt_ids:
@@ -215,18 +258,19 @@ def segment_data_dir(
             sid = segment_id(utt, piece)
             out.segments[sid] = Segment(rec, offset + piece.start, offset + piece.end)
             out.wav_scp[rec] = dd.wav_scp[rec]
-            out.text[sid] = _segment_text(dd, utt, timings[utt], piece)
+            if with_text:
+                out.text[sid] = _segment_text(dd, utt, timings[utt], piece)
             if utt in dd.utt2spk:
                 out.utt2spk[sid] = dd.utt2spk[utt]
             report.segments += 1
             report.kept_s += piece.duration
     if report.not_aligned:
         logger.warning(
-            "%s: %d utterances have no word timings in the ctm and were left out (e.g. '%s')",
-            dd.name, len(report.not_aligned), report.not_aligned[0],
+            "%s: %d utterances have no word timings (none aligned, or no speech found) and were "
+            "left out (e.g. '%s')", dd.name, len(report.not_aligned), report.not_aligned[0],
         )
     if not out.segments:
-        raise ValueError(f"{data_dir}: no segment left ({report.summary()}); check the ctm")
-    out.save(Path(out_dir))
+        raise ValueError(f"{dd.name}: no segment left ({report.summary()}); check the timings")
+    out.save(out_dir)
     logger.info("segmented %s -> %s: %s", dd.name, out_dir, report.summary())
     return report

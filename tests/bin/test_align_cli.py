@@ -116,3 +116,24 @@ def test_ctc_align_names_a_bad_model_dir(tmp_path, data_dir, capsys):
     assert rc == 1
     assert "neither a packed model dir (meta.json) nor an ESPnet exp dir" in capsys.readouterr().err
     assert not (tmp_path / "a").exists()
+
+
+def test_segment_cli_without_ctm_cuts_untranscribed_speech_at_pauses(tmp_path, data_dir, capsys):
+    rc = segment_data_dir.main(["--data_dir", str(data_dir), "--out_dir", str(tmp_path / "s")])
+    assert rc == 1
+    assert "data/text: the dir has transcripts" in capsys.readouterr().err
+    assert not (tmp_path / "s").exists()
+    (data_dir / "text").unlink()
+    longest = max(DataDir.load(data_dir).wav_scp.values(), key=lambda p: sf.info(p).duration)
+    max_len = 0.7 * sf.info(longest).duration
+    rc = segment_data_dir.main([
+        "--data_dir", str(data_dir), "--out_dir", str(tmp_path / "s"), "--min_len", "0.1",
+        "--max_len", f"{max_len:.3f}", "--min_pause", "0.1",
+    ])
+    assert rc == 0
+    summary = json.loads(capsys.readouterr().out)
+    validate_data_dir(tmp_path / "s")
+    dd = DataDir.load(tmp_path / "s")
+    assert not dd.text and summary["segments_out"] == len(dd.segments)
+    cut = [s for s in dd.segments.values() if s.recording == Path(longest).stem]
+    assert len(cut) >= 2 and all(s.duration <= max_len for s in cut)

@@ -14,6 +14,7 @@ from lrspeech.data.audio import (
     load_audio,
     pipe_spec,
     resample,
+    speech_islands,
     trim_bounds,
     trim_silence,
     wav_truncation,
@@ -77,6 +78,38 @@ def test_trim_keeps_speech_and_margin() -> None:
     assert len(trim_silence(sig, sr, 40)) == last - first
     zeros = np.zeros(sr, dtype=np.float32)
     assert len(trim_silence(zeros, sr)) == sr  # nothing to measure: kept whole
+
+
+def test_speech_islands_find_bursts_and_bridge_short_gaps() -> None:
+    sr = 16000
+    rng = np.random.default_rng(1)
+    # (silence before, burst) in seconds; the 0.03 s gap is a closure inside a word
+    layout = [(0.4, 1.0), (0.3, 0.6), (0.03, 0.5), (0.8, 0.7)]
+    parts, truth, t = [], [], 0.0
+    for gap, burst in layout:
+        parts += [np.zeros(int(gap * sr)), _tone(sr, burst, 300, 0.3)]
+        truth.append((t + gap, t + gap + burst))
+        t += gap + burst
+    parts.append(np.zeros(int(0.5 * sr)))
+    sig = (np.concatenate(parts) + 3e-4 * rng.standard_normal(int(round((t + 0.5) * sr))))
+    islands = speech_islands(sig.astype(np.float32), sr)
+    expected = [truth[0], (truth[1][0], truth[2][1]), truth[3]]
+    assert len(islands) == 3
+    for (a, b), (ea, eb) in zip(islands, expected):
+        assert abs(a - ea) <= 0.03 and abs(b - eb) <= 0.03
+    assert speech_islands(np.zeros(sr, dtype=np.float32), sr) == []
+    assert speech_islands(np.zeros(10, dtype=np.float32), sr) == []
+
+
+def test_speech_islands_follow_the_noise_floor() -> None:
+    """A quiet burst over a loud floor is found; the floor alone is not speech."""
+    sr = 16000
+    rng = np.random.default_rng(2)
+    floor = 0.01 * rng.standard_normal(3 * sr)
+    floor[sr: 2 * sr] += _tone(sr, 1.0, 200, 0.1)
+    islands = speech_islands(floor.astype(np.float32), sr)
+    assert len(islands) == 1
+    assert abs(islands[0][0] - 1.0) <= 0.03 and abs(islands[0][1] - 2.0) <= 0.03
 
 
 def test_trim_on_load(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ from lrspeech.pipeline.segment import (
     plan_pieces,
     read_ctm,
     segment_data_dir,
+    split_at_pauses,
 )
 
 PAUSE_S = 0.4
@@ -145,3 +146,45 @@ def test_ctm_is_read_in_time_order(tmp_path):
     ctm = tmp_path / "ctm"
     ctm.write_text("u1 1 1.0 0.5 b 0.9\nu1 1 0.0 0.5 a\n")
     assert read_ctm(Path(ctm)) == {"u1": [WordTime("a", 0.0, 0.5), WordTime("b", 1.0, 1.5)]}
+
+
+def speech_only(tmp_path: Path, long_recording: Dict[str, object], sw_rows) -> Path:
+    """The joined recording plus one short real clip, without transcripts (unpaired speech)."""
+    data = tmp_path / "unpaired"
+    data.mkdir()
+    short = sorted(sw_rows, key=lambda r: float(r["duration_s"]))[5]
+    wav_scp = (long_recording["data"] / "wav.scp").read_text()
+    (data / "wav.scp").write_text(wav_scp + f"short1 {short['audio']}\n")
+    (data / "utt2spk").write_text("rec1 sw_35d\nshort1 sw_35d\n")
+    return data
+
+
+def test_split_at_pauses_cuts_long_speech_in_the_silences(tmp_path, long_recording, sw_rows):
+    data = speech_only(tmp_path, long_recording, sw_rows)
+    total = long_recording["duration"]
+    max_len = 0.6 * total  # the recording must be cut at least once
+    cfg = SegmentConfig(min_len=1.0, max_len=max_len, min_pause=0.3)
+    report = split_at_pauses(data, tmp_path / "split", cfg)
+    validate_data_dir(tmp_path / "split")
+    dd = DataDir.load(tmp_path / "split")
+    assert not dd.text and not (tmp_path / "split" / "text").exists()
+    long_pieces = sorted((s for s in dd.segments.values() if s.recording == "rec1"),
+                         key=lambda s: s.start)
+    assert len(long_pieces) >= 2 and report.segments == len(dd.segments)
+    assert all(1.0 <= s.duration <= max_len for s in long_pieces)
+    # Every cut lies in one of the 0.4 s silences that join the clips.
+    words = long_recording["words"]
+    joins = [(a.end, b.start) for a, b in zip(words, words[1:]) if b.start - a.end > 0.3]
+    assert len(joins) == long_recording["joins"]
+    for a, b in zip(long_pieces, long_pieces[1:]):
+        assert any(lo - 0.05 <= a.end and b.start <= hi + 0.05 for lo, hi in joins), (a, b)
+    # Most of the recording is kept; the short clip stays whole.
+    assert sum(s.duration for s in long_pieces) >= 0.85 * total
+    short = [u for u, s in dd.segments.items() if s.recording == "short1"]
+    assert len(short) == 1 and dd.segments[short[0]].start == 0.0
+    assert dd.utt2spk[short[0]] == "sw_35d"
+
+
+def test_split_at_pauses_refuses_transcribed_dirs(tmp_path, long_recording):
+    with pytest.raises(ValueError, match=r"data/text: the dir has transcripts.*--ctm"):
+        split_at_pauses(long_recording["data"], tmp_path / "split")

@@ -28,6 +28,7 @@ local_data_opts=""      # extra options for local/data.sh
 min_dur=1.0             # drop formatted utterances shorter than this (s)
 max_dur=16.0            # drop formatted utterances longer than this (s)
 trim_db=40              # trim leading/trailing silence below this many dB under the peak
+split_unpaired=true     # cut unpaired speech longer than --max_dur at pauses (energy) instead of dropping it
 # Rich-resource data and pretraining (stage 1, 4)
 rich_text="${lr_root}/egs/TEMPLATE/lr1/db/ljspeech_transcripts.tsv.xz"   # text espeak-ng reads as rich-resource speech
 rich_lang_config="${lr_root}/conf/lang/en.yaml"                          # frontend of the rich-resource language
@@ -226,12 +227,22 @@ if [ "${stage}" -le 2 ] && [ "${stop_stage}" -ge 2 ]; then
     log_stage 2 "Audio formatting: ${fs} Hz mono, trim ${trim_db} dB, ${min_dur}-${max_dur} s"
     for d in data/*/; do
         set_name=$(basename "${d}"); [ "${set_name}" = local ] && continue
-        if is_done "stage2.${set_name}" "${d}" "${fs}" "${trim_db}" "${min_dur}" "${max_dur}"; then
+        split=false; [ "${set_name}" = unpaired_speech ] && split=${split_unpaired}
+        if is_done "stage2.${set_name}" "${d}" "${fs}" "${trim_db}" "${min_dur}" "${max_dur}" "${split}"; then
             log "${set_name}: complete; skipped"; continue
         fi
-        lr format_audio --in "${d}" --out "${raw}/${set_name}" --fs "${fs}" --trim_db "${trim_db}" \
+        src=${d}
+        if [ "${split}" = true ]; then
+            # Long untranscribed recordings (broadcasts, read chapters) become pieces of
+            # ${min_dur}-${max_dur} s cut in pauses; shorter ones stay whole.
+            src=data/local/${set_name}_split; mkdir -p data/local
+            lr segment_data_dir --data_dir "${d}" --out_dir "${src}" --min_len "${min_dur}" \
+                --max_len "${max_dur}" > "${src}.json" || die "cutting ${d} at pauses failed (see above)"
+            log "${set_name}: cut at pauses: $(tr -d ' \n' < "${src}.json")"
+        fi
+        lr format_audio --in "${src}" --out "${raw}/${set_name}" --fs "${fs}" --trim_db "${trim_db}" \
             --min_dur "${min_dur}" --max_dur "${max_dur}" --nj "${nj}"
-        mark_done "stage2.${set_name}" "${d}" "${fs}" "${trim_db}" "${min_dur}" "${max_dur}"
+        mark_done "stage2.${set_name}" "${d}" "${fs}" "${trim_db}" "${min_dur}" "${max_dur}" "${split}"
     done
     # The rich-resource corpus gets a small validation split of its own.
     if ! is_done stage2.rich_split "${raw}/rich_synth"; then
