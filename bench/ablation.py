@@ -43,7 +43,7 @@ logger = logging.getLogger("bench.ablation")
 PY = str(REPO / ".venv" / "bin" / "python") if (REPO / ".venv" / "bin" / "python").exists() \
     else sys.executable
 LANG = REPO / "egs" / "swahili" / "lr1" / "conf" / "lang.yaml"
-JUDGE_CONFIG = REPO / "conf" / "asr" / "conformer_tiny.yaml"
+JUDGE_CONFIG = REPO / "conf" / "asr" / "conformer_tiny.yaml"  # widened to JUDGE_ENCODER
 # The recipe's micro options (as in tests/recipe), for --quick.
 QUICK_OPTS = [
     "--nj", "1", "--rich_num_utts", "40", "--rich_num_speakers", "2",
@@ -166,11 +166,19 @@ def train_judge(work: Path, db_root: Path, epochs: int, quick: bool) -> Path:
     """An ASR on every train clip of the corpus (real transcripts; never the dev split)."""
     from lrspeech.data.corpus import datadir_from_metadata
 
+    import yaml
+    from tts_align import JUDGE_ENCODER
+
     judge = work / "judge"
     model = judge / "exp" / "model"
     if (model / "meta.json").exists():
         return model
     judge.mkdir(parents=True, exist_ok=True)
+    conf = yaml.safe_load(JUDGE_CONFIG.read_text(encoding="utf-8"))
+    if not quick:  # the 4.3M-parameter judge of the TTS-alignment benchmark
+        conf["encoder_conf"].update(JUDGE_ENCODER)
+    config = judge / "judge.yaml"
+    config.write_text(yaml.safe_dump(conf), encoding="utf-8")
     datadir_from_metadata(db_root / "metadata.tsv", split="train").save(judge / "data" / "all")
 
     def lr(*args: str) -> None:
@@ -185,7 +193,7 @@ def train_judge(work: Path, db_root: Path, epochs: int, quick: bool) -> Path:
        "--out", "dump/tokens.txt", "--token_type", "char", "--punctuation", "strip")
     lr("lrspeech.bin.make_token_list", "--out", "dump/token_list.txt", "dump/tokens.txt")
     espnet = ["--num_iters_per_epoch", "3"] if quick else []
-    cmd = [PY, "-m", "lrspeech.bin.train_model", "--task", "asr", "--config", str(JUDGE_CONFIG),
+    cmd = [PY, "-m", "lrspeech.bin.train_model", "--task", "asr", "--config", str(config),
            "--train", "dump/train", "--valid", "dump/valid", "--lang_config", str(LANG),
            "--token_list", "dump/token_list.txt", "--token_type", "char", "--out_dir", "exp",
            "--epochs", str(epochs), "--seed", "1", "--", "--ngpu", "0", *espnet]
@@ -196,21 +204,39 @@ def train_judge(work: Path, db_root: Path, epochs: int, quick: bool) -> Path:
     return model
 
 
+def make_dev(work: Path, db_root: Path, max_dur: float) -> Path:
+    """The corpus's val split formatted as stage 2 formats dev, clips up to `max_dur` s.
+
+    The recipe's dev keeps clips within its --max_dur (training validates on it); the rows are
+    scored on every val clip, so that long sentences count and the figures rest on more speech.
+    """
+    from lrspeech.data.corpus import datadir_from_metadata
+
+    dev = work / "dev"
+    if (dev / "wav.scp").exists():
+        return dev
+    datadir_from_metadata(db_root / "metadata.tsv", split="val").save(work / "dev_data")
+    subprocess.run([PY, "-m", "lrspeech.bin.format_audio", "--in", str(work / "dev_data"),
+                    "--out", str(dev), "--fs", "16000", "--trim_db", "40", "--min_dur", "1",
+                    "--max_dur", str(max_dur), "--nj", "2"], check=True, stdout=subprocess.DEVNULL)
+    return dev
+
+
 # ---------------------------------------------------------------- evaluation
 
 
-def evaluate(recipe: Path, label: str, stage_dir: str, judge: Path, work: Path,
+def evaluate(recipe: Path, label: str, stage_dir: str, judge: Path, work: Path, dev: Path,
              mos: str) -> Dict[str, object]:
-    """One row's figures through lrspeech.bin.eval_stage (dev of the main recipe copy)."""
+    """One row's figures on `dev` through lrspeech.bin.eval_stage."""
     out = work / "eval" / label
     js = work / "eval" / f"{label}.json"
     stamp = work / "eval" / f"{label}.models"
-    models = " ".join(str((recipe / stage_dir / t / "model" / "model.pth").stat().st_mtime)
-                      for t in ("asr", "tts"))
+    models = " ".join([str((recipe / stage_dir / t / "model" / "model.pth").stat().st_mtime)
+                       for t in ("asr", "tts")] + [str(dev)])
     if not (js.exists() and stamp.exists() and stamp.read_text() == models):
         out.parent.mkdir(parents=True, exist_ok=True)
         cmd = [PY, "-m", "lrspeech.bin.eval_stage", "--stage_dir", str(recipe / stage_dir),
-               "--data_dir", str(work / "lrspeech" / "dump" / "raw" / "dev"),
+               "--data_dir", str(dev),
                "--judge", str(judge), "--lang_config", str(LANG), "--out_dir", str(out),
                "--collect", str(js), "--label", label, "--mos", mos]
         with open(f"{out}.log", "w", encoding="utf-8") as f:
@@ -224,11 +250,10 @@ def evaluate(recipe: Path, label: str, stage_dir: str, judge: Path, work: Path,
             "judge_cer": r["judge_cer"], "dnsmos_ovrl": ovrl.get("mean")}
 
 
-def real_speech_ir(work: Path, judge: Path) -> Dict[str, float]:
+def real_speech_ir(work: Path, judge: Path, dev: Path) -> Dict[str, float]:
     """The judge on the real dev recordings: the ceiling of IR with this judge."""
     out = work / "eval" / "real"
     if not (out / "ir.json").exists():
-        dev = work / "lrspeech" / "dump" / "raw" / "dev"
         subprocess.run([PY, "-m", "lrspeech.bin.eval_ir", "--judge", str(judge), "--text",
                         str(dev), "--wav_dir", str(dev), "--out_dir", str(out),
                         "--lang_config", str(LANG)], cwd=work / "lrspeech", check=True,
@@ -330,7 +355,9 @@ def main(argv: Optional[List[str]] = None) -> int:
                    "--quick: tests/data/sw)")
     p.add_argument("--work_dir", type=Path, required=True)
     p.add_argument("--judge", type=Path, default=None, help="packed judge ASR (else trained)")
-    p.add_argument("--judge_epochs", type=int, default=30, help="epochs of the judge training")
+    p.add_argument("--judge_epochs", type=int, default=20, help="epochs of the judge training")
+    p.add_argument("--dev_max_dur", type=float, default=60.0,
+                   help="score the rows on the val clips up to this long (s); 0: the recipe's dev")
     p.add_argument("--recipe_opts", default="", help="extra recipe options for every stage")
     p.add_argument("--mos", choices=("all", "reference", "none"), default="all")
     p.add_argument("--quick", action="store_true", help="micro setting on tests/data")
@@ -366,18 +393,20 @@ def main(argv: Optional[List[str]] = None) -> int:
     if not a.no_sw_synth:
         labels.append(("kd_sw_synth", sw, "exp/kd"))
     minutes = row_times(times, rounds)
+    dev = (make_dev(work, db_root, a.dev_max_dur) if a.dev_max_dur > 0
+           else main_recipe / "dump" / "raw" / "dev")
     rows = []
     for label, recipe, stage_dir in labels:
-        r = evaluate(recipe, label, stage_dir, judge, work, a.mos)
+        r = evaluate(recipe, label, stage_dir, judge, work, dev, a.mos)
         rows.append({"row": label, **r, "minutes": minutes[label] / 60})
         logger.info("%s: %s", label, rows[-1])
-    real = real_speech_ir(work, judge)
+    real = real_speech_ir(work, judge, dev)
     shared = sum(times.get(f"stage{s}", 0.0) for s in (1, 2, 3))
     checks = check_targets(rows)
     md = markdown(rows, real, shared, checks)
     (work / "results.md").write_text(md, encoding="utf-8")
     (work / "results.json").write_text(json.dumps(
-        {"rows": rows, "real": real, "times_s": times, "judge": str(judge),
+        {"rows": rows, "real": real, "times_s": times, "judge": str(judge), "dev": str(dev),
          "db_root": str(db_root), "recipe_opts": opts, "checks": checks}, indent=2) + "\n")
     print(md)
     return 0
