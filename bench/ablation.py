@@ -164,10 +164,10 @@ def train_baseline(recipe: Path, opts: Sequence[str], times: Dict[str, float]) -
 
 def train_judge(work: Path, db_root: Path, epochs: int, quick: bool) -> Path:
     """An ASR on every train clip of the corpus (real transcripts; never the dev split)."""
-    from lrspeech.data.corpus import datadir_from_metadata
-
     import yaml
     from tts_align import JUDGE_ENCODER
+
+    from lrspeech.data.corpus import datadir_from_metadata
 
     judge = work / "judge"
     model = judge / "exp" / "model"

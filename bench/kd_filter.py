@@ -253,8 +253,8 @@ def sha1(path: Path) -> str:
 def make_text_dir(text: Path, lang: Path, n: int, max_words: int, seed: int, out: Path) -> Path:
     """A text-only data dir of `n` seeded sentences of 1..max_words words (normalized)."""
     from lrspeech.data.datadir import DataDir
-    from lrspeech.data.lr_setting import read_sentences
     from lrspeech.data.ops import seeded_order
+    from lrspeech.data.sentences import read_sentences
     from lrspeech.text.cleaners import normalize_for_scoring
     from lrspeech.text.lang import LangConfig
 
@@ -264,9 +264,9 @@ def make_text_dir(text: Path, lang: Path, n: int, max_words: int, seed: int, out
         return out
     cfg = LangConfig.load(lang)
     chosen: Dict[str, str] = {}
-    # The recipe's sentence reader; its `text-` id prefix is dropped so the seeded sample
-    # (ranked by id) is the one the figures in docs/benchmarks.md were measured on.
-    sentences = {u[len("text-"):]: t for u, t in read_sentences(text).items()}
+    # The toolkit's sentence reader; ids without the recipe's `text-` prefix, so the seeded
+    # sample (ranked by id) is the one the figures in docs/benchmarks.md were measured on.
+    sentences = {s.id: s.text for s in read_sentences(text)}
     for utt in seeded_order(sentences, seed):
         norm = normalize_for_scoring(sentences[utt], cfg)
         if 0 < len(norm.split()) <= max_words:

@@ -18,7 +18,6 @@ from typing import List, Optional
 from lrspeech.pipeline.espeak_corpus import (
     EspeakCorpusConfig,
     EspeakError,
-    TextFileError,
     make_espeak_corpus,
 )
 
@@ -68,7 +67,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             speed_range=tuple(args.speed_range), spk_prefix=args.spk_prefix,
         )
         dd = make_espeak_corpus(args.text, args.out, cfg, wav_dir=args.wav_dir)
-    except (EspeakError, TextFileError, ValueError) as err:
+    except (EspeakError, ValueError) as err:
         print(f"make_espeak_corpus: error: {err}", file=sys.stderr)
         return 1
     hours = sum(dd.utt2dur.values()) / 3600

@@ -13,37 +13,15 @@ Writes, each as a Kaldi-style data dir:
 """
 
 import logging
-import lzma
 from pathlib import Path
 from typing import Dict, Optional
 
 from lrspeech.data.corpus import datadir_from_metadata
 from lrspeech.data.datadir import DataDir
 from lrspeech.data.ops import restrict, seeded_order
+from lrspeech.data.sentences import read_sentences
 
 logger = logging.getLogger(__name__)
-
-
-def read_sentences(path: Path, max_sentences: Optional[int] = None) -> Dict[str, str]:
-    """`id<TAB>text` or plain lines (ids `s000001`...) from a text or .xz file."""
-    opener = lzma.open if path.suffix == ".xz" else open
-    out: Dict[str, str] = {}
-    with opener(path, "rt", encoding="utf-8") as f:
-        for i, line in enumerate(f, 1):
-            line = line.rstrip("\r\n")
-            if not line.strip():
-                continue
-            utt, sep, text = line.partition("\t")
-            if not sep:
-                utt, text = f"s{i:06d}", line
-            if not text.strip():
-                continue
-            out[f"text-{utt}"] = " ".join(text.split())
-            if max_sentences and len(out) >= max_sentences:
-                break
-    if not out:
-        raise ValueError(f"{path}: no sentences; give `id<TAB>text` lines or one sentence per line")
-    return out
 
 
 def target_speaker(dd: DataDir) -> str:
@@ -89,7 +67,9 @@ def build_setting(
     dirs = {
         "paired_hq": restrict(train, paired),
         "unpaired_speech": unpaired,
-        "unpaired_text": DataDir(text=read_sentences(text_file, max_text)),
+        "unpaired_text": DataDir(
+            text={f"text-{s.id}": s.text for s in read_sentences(text_file, max_text)}
+        ),
         "dev": datadir_from_metadata(metadata, split=dev_split),
     }
     for name, dd in dirs.items():

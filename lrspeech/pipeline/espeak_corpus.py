@@ -34,6 +34,7 @@ from tqdm import tqdm
 
 from lrspeech.data.audio import resample, to_mono, write_wav
 from lrspeech.data.datadir import DataDir, datadir_files
+from lrspeech.data.sentences import SAFE_ID, Sentence, SentenceFileError, read_sentences
 from lrspeech.pipeline.stages import atomic_dir
 
 logger = logging.getLogger(__name__)
@@ -46,23 +47,11 @@ EFFECT_VARIANTS = frozenset(
      "Tweaky"} | {"robosoft"} | {f"robosoft{i}" for i in range(2, 9)}
 )
 SILENCE_PEAK = 1e-3  # espeak-ng renders text without speakable words as silence
-SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 VOICE_HELP = "list them with `espeak-ng --voices` (languages) and `espeak-ng --voices=variant`"
 
 
 class EspeakError(RuntimeError):
     """espeak-ng is missing, lacks the voice, or failed on an utterance."""
-
-
-class TextFileError(ValueError):
-    """The text file cannot be used; the message names the file and line."""
-
-
-@dataclass(frozen=True)
-class Sentence:
-    id: str
-    text: str
-    line: int
 
 
 @dataclass(frozen=True)
@@ -159,53 +148,6 @@ def check_voice(lang: str) -> None:
     raise EspeakError(f"espeak-ng has no voice {lang!r}{hint}; {VOICE_HELP}")
 
 
-def read_sentences(path: Path) -> List[Sentence]:
-    """Sentences of a plain text file (one per line, ids from line numbers) or an id<TAB>text tsv.
-
-    The format follows the first non-empty line; a header line `id<TAB>text` is skipped.
-    """
-    path = Path(path)
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as err:
-        raise TextFileError(f"{path}: cannot read the text file ({err}); give a UTF-8 text file")
-    first = next((line for line in lines if line.strip()), "")
-    tsv = "\t" in first
-    sentences, seen = [], {}
-    for n, line in enumerate(lines, start=1):
-        if not line.strip() or (tsv and line.strip().lower() == "id\ttext"):
-            continue
-        sentence = _parse_tsv_line(path, n, line) if tsv else Sentence(f"{n:06d}", line, n)
-        if sentence.id in seen:
-            raise TextFileError(
-                f"{path}:{n}: id {sentence.id!r} already used on line {seen[sentence.id]}; "
-                "make the ids unique"
-            )
-        seen[sentence.id] = n
-        sentences.append(Sentence(sentence.id, " ".join(sentence.text.split()), n))
-    if not sentences:
-        raise TextFileError(f"{path}: no sentences found; give one sentence per line")
-    return sentences
-
-
-def _parse_tsv_line(path: Path, n: int, line: str) -> Sentence:
-    fields = line.split("\t")
-    if len(fields) != 2:
-        raise TextFileError(
-            f"{path}:{n}: {len(fields)} tab-separated fields; expected id<TAB>text like line 1 "
-            "(keep two columns, e.g. with `cut -f1,2`)"
-        )
-    sent_id, text = fields[0].strip(), fields[1]
-    if not SAFE_ID.match(sent_id):
-        raise TextFileError(
-            f"{path}:{n}: id {sent_id!r} is not usable in file names; use letters, digits, "
-            "'.', '_' and '-' only"
-        )
-    if not text.strip():
-        raise TextFileError(f"{path}:{n}: utterance {sent_id!r} has empty text; remove the line")
-    return Sentence(sent_id, text, n)
-
-
 def choose_sentences(
     sentences: Sequence[Sentence], num_utts: Optional[int], seed: int, path: Path
 ) -> List[Sentence]:
@@ -213,7 +155,7 @@ def choose_sentences(
     if num_utts is None or num_utts == len(sentences):
         return list(sentences)
     if num_utts > len(sentences):
-        raise TextFileError(
+        raise SentenceFileError(
             f"{path}: has {len(sentences)} sentences, {num_utts} utterances asked; lower "
             "--num_utts or give a longer text file"
         )

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from lrspeech.data.datadir import DataDir
-from lrspeech.data.lr_setting import build_setting, read_sentences
+from lrspeech.data.lr_setting import build_setting
 
 
 @pytest.fixture()
@@ -34,17 +34,6 @@ def test_setting_withholds_unpaired_transcripts(
 def test_too_many_paired_is_a_clear_error(tmp_path: Path, test_data: Path, bible: Path) -> None:
     with pytest.raises(ValueError, match=r"has 10 train utterances.*lower --n_paired"):
         build_setting(test_data / "sw" / "metadata.tsv", bible, 10, tmp_path / "d")
-
-
-def test_read_sentences_plain_and_empty(tmp_path: Path) -> None:
-    (tmp_path / "plain.txt").write_text("moja\n\nmbili\n")
-    assert read_sentences(tmp_path / "plain.txt") == {
-        "text-s000001": "moja",
-        "text-s000003": "mbili",
-    }
-    (tmp_path / "empty.txt").write_text("\n")
-    with pytest.raises(ValueError, match="no sentences"):
-        read_sentences(tmp_path / "empty.txt")
 
 
 def test_paired_chosen_among_short_clips(tmp_path: Path, test_data: Path, bible: Path) -> None:

@@ -13,17 +13,16 @@ import soundfile as sf
 
 from lrspeech.bin import make_espeak_corpus as cli
 from lrspeech.data.datadir import DataDir
+from lrspeech.data.sentences import SentenceFileError
 from lrspeech.data.validate import validate_data_dir
 from lrspeech.pipeline import espeak_corpus as ec
 from lrspeech.pipeline.espeak_corpus import (
     EspeakCorpusConfig,
     EspeakError,
-    TextFileError,
     check_voice,
     list_variants,
     make_espeak_corpus,
     make_speakers,
-    read_sentences,
     synthesize,
 )
 
@@ -157,31 +156,8 @@ def test_swahili_and_leading_dash(tmp_path: Path) -> None:
     assert all(d > 1.0 for d in dd.utt2dur.values())
 
 
-def test_read_sentences_formats_and_errors(tmp_path: Path) -> None:
-    path = tmp_path / "t.tsv"
-    path.write_text("id\ttext\na1\t  Hello   world \nb2\tSecond one\n")
-    assert [(s.id, s.text, s.line) for s in read_sentences(path)] == [
-        ("a1", "Hello world", 2), ("b2", "Second one", 3)
-    ]
-    cases = {
-        "a1\tx\na1\ty\n": "t.tsv:2: id 'a1' already used on line 1; make the ids unique",
-        "a1\tx\nplain line\n": "t.tsv:2: 1 tab-separated fields; expected id<TAB>text",
-        "a1\tx\nb\ty\tz\n": "t.tsv:2: 3 tab-separated fields",
-        "a1\tx\nb2\t  \n": "t.tsv:2: utterance 'b2' has empty text; remove the line",
-        "a/1\tx\n": "t.tsv:1: id 'a/1' is not usable in file names",
-        "\n\n": "t.tsv: no sentences found",
-    }
-    for content, message in cases.items():
-        path.write_text(content)
-        with pytest.raises(TextFileError) as err:
-            read_sentences(path)
-        assert message in str(err.value)
-    with pytest.raises(TextFileError, match="cannot read the text file"):
-        read_sentences(tmp_path / "missing.txt")
-
-
 def test_too_few_sentences(tmp_path: Path, text_tsv: Path) -> None:
-    with pytest.raises(TextFileError, match="has 6 sentences, 50 utterances asked"):
+    with pytest.raises(SentenceFileError, match="has 6 sentences, 50 utterances asked"):
         make_espeak_corpus(text_tsv, tmp_path / "x", EspeakCorpusConfig("en-us", num_utts=50))
     with pytest.raises(ValueError, match="2 sentences for 3 speakers"):
         make_espeak_corpus(
