@@ -7,7 +7,9 @@ Usage: python -m lrspeech.bin.asr_inference --model_dir exp/packed/asr --data_di
 with the default CTC-only decoding that is log P_ctc(y|x) / (len(y) + 1) (0 is certain).
 Decoding is CTC-only by default (--ctc_weight 1.0): on little data attention decoders do
 not learn and joint decoding doubles the CER (DESIGN.md); models trained on more data do
-better with 0.3-0.5. Audio at another rate than the model's is resampled (one note).
+better with 0.3-0.5. CTC-only decoding searches frame by frame (lrspeech.models.ctc_search),
+many times faster than ESPnet's beam search for the same objective.
+Audio at another rate than the model's is resampled (one note).
 `--job_index/--num_jobs` let run.pl dispatch a contiguous share per job; `--nj` splits this
 process's share over worker processes (one thread each). Throughput goes to stdout.
 """
@@ -30,7 +32,8 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--nj", type=int, default=1, help="worker processes (one thread each)")
     p.add_argument("--job_index", type=int, default=1, help="this job (1-based), for run.pl")
     p.add_argument("--num_jobs", type=int, default=1, help="number of jobs, for run.pl")
-    p.add_argument("--beam_size", type=int, default=10)
+    p.add_argument("--beam_size", type=int, default=10,
+                   help="beam of the search (CTC only: lrspeech's prefix search)")
     p.add_argument("--ctc_weight", type=float, default=1.0,
                    help="CTC weight in joint decoding (1.0: CTC only)")
     p.add_argument("--penalty", type=float, default=0.0, help="length bonus per token")

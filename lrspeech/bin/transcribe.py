@@ -20,7 +20,8 @@ def get_parser() -> argparse.ArgumentParser:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model_dir", type=Path, required=True, help="packed ASR model dir")
     p.add_argument("audio", type=Path, nargs="+", help="wav/flac files")
-    p.add_argument("--beam_size", type=int, default=10)
+    p.add_argument("--beam_size", type=int, default=10,
+                   help="beam of the search (CTC only: lrspeech's prefix search)")
     p.add_argument("--ctc_weight", type=float, default=1.0, help="1.0: CTC-only decoding")
     return p
 

@@ -79,4 +79,7 @@ def test_packed_judge_in_eval_ir(packed_asr, sw_rows, tmp_path):
     assert heard == detokenize(direct)
     tsv = (out / "ir_utts.tsv").read_text().splitlines()[1].split("\t")
     assert tsv[0] == rows[0]["id"]
-    assert tsv[2] == normalize_for_scoring(heard, LangConfig.load(lang))
+    # eval_ir read the file at its own rate (16 kHz): the judge's words on that audio
+    own, own_sr = load_audio(rows[0]["audio"])
+    heard_own = judge.transcribe(pad_silence(own, own_sr), own_sr)
+    assert tsv[2] == normalize_for_scoring(heard_own, LangConfig.load(lang))
