@@ -336,6 +336,8 @@ def _follow_rank0(step: TrainStep, rank: int) -> Path:
 
 def _meta(step: TrainStep, train_lists: Path) -> Dict[str, object]:
     meta: Dict[str, object] = {"task": step.task, "token_type": step.token_type}
+    if step.init is not None:
+        meta["init"] = str(step.init)  # where the weights started, as given
     if step.task == "tts" and (train_lists / "spk2sid").is_file():
         meta["speakers"] = espnet_io.read_spk2sid(train_lists / "spk2sid")
         meta["target_speaker"] = step.target_speaker

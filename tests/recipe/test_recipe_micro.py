@@ -81,6 +81,13 @@ def test_every_stage_output_is_well_formed(recipe: Path) -> None:
             assert meta["task"] == task
     tts_meta = json.loads((recipe / "exp" / "kd" / "tts" / "model" / "meta.json").read_text())
     assert tts_meta["target_speaker"] == "sw_35d" and "sw_35d" in tts_meta["speakers"]
+    assert tts_meta["init"] == "exp/dt/round1/tts/model"  # the student starts from its teacher
+    # The ASR teacher (round 1's ASR) labelled the unpaired speech afresh for the ASR student.
+    kd = recipe / "exp" / "kd"
+    assert lines(kd / "speech_pairs" / "wav.scp") == lines(dt / "tts_pairs" / "wav.scp")
+    decode_cmd = lines(kd / "asr_hyp" / "log" / "decode.1.log")[0]
+    assert "--model_dir exp/dt/round1/asr/model " in decode_cmd
+    assert set(lines(kd / "speech_pairs" / "wav.scp")) <= set(lines(kd / "asr_train" / "wav.scp"))
     report = (recipe / "exp" / "report" / "report.md").read_text()
     for label in ("finetune", "dt_round1", "kd"):
         assert f"| {label} |" in report

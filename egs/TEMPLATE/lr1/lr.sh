@@ -61,6 +61,7 @@ kd_tts_sentences=150    # unpaired sentences the TTS teacher synthesizes in the 
 kd_wcr_min=0.0          # drop synthetic pairs whose word coverage ratio is below this (attention path)
 kd_adr_min=0.0          # drop synthetic pairs whose attention diagonal ratio is below this (attention path)
 kd_student=fastspeech   # TTS student: fastspeech | transformer
+kd_student_init=teacher # TTS student's start: teacher (its weights, when the student has the teacher's config) | scratch
 kd_asr_synth_ratio=0.5  # synthetic share of the ASR student's training utterances
 kd_epochs=8             # epochs of each student
 # Evaluation (stage 8)
@@ -86,6 +87,8 @@ if [ -z "${tts_config}" ]; then
         *) die "--tts_align must be ctc or attention, not '${tts_align}'" ;;
     esac
 fi
+case "${kd_student}" in fastspeech|transformer) ;; *) die "--kd_student must be fastspeech or transformer, not '${kd_student}'" ;; esac
+case "${kd_student_init}" in teacher|scratch) ;; *) die "--kd_student_init must be teacher or scratch, not '${kd_student_init}'" ;; esac
 
 done_dir=exp
 
@@ -383,11 +386,27 @@ if [ "${stage}" -le 7 ] && [ "${stop_stage}" -ge 7 ]; then
     mark_done kd_teacher "${kd_inputs[@]}"
     student_cfg=${tts_config}
     [ "${kd_student}" = fastspeech ] && [ "${tts_align}" = attention ] && student_cfg="${lr_root}/conf/tts/fastspeech_tiny.yaml"
+    # A student with the teacher's architecture starts from the teacher's weights (a few CPU
+    # epochs from scratch leave it far behind its teacher); another architecture from scratch.
+    student_init=()
+    if [ "${kd_student_init}" = teacher ] && [ "${student_cfg}" = "${tts_config}" ]; then
+        student_init=(--init "${last_dt}/tts/model")
+    elif [ "${kd_student_init}" = teacher ]; then
+        log "TTS student: ${student_cfg} is not the teacher's config; it trains from scratch"
+    fi
     # shellcheck disable=SC2046
     tts_config=${student_cfg} train tts "${kd}/tts" "${kd_epochs}" "${paired_dirs} ${kd}/tts_pairs" "${raw}/${eval_set}" \
         "${lang_config}" "${tts_tokens}" --spk2sid "${tok}/spk2sid" --target_speaker "${target_speaker}" \
-        $(tts_align_opts "${last_dt}/asr/model")
-    lr make_pseudo_data mix --real ${paired_dirs} "${last_dt}/tts_pairs" --synth "${last_dt}/asr_pairs" \
+        "${student_init[@]}" $(tts_align_opts "${last_dt}/asr/model")
+    # ASR: the teacher (the last ASR) labels the unpaired speech afresh; the synthetic speech is
+    # the last round's multi-speaker TTS speech (without rounds: the TTS teacher's).
+    kd_asr_inputs=("${last_dt}/asr/model/model.pth" "${seed}")
+    if ! is_done kd_asr_pseudo "${kd_asr_inputs[@]}"; then rm -rf "${kd}"/{asr_hyp,speech_pairs}; fi
+    decode "${last_dt}/asr/model" "${raw}/unpaired_speech" "${kd}/asr_hyp"
+    lr make_pseudo_data asr_pairs --speech_dir "${raw}/unpaired_speech" --hyp_dir "${kd}/asr_hyp" --out "${kd}/speech_pairs"
+    mark_done kd_asr_pseudo "${kd_asr_inputs[@]}"
+    kd_synth=${kd}/tts_pairs; [ -d "${last_dt}/asr_pairs" ] && kd_synth=${last_dt}/asr_pairs
+    lr make_pseudo_data mix --real ${paired_dirs} "${kd}/speech_pairs" --synth "${kd_synth}" \
         --ratio "${kd_asr_synth_ratio}" --seed "${seed}" --out "${kd}/asr_train"
     train asr "${kd}/asr" "${kd_epochs}" "${kd}/asr_train" "${raw}/${eval_set}" "${lang_config}" "${asr_tokens}" \
         --init "${last_dt}/asr/model"

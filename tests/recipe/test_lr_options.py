@@ -1,0 +1,37 @@
+"""lr.sh refuses a bad choice before any stage runs, naming the option and its choices."""
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+LR_SH = REPO / "egs" / "TEMPLATE" / "lr1" / "lr.sh"
+
+
+def run_lr(cwd: Path, *opts: str) -> subprocess.CompletedProcess:
+    shutil.copy(REPO / "egs" / "TEMPLATE" / "lr1" / "cmd.sh", cwd / "cmd.sh")
+    shutil.copy(REPO / "conf" / "lang" / "sw.yaml", cwd / "lang.yaml")
+    return subprocess.run(["bash", str(LR_SH), "--lang_config", "lang.yaml", *opts],
+                          cwd=cwd, capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("option,choices", [
+    ("--kd_student", "fastspeech or transformer"),
+    ("--kd_student_init", "teacher or scratch"),
+    ("--tts_align", "ctc or attention"),
+])
+def test_bad_choice_stops_before_any_stage(tmp_path: Path, option: str, choices: str) -> None:
+    res = run_lr(tmp_path, option, "bogus")
+    assert res.returncode != 0
+    assert f"{option} must be {choices}, not 'bogus'" in res.stderr
+    assert not (tmp_path / "exp").exists() and not (tmp_path / "data").exists()
+
+
+def test_good_choices_pass_the_checks(tmp_path: Path) -> None:
+    """Valid choices get past the checks: stage 1 then fails on the missing local/data.sh."""
+    res = run_lr(tmp_path, "--kd_student", "transformer", "--kd_student_init", "scratch",
+                 "--stop_stage", "1")
+    assert "must be" not in res.stderr
+    assert "local/data.sh" in res.stderr, res.stderr[-2000:]
