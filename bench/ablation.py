@@ -16,7 +16,9 @@ with the recipe's tiny configs, seeds and epochs:
    low-quality paired data (`local/data.sh --sw_synth true`), starting from row 2's pretrained
    models (`--pretrained_asr/--pretrained_tts`); its time is that of stages 1-3 and 5-7.
 Columns: dev ASR CER/WER of the row's ASR, IR and judge CER of the row's TTS reading the dev
-sentences, DNSMOS OVRL of that speech, and the wall time of the row's training stage(s).
+sentences, DNSMOS OVRL of that speech, and the wall time of the row's training stage(s); then
+each row against the row before it with 95% paired bootstrap intervals over the dev utterances
+(lrspeech.eval.significance).
 The judge is an ASR trained on real speech that never sees the dev utterances: give a packed
 one with --judge, or let this script train one (`--judge_epochs`) on every train clip of the
 corpus with the toolkit's trainer, on the second core while the rows train. Rows are scored on
@@ -40,6 +42,8 @@ from typing import Dict, List, Optional, Sequence
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+from lrspeech.eval import significance  # noqa: E402
 
 logger = logging.getLogger("bench.ablation")
 PY = str(REPO / ".venv" / "bin" / "python") if (REPO / ".venv" / "bin" / "python").exists() \
@@ -331,12 +335,60 @@ def check_targets(rows: List[Dict[str, object]]) -> List[str]:
     return lines
 
 
+STEP_METRICS = (  # name, file under eval/<row>/, loader of per-utterance counts
+    ("ASR CER", "asr_score/score.json", lambda f: significance.score_counts(f, "char")),
+    ("TTS IR", "ir/ir_utts.tsv", significance.ir_counts),
+    ("judge CER", "ir/ir_utts.tsv", significance.judge_cer_counts),
+)
+
+
+def step_intervals(work: Path, labels: Sequence[str]) -> List[Dict[str, object]]:
+    """Each row against the row before it: differences with 95% paired bootstrap intervals.
+
+    The dev utterances are resampled (the same sample for both rows); an interval that holds 0
+    means the step's effect is within what the choice of dev sentences alone explains. It says
+    nothing about the spread between training seeds.
+    """
+    out: List[Dict[str, object]] = []
+    for prev, cur in zip(labels, labels[1:]):
+        step: Dict[str, object] = {"step": f"{cur} vs {prev}"}
+        for name, rel, load in STEP_METRICS:
+            a, b = work / "eval" / prev / rel, work / "eval" / cur / rel
+            if not (a.is_file() and b.is_file()):
+                step[name] = None
+                continue
+            d = significance.paired_bootstrap(load(a), load(b))
+            step[name] = {"diff": d.diff, "low": d.low, "high": d.high, "num_utts": d.num_utts}
+        out.append(step)
+    return out
+
+
+def intervals_markdown(steps: Sequence[Dict[str, object]]) -> List[str]:
+    names = [m[0] for m in STEP_METRICS]
+    out = ["Each step against the row before it (points; 95% paired bootstrap interval over the "
+           "dev utterances; * = the interval excludes 0):", "",
+           "| step | " + " | ".join(f"{n} change" for n in names) + " |",
+           "|---|" + "---|" * len(names)]
+    for st in steps:
+        cells = []
+        for n in names:
+            d = st[n]
+            if d is None:
+                cells.append("n/a")
+                continue
+            star = "*" if d["low"] > 0 or d["high"] < 0 else ""
+            cells.append(f"{100 * d['diff']:+.1f} [{100 * d['low']:+.1f}, "
+                         f"{100 * d['high']:+.1f}]{star}")
+        out.append(f"| {st['step']} | " + " | ".join(cells) + " |")
+    return out
+
+
 def pct(x: Optional[float]) -> str:
     return "n/a" if x is None else f"{100 * x:.1f}"
 
 
 def markdown(rows: List[Dict[str, object]], real: Dict[str, float], shared: float,
-             checks: List[str]) -> str:
+             checks: List[str], steps: Sequence[Dict[str, object]] = ()) -> str:
     out = ["| row | ASR CER % | ASR WER % | TTS IR % | judge CER % | DNSMOS OVRL "
            "| stage time (min) |", "|---|---|---|---|---|---|---|"]
     for r in rows:
@@ -347,6 +399,8 @@ def markdown(rows: List[Dict[str, object]], real: Dict[str, float], shared: floa
                f"{pct(real['judge_cer'])} | - | - |")
     out += ["", f"Shared data stages 1-3 (once): {shared / 60:.1f} min.", ""]
     out += [f"- {c}" for c in checks]
+    if steps:
+        out += ["", *intervals_markdown(steps)]
     return "\n".join(out) + "\n"
 
 
@@ -410,11 +464,13 @@ def main(argv: Optional[List[str]] = None) -> int:
     real = real_speech_ir(work, judge, dev)
     shared = sum(times.get(f"stage{s}", 0.0) for s in (1, 2, 3))
     checks = check_targets(rows)
-    md = markdown(rows, real, shared, checks)
+    steps = step_intervals(work, [r["row"] for r in rows])
+    md = markdown(rows, real, shared, checks, steps)
     (work / "results.md").write_text(md, encoding="utf-8")
     (work / "results.json").write_text(json.dumps(
         {"rows": rows, "real": real, "times_s": times, "judge": str(judge), "dev": str(dev),
-         "db_root": str(db_root), "recipe_opts": opts, "checks": checks}, indent=2) + "\n")
+         "db_root": str(db_root), "recipe_opts": opts, "checks": checks, "steps": steps},
+        indent=2) + "\n")
     print(md)
     return 0
 

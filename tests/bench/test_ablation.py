@@ -49,3 +49,34 @@ def test_row_times_and_targets(abl):
     assert checks[3] == "final/baseline IR error 0.44 (target <= 0.5: met)"
     rows[-1]["asr_cer"] = 0.31
     assert abl.check_targets(rows)[2] == "final/baseline ASR CER 0.62 (target <= 0.6: NOT met)"
+
+
+def _write_row(work: Path, label: str, asr_hyps, tts_hyps, refs) -> None:
+    import json
+
+    from lrspeech.eval.ir import intelligibility, write_ir
+    from lrspeech.eval.scoring import score_corpus
+
+    score_dir = work / "eval" / label / "asr_score"
+    score_dir.mkdir(parents=True)
+    (score_dir / "score.json").write_text(json.dumps(score_corpus(refs, asr_hyps).to_dict()))
+    write_ir(intelligibility(refs, tts_hyps), work / "eval" / label / "ir")
+
+
+def test_step_intervals_compare_each_row_with_the_one_before(abl, tmp_path):
+    refs = {f"u{i:02d}": "mvua inanyesha leo asubuhi" for i in range(20)}
+    bad = {u: "mvua inanesha lo" for u in refs}
+    good = {u: "mvua inanyesha leo asubuhi" for u in refs}
+    _write_row(tmp_path, "baseline", bad, bad, refs)
+    _write_row(tmp_path, "finetune", good, bad, refs)  # only the ASR improves
+    steps = abl.step_intervals(tmp_path, ["baseline", "finetune", "kd"])
+    first = steps[0]
+    assert first["step"] == "finetune vs baseline"
+    assert first["ASR CER"]["diff"] < 0 and first["ASR CER"]["high"] < 0
+    assert first["TTS IR"] == {"diff": 0.0, "low": 0.0, "high": 0.0, "num_utts": 20}
+    assert first["judge CER"]["diff"] == 0.0
+    assert steps[1] == {"step": "kd vs finetune", "ASR CER": None, "TTS IR": None,
+                        "judge CER": None}  # kd not evaluated: no figures, no error
+    md = "\n".join(abl.intervals_markdown(steps))
+    assert "| finetune vs baseline | -" in md and "]* | +0.0 [+0.0, +0.0] |" in md
+    assert "| kd vs finetune | n/a | n/a | n/a |" in md
