@@ -74,7 +74,7 @@ def score_counts(path: Path, metric: str = "char") -> Dict[str, Tuple[float, flo
     """Per-utterance (errors, reference length) from a score.json of lrspeech.eval.scoring."""
     data = json.loads(Path(path).read_text(encoding="utf-8"))
     if "utts" not in data:
-        raise ValueError(f"{path}: no per-utterance scores; rescore with lrspeech.bin.score "
+        raise ValueError(f"{path}: no per-utterance scores; rescore with lrspeech.bin.score_asr "
                          "(it writes 'utts')")
     return {u["utt"]: (float(u[metric]["err"]), float(u[metric]["ref_len"])) for u in data["utts"]}
 
