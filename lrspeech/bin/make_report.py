@@ -2,6 +2,9 @@
 
 Usage: python -m lrspeech.bin.make_report --results exp/eval/*.json --out_dir exp/report
 
+Best mode prints the label of the stage with the lowest value of an error rate (stage 9 packs
+those models): python -m lrspeech.bin.make_report --results exp/eval/*.json --best asr_cer
+
 Collect mode writes the stage JSON the report reads, from the files of eval_ir, score_asr
 and eval_mos:
   python -m lrspeech.bin.make_report --collect exp/eval/04_finetune.json --stage finetune \\
@@ -18,7 +21,14 @@ from pathlib import Path
 from typing import List, Optional
 
 from lrspeech.data.atomic import atomic_write_text
-from lrspeech.eval.report import ReportError, collect_stage_result, write_report
+from lrspeech.eval.report import (
+    LOWER_IS_BETTER,
+    ReportError,
+    best_stage,
+    collect_stage_result,
+    load_stage,
+    write_report,
+)
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -31,6 +41,8 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--out_dir", type=Path, help="where report.md, report.html and img/ go")
     p.add_argument("--title", default="lrspeech run report", help="page title")
     p.add_argument("--max_samples", type=int, default=3, help="samples shown per stage")
+    p.add_argument("--best", choices=LOWER_IS_BETTER,
+                   help="print the label of the --results stage with the lowest value of this")
     c = p.add_argument_group("collect mode")
     c.add_argument("--collect", type=Path, help="write one stage's result JSON to this path")
     c.add_argument("--stage", help="stage label (row of the table)")
@@ -82,6 +94,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         if args.collect:
             print(f"stage result -> {collect(args)}")
+            return 0
+        if args.best:
+            if not args.results:
+                parser.error("--best needs --results")
+            print(best_stage([load_stage(r) for r in args.results], args.best).stage)
             return 0
         if not args.results or not args.out_dir:
             parser.error("give --results and --out_dir (or --collect with --stage)")

@@ -132,6 +132,24 @@ def load_stage(path: Path) -> StageResult:
     return parse_stage(data, path)
 
 
+LOWER_IS_BETTER = ("judge_cer", "asr_cer", "asr_wer")
+
+
+def best_stage(stages: Sequence[StageResult], metric: str) -> StageResult:
+    """The stage with the lowest `metric` (an error rate); a tie goes to the later stage.
+
+    Stages without the value are passed over; none having it is an error naming the files.
+    """
+    if metric not in LOWER_IS_BETTER:
+        raise ReportError(f"cannot pick a best stage by '{metric}'; use one of {LOWER_IS_BETTER}")
+    scored = [(st.values.get(metric), i, st) for i, st in enumerate(stages)]
+    scored = [(v, i, st) for v, i, st in scored if v is not None]
+    if not scored:
+        files = ", ".join(str(st.source) for st in stages) or "(no files)"
+        raise ReportError(f"no stage result has '{metric}' ({files}); rerun the evaluation stage")
+    return min(scored, key=lambda t: (t[0], -t[1]))[2]
+
+
 def _fmt(value: Optional[float], pct: bool) -> str:
     if value is None:
         return "–"

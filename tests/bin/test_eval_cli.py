@@ -205,3 +205,17 @@ def test_make_report_errors(tmp_path, capsys):
     with pytest.raises(SystemExit):
         make_report.main(["--out_dir", str(tmp_path)])
     assert "give --results and --out_dir" in capsys.readouterr().err
+
+
+def test_make_report_best_prints_the_stage_label(tmp_path, capsys):
+    files = []
+    for label, cer in (("finetune", 0.5), ("dt_round1", 0.4), ("kd", 0.45)):
+        files.append(tmp_path / f"{label}.json")
+        files[-1].write_text(json.dumps({"stage": label, "asr_cer": cer, "judge_cer": 1 - cer}))
+    assert make_report.main(["--results", *map(str, files), "--best", "asr_cer"]) == 0
+    assert capsys.readouterr().out == "dt_round1\n"
+    assert make_report.main(["--results", *map(str, files), "--best", "judge_cer"]) == 0
+    assert capsys.readouterr().out == "finetune\n"
+    files.append(tmp_path / "missing.json")
+    assert make_report.main(["--results", *map(str, files), "--best", "asr_cer"]) == 1
+    assert "missing.json: stage result not found" in capsys.readouterr().err

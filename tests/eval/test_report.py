@@ -183,3 +183,18 @@ def test_collect_stage_result_reads_eval_outputs(tmp_path):
     assert load_stage(stage).values["ir"] == 0.8
     with pytest.raises(ReportError, match="not found; run the evaluation that writes it first"):
         collect_stage_result("x", ir_json=tmp_path / "missing.json")
+
+
+def test_best_stage_lowest_error_later_stage_wins_ties(tmp_path):
+    from lrspeech.eval.report import best_stage, parse_stage
+
+    rows = [("finetune", 0.45, 0.70), ("dt_round1", 0.42, 0.66), ("dt_round2", 0.42, None),
+            ("kd", 0.44, 0.69)]
+    stages = [parse_stage({"stage": s, "asr_cer": a, "judge_cer": j}, tmp_path / f"{s}.json")
+              for s, a, j in rows]
+    assert best_stage(stages, "asr_cer").stage == "dt_round2"  # tie with round 1: the later
+    assert best_stage(stages, "judge_cer").stage == "dt_round1"  # null judge CER passed over
+    with pytest.raises(ReportError, match="cannot pick a best stage by 'ir'"):
+        best_stage(stages, "ir")
+    with pytest.raises(ReportError, match="no stage result has 'asr_wer'.*kd.json"):
+        best_stage(stages, "asr_wer")

@@ -21,6 +21,7 @@ def run_lr(cwd: Path, *opts: str) -> subprocess.CompletedProcess:
     ("--kd_student", "fastspeech or transformer"),
     ("--kd_student_init", "teacher or scratch"),
     ("--tts_align", "ctc or attention"),
+    ("--pack", "best or final"),
 ])
 def test_bad_choice_stops_before_any_stage(tmp_path: Path, option: str, choices: str) -> None:
     res = run_lr(tmp_path, option, "bogus")

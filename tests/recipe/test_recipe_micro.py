@@ -96,6 +96,18 @@ def test_every_stage_output_is_well_formed(recipe: Path) -> None:
         result = json.loads((recipe / "exp" / "eval" / f"{label}.json").read_text())
         assert 0.0 <= result["ir"] <= 1.0 and result["asr_cer"] >= 0.0
         assert result["judge"] == "exp/kd/asr/model" and Path(result["samples"][0]["wav"]).is_file()
+    # Stage 9 packs the best ASR (dev ASR CER) and the best TTS (judge CER), later stage on a tie.
+    evals = {lb: json.loads((recipe / "exp" / "eval" / f"{lb}.json").read_text())
+             for lb in ("finetune", "dt_round1", "kd")}
+    packed = json.loads((recipe / "exp" / "packed" / "packed.json").read_text())
+    assert packed["pack"] == "best"
+    for task, metric in (("asr", "asr_cer"), ("tts", "judge_cer")):
+        best = min(v[metric] for v in evals.values())
+        assert evals[packed[task]][metric] == best
+        assert [lb for lb in evals if evals[lb][metric] == best][-1] == packed[task]
+        stage_dir = {"finetune": "finetune", "dt_round1": "dt/round1", "kd": "kd"}[packed[task]]
+        src = recipe / "exp" / stage_dir / task / "model" / "model.pth"
+        assert (recipe / "exp" / "packed" / task / "model.pth").read_bytes() == src.read_bytes()
     # Stage 6 logs each round's dev figures next to round 0's, judged by the fine-tuned ASR.
     for label in ("round0", "round1"):
         summary = lines(recipe / "exp" / "dt" / "eval" / f"{label}.log")[-1]
@@ -178,3 +190,21 @@ def test_user_clis_speak_and_transcribe(recipe: Path, tmp_path: Path, capsys) ->
     assert transcribe.main(["--model_dir", str(recipe / "exp" / "packed" / "asr"),
                             str(tmp_path / "missing.wav")]) == 1
     assert "no such audio file" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_distillation_without_dual_transformation(recipe: Path, tmp_path: Path) -> None:
+    """--dt_rounds 0: the fine-tuned models are the teachers; the ASR student's synthetic
+    speech is the TTS teacher's."""
+    copy = tmp_path / "lr1"
+    shutil.copytree(recipe, copy, symlinks=True)
+    res = run(copy, "--stage", "7", "--stop_stage", "7", "--dt_rounds", "0")
+    assert res.returncode == 0, res.stderr[-3000:]
+    kd = copy / "exp" / "kd"
+    tts_meta = json.loads((kd / "tts" / "model" / "meta.json").read_text())
+    assert tts_meta["init"] == "exp/finetune/tts/model"
+    decode_cmd = lines(kd / "asr_hyp" / "log" / "decode.1.log")[0]
+    assert "--model_dir exp/finetune/asr/model " in decode_cmd
+    train = set(lines(kd / "asr_train" / "wav.scp"))
+    assert set(lines(kd / "tts_pairs" / "wav.scp")) <= train
+    assert set(lines(kd / "speech_pairs" / "wav.scp")) <= train

@@ -68,6 +68,8 @@ kd_epochs=8             # epochs of each student
 judge=""                # IR judge: packed ASR dir or pocketsphinx (empty: the final pipeline ASR)
 eval_set=dev            # data set the stages are evaluated on
 eval_mos=true           # compute MOS proxies (DNSMOS and reference-based)
+# Report and packing (stage 9)
+pack=best               # models to pack: best (ASR: lowest eval-set ASR CER, TTS: lowest judge CER) | final (the last stage's)
 help_message="Usage: lr.sh --lang_config conf/lang.yaml [options]; see each option below"
 
 . "${lr_root}/utils/parse_options.sh"
@@ -88,6 +90,7 @@ if [ -z "${tts_config}" ]; then
     esac
 fi
 case "${kd_student}" in fastspeech|transformer) ;; *) die "--kd_student must be fastspeech or transformer, not '${kd_student}'" ;; esac
+case "${pack}" in best|final) ;; *) die "--pack must be best or final, not '${pack}'" ;; esac
 case "${kd_student_init}" in teacher|scratch) ;; *) die "--kd_student_init must be teacher or scratch, not '${kd_student_init}'" ;; esac
 
 done_dir=exp
@@ -444,11 +447,21 @@ if [ "${stage}" -le 9 ] && [ "${stop_stage}" -ge 9 ]; then
     done
     [ "${#results[@]}" -gt 0 ] || die "no evaluation results in exp/eval; run stage 8 first"
     lr make_report --results "${results[@]}" --out_dir exp/report --title "lrspeech: $(basename "$(dirname "$(pwd -P)")")/$(basename "$(pwd -P)")"
-    final=exp/kd; [ -f exp/kd/tts/model/meta.json ] || final=${last_dt}
+    # The stages to pack: the last evaluated one, or the best on the eval set (chosen on the
+    # same set the report shows, so the packed models' figures there are optimistic).
+    last_label=$(basename "${results[-1]}" .json)
+    asr_label=${last_label} tts_label=${last_label}
+    if [ "${pack}" = best ]; then
+        asr_label=$(lr make_report --results "${results[@]}" --best asr_cer) || die "choosing the ASR to pack failed"
+        tts_label=$(lr make_report --results "${results[@]}" --best judge_cer) || die "choosing the TTS to pack failed"
+    fi
+    stage_dir() { local e; for e in "${model_stages[@]}"; do [ "${e%%:*}" = "$1" ] && { e=${e#*:}; echo "${e%%:*}"; return 0; }; done; return 1; }
+    asr_dir=$(stage_dir "${asr_label}") && tts_dir=$(stage_dir "${tts_label}") || die "no model dir for '${asr_label}'/'${tts_label}'"
     rm -rf exp/packed.tmp && mkdir -p exp/packed.tmp
-    cp -r "${final}/asr/model" exp/packed.tmp/asr && cp -r "${final}/tts/model" exp/packed.tmp/tts
+    cp -r "${asr_dir}/asr/model" exp/packed.tmp/asr && cp -r "${tts_dir}/tts/model" exp/packed.tmp/tts
+    printf '{"pack": "%s", "asr": "%s", "tts": "%s"}\n' "${pack}" "${asr_label}" "${tts_label}" > exp/packed.tmp/packed.json
     rm -rf exp/packed && mv exp/packed.tmp exp/packed
     log "report: $(pwd)/exp/report/report.html (and report.md)"
-    log "models: $(pwd)/exp/packed/asr and $(pwd)/exp/packed/tts (python -m lrspeech.bin.synthesize --model_dir exp/packed/tts --text '...' --out x.wav)"
-    log "samples: $(ls "$(pwd)"/exp/eval/kd/tts/data/wav/*.wav 2>/dev/null | head -n 3 | tr '\n' ' ' || true)"
+    log "models: $(pwd)/exp/packed/asr (${asr_label}) and $(pwd)/exp/packed/tts (${tts_label}), --pack ${pack} (python -m lrspeech.bin.synthesize --model_dir exp/packed/tts --text '...' --out x.wav)"
+    log "samples: $(ls "$(pwd)"/exp/eval/"${tts_label}"/tts/data/wav/*.wav 2>/dev/null | head -n 3 | tr '\n' ' ' || true)"
 fi
