@@ -37,8 +37,9 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -335,51 +336,46 @@ def check_targets(rows: List[Dict[str, object]]) -> List[str]:
     return lines
 
 
-STEP_METRICS = (  # name, file under eval/<row>/, loader of per-utterance counts
-    ("ASR CER", "asr_score/score.json", lambda f: significance.score_counts(f, "char")),
-    ("TTS IR", "ir/ir_utts.tsv", significance.ir_counts),
-    ("judge CER", "ir/ir_utts.tsv", significance.judge_cer_counts),
+STEP_METRICS = (  # column name, file under eval/<row>/, lrspeech.eval.significance metric
+    ("ASR CER", "asr_score/score.json", "char"),
+    ("TTS IR", "ir/ir_utts.tsv", "ir"),
+    ("judge CER", "ir/ir_utts.tsv", "judge_char"),
 )
+Step = Dict[str, Optional[significance.Difference]]  # column name -> difference (None: no data)
 
 
-def step_intervals(work: Path, labels: Sequence[str]) -> List[Dict[str, object]]:
+def step_intervals(work: Path, labels: Sequence[str]) -> List[Tuple[str, Step]]:
     """Each row against the row before it: differences with 95% paired bootstrap intervals.
 
     The dev utterances are resampled (the same sample for both rows); an interval that holds 0
     means the step's effect is within what the choice of dev sentences alone explains. It says
-    nothing about the spread between training seeds.
+    nothing about the spread between training seeds. A row not evaluated gives None.
     """
-    out: List[Dict[str, object]] = []
+    counts = {}  # (row, column) -> per-utterance counts, each file read once
+    for label in labels:
+        for name, rel, metric in STEP_METRICS:
+            path = work / "eval" / label / rel
+            counts[label, name] = significance.load_counts(path, metric) if path.is_file() else None
+    steps = []
     for prev, cur in zip(labels, labels[1:]):
-        step: Dict[str, object] = {"step": f"{cur} vs {prev}"}
-        for name, rel, load in STEP_METRICS:
-            a, b = work / "eval" / prev / rel, work / "eval" / cur / rel
-            if not (a.is_file() and b.is_file()):
-                step[name] = None
-                continue
-            d = significance.paired_bootstrap(load(a), load(b))
-            step[name] = {"diff": d.diff, "low": d.low, "high": d.high, "num_utts": d.num_utts}
-        out.append(step)
-    return out
+        step: Step = {}
+        for name, _, _ in STEP_METRICS:
+            a, b = counts[prev, name], counts[cur, name]
+            step[name] = None if a is None or b is None else significance.paired_bootstrap(a, b)
+        steps.append((f"{cur} vs {prev}", step))
+    return steps
 
 
-def intervals_markdown(steps: Sequence[Dict[str, object]]) -> List[str]:
+def intervals_markdown(steps: Sequence[Tuple[str, Step]]) -> List[str]:
     names = [m[0] for m in STEP_METRICS]
     out = ["Each step against the row before it (points; 95% paired bootstrap interval over the "
            "dev utterances; * = the interval excludes 0):", "",
            "| step | " + " | ".join(f"{n} change" for n in names) + " |",
            "|---|" + "---|" * len(names)]
-    for st in steps:
-        cells = []
-        for n in names:
-            d = st[n]
-            if d is None:
-                cells.append("n/a")
-                continue
-            star = "*" if d["low"] > 0 or d["high"] < 0 else ""
-            cells.append(f"{100 * d['diff']:+.1f} [{100 * d['low']:+.1f}, "
-                         f"{100 * d['high']:+.1f}]{star}")
-        out.append(f"| {st['step']} | " + " | ".join(cells) + " |")
+    for label, step in steps:
+        cells = ["n/a" if d is None else d.describe() + ("*" if d.excludes_zero else "")
+                 for d in (step[n] for n in names)]
+        out.append(f"| {label} | " + " | ".join(cells) + " |")
     return out
 
 
@@ -469,7 +465,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     (work / "results.md").write_text(md, encoding="utf-8")
     (work / "results.json").write_text(json.dumps(
         {"rows": rows, "real": real, "times_s": times, "judge": str(judge), "dev": str(dev),
-         "db_root": str(db_root), "recipe_opts": opts, "checks": checks, "steps": steps},
+         "db_root": str(db_root), "recipe_opts": opts, "checks": checks,
+         "steps": {label: {n: None if d is None else asdict(d) for n, d in step.items()}
+                   for label, step in steps}},
         indent=2) + "\n")
     print(md)
     return 0

@@ -138,12 +138,14 @@ def evaluate_ir(
 
 
 def utts_table(result: IRResult) -> str:
-    """TSV: utt, ref, hyp, words correct, ref words (normalized texts)."""
+    """TSV: utt, ref, hyp (normalized texts), words correct, ref words, and the judge's
+    character errors and reference characters (its CER's per-utterance counts)."""
     buf = io.StringIO()
     writer = csv.writer(buf, delimiter="\t", lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
-    writer.writerow(["utt", "ref", "hyp", "words_correct", "ref_words"])
+    writer.writerow(["utt", "ref", "hyp", "words_correct", "ref_words", "char_errors", "ref_chars"])
     for u in result.score.utts:
-        writer.writerow([u.utt, u.ref, u.hyp, words_correct(u), len(u.ref.split())])
+        writer.writerow([u.utt, u.ref, u.hyp, words_correct(u), len(u.ref.split()),
+                         u.char.errors, u.char.ref_len])
     return buf.getvalue()
 
 

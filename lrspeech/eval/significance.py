@@ -37,16 +37,9 @@ class Difference:
     def excludes_zero(self) -> bool:
         return self.low > 0.0 or self.high < 0.0
 
-    def describe(self, scale: float = 100.0, unit: str = " points") -> str:
-        return (f"{scale * self.diff:+.1f}{unit} [{scale * self.low:+.1f}, "
-                f"{scale * self.high:+.1f}] ({self.num_utts} utts)")
-
-
-def _common(a: Counts, b: Counts) -> List[str]:
-    utts = sorted(set(a) & set(b))
-    if not utts:
-        raise ValueError("the two systems share no utterance; score them on the same dev set")
-    return utts
+    def describe(self) -> str:
+        """In percentage points: 'diff [low, high]'."""
+        return f"{100 * self.diff:+.1f} [{100 * self.low:+.1f}, {100 * self.high:+.1f}]"
 
 
 def paired_bootstrap(a: Counts, b: Counts, n_resamples: int = 2000, level: float = 0.95,
@@ -54,7 +47,9 @@ def paired_bootstrap(a: Counts, b: Counts, n_resamples: int = 2000, level: float
     """Bootstrap interval of rate(b) - rate(a), utterances resampled jointly for both systems."""
     if not 0.0 < level < 1.0:
         raise ValueError(f"level {level} must be in (0, 1)")
-    utts = _common(a, b)
+    utts = sorted(set(a) & set(b))
+    if not utts:
+        raise ValueError("the two systems share no utterance; score them on the same dev set")
     arr = np.array([[a[u][0], a[u][1], b[u][0], b[u][1]] for u in utts], dtype=np.float64)
     if arr[:, 1].sum() <= 0 or arr[:, 3].sum() <= 0:
         raise ValueError("the denominators sum to 0 (empty references?)")
@@ -79,29 +74,25 @@ def score_counts(path: Path, metric: str = "char") -> Dict[str, Tuple[float, flo
     return {u["utt"]: (float(u[metric]["err"]), float(u[metric]["ref_len"])) for u in data["utts"]}
 
 
-def ir_counts(path: Path) -> Dict[str, Tuple[float, float]]:
-    """Per-utterance (correct words, reference words) from eval_ir's ir_utts.tsv."""
+IR_COLUMNS = {"ir": ("words_correct", "ref_words"), "judge_char": ("char_errors", "ref_chars")}
+
+
+def ir_counts(path: Path, metric: str = "ir") -> Dict[str, Tuple[float, float]]:
+    """Per-utterance counts from eval_ir's ir_utts.tsv: `ir` (correct words, reference words)
+    or `judge_char` (the judge's character errors, reference characters)."""
+    num, den = IR_COLUMNS[metric]
     with open(path, encoding="utf-8", newline="") as f:
         rows = list(csv.DictReader(f, delimiter="\t"))
-    if rows and not {"utt", "words_correct", "ref_words"} <= set(rows[0]):
-        raise ValueError(f"{path}: expected columns utt, words_correct, ref_words")
-    return {r["utt"]: (float(r["words_correct"]), float(r["ref_words"])) for r in rows}
+    if rows and not {"utt", num, den} <= set(rows[0]):
+        raise ValueError(f"{path}: no columns {num}, {den}; rerun lrspeech.bin.eval_ir "
+                         "(it writes them)")
+    return {r["utt"]: (float(r[num]), float(r[den])) for r in rows}
 
 
-def judge_cer_counts(path: Path) -> Dict[str, Tuple[float, float]]:
-    """Per-utterance (character errors, reference characters) of the judge, from ir_utts.tsv.
-
-    The texts there are already normalized, so they are scored as they are.
-    """
-    from lrspeech.eval.scoring import score_utterance
-
-    with open(path, encoding="utf-8", newline="") as f:
-        rows = list(csv.DictReader(f, delimiter="\t"))
-    out = {}
-    for r in rows:
-        s = score_utterance(r["utt"], r["ref"], r.get("hyp") or "")
-        out[r["utt"]] = (float(s.char.errors), float(s.char.ref_len))
-    return out
+def load_counts(path: Path, metric: str) -> Dict[str, Tuple[float, float]]:
+    """Per-utterance counts of `metric`: char/word from a score.json, ir/judge_char from an
+    ir_utts.tsv."""
+    return ir_counts(path, metric) if metric in IR_COLUMNS else score_counts(path, metric)
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -115,12 +106,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--level", type=float, default=0.95)
     p.add_argument("--seed", type=int, default=0)
     a = p.parse_args(argv)
-    loaders = {"char": lambda x: score_counts(x, "char"), "word": lambda x: score_counts(x, "word"),
-               "ir": ir_counts, "judge_char": judge_cer_counts}
-    load = loaders[a.metric]
-    d = paired_bootstrap(load(a.a), load(a.b), a.n_resamples, a.level, a.seed)
-    print(f"{a.metric}: B - A = {d.describe()}, {100 * a.level:.0f}% interval"
-          f"{'' if d.excludes_zero else ' (includes 0)'}")
+    d = paired_bootstrap(load_counts(a.a, a.metric), load_counts(a.b, a.metric), a.n_resamples,
+                         a.level, a.seed)
+    print(f"{a.metric}: B - A = {d.describe()} points ({d.num_utts} utts), "
+          f"{100 * a.level:.0f}% interval{'' if d.excludes_zero else ' (includes 0)'}")
     return 0
 
 

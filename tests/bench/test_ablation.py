@@ -1,24 +1,17 @@
 """bench/ablation.py helpers: the scoring dev set, row times and the target checks."""
 
-import importlib.util
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from lrspeech.data.datadir import DataDir
-
-BENCH = Path(__file__).resolve().parents[2] / "bench"
+from lrspeech.eval.significance import Difference
 
 
 @pytest.fixture(scope="module")
-def abl():
-    sys.path.insert(0, str(BENCH))  # ablation imports its sibling tts_align
-    spec = importlib.util.spec_from_file_location("bench_ablation", BENCH / "ablation.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def abl(bench_module):
+    return bench_module("ablation")
 
 
 def test_make_dev_formats_every_val_clip_within_max_dur(abl, tmp_path, test_data):
@@ -70,13 +63,13 @@ def test_step_intervals_compare_each_row_with_the_one_before(abl, tmp_path):
     _write_row(tmp_path, "baseline", bad, bad, refs)
     _write_row(tmp_path, "finetune", good, bad, refs)  # only the ASR improves
     steps = abl.step_intervals(tmp_path, ["baseline", "finetune", "kd"])
-    first = steps[0]
-    assert first["step"] == "finetune vs baseline"
-    assert first["ASR CER"]["diff"] < 0 and first["ASR CER"]["high"] < 0
-    assert first["TTS IR"] == {"diff": 0.0, "low": 0.0, "high": 0.0, "num_utts": 20}
-    assert first["judge CER"]["diff"] == 0.0
-    assert steps[1] == {"step": "kd vs finetune", "ASR CER": None, "TTS IR": None,
-                        "judge CER": None}  # kd not evaluated: no figures, no error
+    (label, first), (kd_label, kd_step) = steps
+    assert label == "finetune vs baseline"
+    assert first["ASR CER"].diff < 0 and first["ASR CER"].high < 0
+    assert first["TTS IR"] == Difference(0.0, 0.0, 0.0, 20, 0.95)
+    assert first["judge CER"].diff == 0.0
+    assert kd_label == "kd vs finetune"
+    assert kd_step == {"ASR CER": None, "TTS IR": None, "judge CER": None}  # kd not evaluated
     md = "\n".join(abl.intervals_markdown(steps))
     assert "| finetune vs baseline | -" in md and "]* | +0.0 [+0.0, +0.0] |" in md
     assert "| kd vs finetune | n/a | n/a | n/a |" in md

@@ -1,19 +1,11 @@
 """bench/ctc_search.py helpers: error rates of the two searches' hypotheses."""
 
-import importlib.util
-from pathlib import Path
-
 import pytest
-
-BENCH = Path(__file__).resolve().parents[2] / "bench" / "ctc_search.py"
 
 
 @pytest.fixture(scope="module")
-def cs():
-    spec = importlib.util.spec_from_file_location("bench_ctc_search", BENCH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def cs(bench_module):
+    return bench_module("ctc_search")
 
 
 def test_error_rates_count_characters_words_and_merged_words(cs):

@@ -1,20 +1,12 @@
 """bench/kd_filter.py threshold rule: drops what the judge reads worst, keeps >= min_keep."""
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-BENCH = Path(__file__).resolve().parents[2] / "bench" / "kd_filter.py"
-
 
 @pytest.fixture(scope="module")
-def kd():
-    spec = importlib.util.spec_from_file_location("bench_kd_filter", BENCH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def kd(bench_module):
+    return bench_module("kd_filter")
 
 
 def test_floor_sig_rounds_down(kd):

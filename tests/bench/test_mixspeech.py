@@ -1,19 +1,11 @@
 """bench/mixspeech.py helpers: audio path resolution, variant configs, the summary."""
 
-import importlib.util
-from pathlib import Path
-
 import pytest
-
-BENCH = Path(__file__).resolve().parents[2] / "bench" / "mixspeech.py"
 
 
 @pytest.fixture(scope="module")
-def mix():
-    spec = importlib.util.spec_from_file_location("bench_mixspeech", BENCH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def mix(bench_module):
+    return bench_module("mixspeech")
 
 
 def test_resolve_audio_path(mix, tmp_path):

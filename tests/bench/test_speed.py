@@ -1,19 +1,11 @@
 """bench/speed.py's pure helpers: recipe-log stage times, ESPnet loop times, audio paths."""
 
-import importlib.util
-from pathlib import Path
-
 import pytest
-
-SPEED = Path(__file__).resolve().parents[2] / "bench" / "speed.py"
 
 
 @pytest.fixture(scope="module")
-def speed():
-    spec = importlib.util.spec_from_file_location("bench_speed", SPEED)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def speed(bench_module):
+    return bench_module("speed")
 
 
 RECIPE_LOG = """\

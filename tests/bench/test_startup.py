@@ -1,20 +1,13 @@
 """bench/startup.py: the three start-up variants really differ in what they load."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 
-STARTUP = Path(__file__).resolve().parents[2] / "bench" / "startup.py"
-
 
 @pytest.fixture(scope="module")
-def startup():
-    spec = importlib.util.spec_from_file_location("bench_startup", STARTUP)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def startup(bench_module):
+    return bench_module("startup")
 
 
 def test_table_formats_ratios(startup):

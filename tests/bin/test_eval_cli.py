@@ -103,7 +103,8 @@ def test_eval_ir_shell_wrapper_with_pocketsphinx(lj_dir, tmp_path):
     assert data["judge"] == "pocketsphinx" and data["ref_words"] == 8 and data["num_utts"] == 2
     assert data["ir"] >= 0.6 and data["pad_s"] == 0.3
     lines = (out / "ir_utts.tsv").read_text().splitlines()
-    assert lines[0] == "utt\tref\thyp\twords_correct\tref_words" and len(lines) == 3
+    assert lines[0] == "utt\tref\thyp\twords_correct\tref_words\tchar_errors\tref_chars"
+    assert len(lines) == 3
     assert "IR " in proc.stdout
 
 
@@ -216,6 +217,8 @@ def test_make_report_best_prints_the_stage_label(tmp_path, capsys):
     assert capsys.readouterr().out == "dt_round1\n"
     assert make_report.main(["--results", *map(str, files), "--best", "judge_cer"]) == 0
     assert capsys.readouterr().out == "finetune\n"
+    assert make_report.main(["--results", *map(str, files), "--best", "asr_cer", "judge_cer"]) == 0
+    assert capsys.readouterr().out == "dt_round1 finetune\n"
     files.append(tmp_path / "missing.json")
     assert make_report.main(["--results", *map(str, files), "--best", "asr_cer"]) == 1
     assert "missing.json: stage result not found" in capsys.readouterr().err

@@ -101,5 +101,8 @@ def test_write_ir_files(tmp_path):
         "hyp": "one",
         "words_correct": "1",
         "ref_words": "2",
+        "char_errors": "4",  # " two" deleted
+        "ref_chars": "7",
     }
-    assert utts_table(r).splitlines()[0] == "utt\tref\thyp\twords_correct\tref_words"
+    assert utts_table(r).splitlines()[0] == ("utt\tref\thyp\twords_correct\tref_words\t"
+                                             "char_errors\tref_chars")

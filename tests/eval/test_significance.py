@@ -8,13 +8,7 @@ import pytest
 
 from lrspeech.eval.ir import intelligibility, write_ir
 from lrspeech.eval.scoring import score_corpus
-from lrspeech.eval.significance import (
-    ir_counts,
-    judge_cer_counts,
-    main,
-    paired_bootstrap,
-    score_counts,
-)
+from lrspeech.eval.significance import ir_counts, load_counts, main, paired_bootstrap, score_counts
 
 
 def test_identical_systems_differ_by_exactly_zero() -> None:
@@ -71,8 +65,18 @@ def test_counts_from_the_scorers_files(tmp_path: Path) -> None:
     write_ir(intelligibility(refs, hyps), tmp_path / "ir")
     ir = ir_counts(tmp_path / "ir" / "ir_utts.tsv")
     assert ir == {"a": (2.0, 3.0), "b": (3.0, 3.0)}
-    judge = judge_cer_counts(tmp_path / "ir" / "ir_utts.tsv")
+    judge = load_counts(tmp_path / "ir" / "ir_utts.tsv", "judge_char")
     assert judge == {s.utt: (float(s.char.errors), float(s.char.ref_len)) for s in score.utts}
+    assert load_counts(tmp_path / "score.json", "char") == chars
+
+
+def test_ir_table_without_the_columns_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "ir_utts.tsv").write_text("utt\tref\thyp\twords_correct\tref_words\n"
+                                          "a\tmoja\tmoja\t1\t1\n")
+    assert ir_counts(tmp_path / "ir_utts.tsv") == {"a": (1.0, 1.0)}
+    with pytest.raises(ValueError, match="no columns char_errors, ref_chars; rerun "
+                                         "lrspeech.bin.eval_ir"):
+        ir_counts(tmp_path / "ir_utts.tsv", "judge_char")
 
 
 def test_score_json_without_utterances_is_refused(tmp_path: Path) -> None:
@@ -89,4 +93,4 @@ def test_cli_prints_the_difference(tmp_path: Path, capsys: pytest.CaptureFixture
     assert main(["--a", str(tmp_path / "a.json"), "--b", str(tmp_path / "b.json"),
                  "--metric", "word"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("word: B - A = -25.0 points [-25.0, -25.0] (12 utts)")
+    assert out.startswith("word: B - A = -25.0 [-25.0, -25.0] points (12 utts), 95% interval\n")
