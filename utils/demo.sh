@@ -12,8 +12,8 @@ echo
 echo "demo finished in $(( (SECONDS - t0) / 60 )) min $(( (SECONDS - t0) % 60 )) s"
 echo "report:  ${recipe}/exp/report/report.html  (and report.md)"
 # The stages whose models stage 9 packed (--pack best: the best on dev, see packed.json).
-tts_stage=$(sed -n 's/.*"tts": "\([^"]*\)".*/\1/p' "${recipe}/exp/packed/packed.json" 2>/dev/null || true)
-asr_stage=$(sed -n 's/.*"asr": "\([^"]*\)".*/\1/p' "${recipe}/exp/packed/packed.json" 2>/dev/null || true)
+read -r asr_stage tts_stage < <(sed -n 's/.*"asr": "\([^"]*\)", "tts": "\([^"]*\)".*/\1 \2/p' \
+    "${recipe}/exp/packed/packed.json" 2>/dev/null) || true
 echo "models:  ${recipe}/exp/packed/asr (${asr_stage:-?})  ${recipe}/exp/packed/tts (${tts_stage:-?})"
 echo "wavs:    $(ls "${recipe}"/exp/eval/"${tts_stage:-kd}"/tts/data/wav/*.wav 2>/dev/null | head -n 3 | tr '\n' ' ')"
 echo "try:     ${root}/.venv/bin/python -m lrspeech.bin.synthesize --model_dir ${recipe}/exp/packed/tts --text 'Habari za asubuhi' --out /tmp/habari.wav"

@@ -2,8 +2,9 @@
 
 Usage: python -m lrspeech.bin.make_report --results exp/eval/*.json --out_dir exp/report
 
-Best mode prints the label of the stage with the lowest value of an error rate (stage 9 packs
-those models): python -m lrspeech.bin.make_report --results exp/eval/*.json --best asr_cer
+Best mode prints, for each error rate given, the label of the stage with its lowest value, on
+one line (stage 9 packs those models):
+  python -m lrspeech.bin.make_report --results exp/eval/*.json --best asr_cer judge_cer
 
 Collect mode writes the stage JSON the report reads, from the files of eval_ir, score_asr
 and eval_mos:
@@ -41,8 +42,8 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--out_dir", type=Path, help="where report.md, report.html and img/ go")
     p.add_argument("--title", default="lrspeech run report", help="page title")
     p.add_argument("--max_samples", type=int, default=3, help="samples shown per stage")
-    p.add_argument("--best", choices=LOWER_IS_BETTER,
-                   help="print the label of the --results stage with the lowest value of this")
+    p.add_argument("--best", choices=LOWER_IS_BETTER, nargs="+",
+                   help="print the label of the --results stage with the lowest value of each")
     c = p.add_argument_group("collect mode")
     c.add_argument("--collect", type=Path, help="write one stage's result JSON to this path")
     c.add_argument("--stage", help="stage label (row of the table)")
@@ -98,7 +99,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         if args.best:
             if not args.results:
                 parser.error("--best needs --results")
-            print(best_stage([load_stage(r) for r in args.results], args.best).stage)
+            stages = [load_stage(r) for r in args.results]
+            print(" ".join(best_stage(stages, metric).stage for metric in args.best))
             return 0
         if not args.results or not args.out_dir:
             parser.error("give --results and --out_dir (or --collect with --stage)")

@@ -89,9 +89,11 @@ if [ -z "${tts_config}" ]; then
         *) die "--tts_align must be ctc or attention, not '${tts_align}'" ;;
     esac
 fi
-case "${kd_student}" in fastspeech|transformer) ;; *) die "--kd_student must be fastspeech or transformer, not '${kd_student}'" ;; esac
-case "${pack}" in best|final) ;; *) die "--pack must be best or final, not '${pack}'" ;; esac
-case "${kd_student_init}" in teacher|scratch) ;; *) die "--kd_student_init must be teacher or scratch, not '${kd_student_init}'" ;; esac
+# check_choice OPTION VALUE A B: stop unless VALUE is A or B.
+check_choice() { [ "$2" = "$3" ] || [ "$2" = "$4" ] || die "--$1 must be $3 or $4, not '$2'"; }
+check_choice kd_student "${kd_student}" fastspeech transformer
+check_choice kd_student_init "${kd_student_init}" teacher scratch
+check_choice pack "${pack}" best final
 
 done_dir=exp
 
@@ -403,7 +405,7 @@ if [ "${stage}" -le 7 ] && [ "${stop_stage}" -ge 7 ]; then
         "${student_init[@]}" $(tts_align_opts "${last_dt}/asr/model")
     # ASR: the teacher (the last ASR) labels the unpaired speech afresh; the synthetic speech is
     # the last round's multi-speaker TTS speech (without rounds: the TTS teacher's).
-    kd_asr_inputs=("${last_dt}/asr/model/model.pth" "${seed}")
+    kd_asr_inputs=("${last_dt}/asr/model/model.pth" "${raw}/unpaired_speech/wav.scp")
     if ! is_done kd_asr_pseudo "${kd_asr_inputs[@]}"; then rm -rf "${kd}"/{asr_hyp,speech_pairs}; fi
     decode "${last_dt}/asr/model" "${raw}/unpaired_speech" "${kd}/asr_hyp"
     lr make_pseudo_data asr_pairs --speech_dir "${raw}/unpaired_speech" --hyp_dir "${kd}/asr_hyp" --out "${kd}/speech_pairs"
@@ -442,8 +444,10 @@ fi
 
 if [ "${stage}" -le 9 ] && [ "${stop_stage}" -ge 9 ]; then
     log_stage 9 "Report and packed models"
-    results=(); for entry in "${model_stages[@]}"; do
-        label=${entry%%:*}; [ -f "exp/eval/${label}.json" ] && results+=("exp/eval/${label}.json")
+    results=(); declare -A stage_dirs=()
+    for entry in "${model_stages[@]}"; do
+        IFS=: read -r label dir _ <<< "${entry}"
+        [ -f "exp/eval/${label}.json" ] && { results+=("exp/eval/${label}.json"); stage_dirs[${label}]=${dir}; }
     done
     [ "${#results[@]}" -gt 0 ] || die "no evaluation results in exp/eval; run stage 8 first"
     lr make_report --results "${results[@]}" --out_dir exp/report --title "lrspeech: $(basename "$(dirname "$(pwd -P)")")/$(basename "$(pwd -P)")"
@@ -452,13 +456,11 @@ if [ "${stage}" -le 9 ] && [ "${stop_stage}" -ge 9 ]; then
     last_label=$(basename "${results[-1]}" .json)
     asr_label=${last_label} tts_label=${last_label}
     if [ "${pack}" = best ]; then
-        asr_label=$(lr make_report --results "${results[@]}" --best asr_cer) || die "choosing the ASR to pack failed"
-        tts_label=$(lr make_report --results "${results[@]}" --best judge_cer) || die "choosing the TTS to pack failed"
+        best=$(lr make_report --results "${results[@]}" --best asr_cer judge_cer) || die "choosing the models to pack failed (see above)"
+        read -r asr_label tts_label <<< "${best}"
     fi
-    stage_dir() { local e; for e in "${model_stages[@]}"; do [ "${e%%:*}" = "$1" ] && { e=${e#*:}; echo "${e%%:*}"; return 0; }; done; return 1; }
-    asr_dir=$(stage_dir "${asr_label}") && tts_dir=$(stage_dir "${tts_label}") || die "no model dir for '${asr_label}'/'${tts_label}'"
     rm -rf exp/packed.tmp && mkdir -p exp/packed.tmp
-    cp -r "${asr_dir}/asr/model" exp/packed.tmp/asr && cp -r "${tts_dir}/tts/model" exp/packed.tmp/tts
+    cp -r "${stage_dirs[${asr_label}]}/asr/model" exp/packed.tmp/asr && cp -r "${stage_dirs[${tts_label}]}/tts/model" exp/packed.tmp/tts
     printf '{"pack": "%s", "asr": "%s", "tts": "%s"}\n' "${pack}" "${asr_label}" "${tts_label}" > exp/packed.tmp/packed.json
     rm -rf exp/packed && mv exp/packed.tmp exp/packed
     log "report: $(pwd)/exp/report/report.html (and report.md)"
