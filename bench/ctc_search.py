@@ -32,38 +32,37 @@ def decode_all(s2t, audio: Dict[str, "object"]) -> Dict[str, object]:
     return {"hyps": hyps, "ids": ids, "seconds": time.perf_counter() - t0}
 
 
-def exact_scores(s2t, audio, ids: Dict[str, List[int]]) -> Dict[str, float]:
-    """log P_ctc(y|x) of each utterance's hypothesis (forward algorithm)."""
+def exact_scores(s2t, audio, ids: Dict[str, Dict[str, List[int]]]) -> Dict[str, Dict[str, float]]:
+    """log P_ctc(y|x) of each search's hypothesis per utterance (forward algorithm); `ids` maps
+    search -> utt -> token ids. Each utterance is encoded once for all searches."""
     import torch
 
     from lrspeech.models.ctc_search import ctc_log_likelihood
 
-    model, out = s2t.asr_model, {}
+    model = s2t.asr_model
+    out: Dict[str, Dict[str, float]] = {name: {} for name in ids}
     for utt, x in audio.items():
         with torch.no_grad():
             enc, _ = model.encode(torch.from_numpy(x)[None], torch.tensor([len(x)]))
             logp = model.ctc.log_softmax(enc)[0]
-        out[utt] = float(ctc_log_likelihood(logp, ids[utt]))
+        for name, by_utt in ids.items():
+            out[name][utt] = float(ctc_log_likelihood(logp, by_utt[utt]))
     return out
 
 
-def error_rates(refs: Dict[str, str], hyps: Dict[str, str]) -> Dict[str, float]:
-    import editdistance
+def error_rates(refs: Dict[str, str], hyps: Dict[str, str], cfg=None) -> Dict[str, float]:
+    """CER and WER as the recipe scores them, and hypothesis words per reference word."""
+    from lrspeech.eval.scoring import score_corpus
 
-    ce = cn = we = wn = words = 0
-    for utt, ref in refs.items():
-        hyp = hyps[utt]
-        ce, cn = ce + editdistance.eval(ref, hyp), cn + len(ref)
-        we, wn = we + editdistance.eval(ref.split(), hyp.split()), wn + len(ref.split())
-        words += len(hyp.split())
-    return {"cer": ce / cn, "wer": we / wn, "words_per_ref_word": words / wn}
+    score = score_corpus(refs, hyps, cfg)
+    return {"cer": score.cer, "wer": score.wer,
+            "words_per_ref_word": score.word.hyp_len / score.word.ref_len}
 
 
 def compare(model_dir: Path, data_dir: Path, lang_config: Path, beam: int) -> Dict[str, object]:
     from lrspeech.data.audio import load_audio
     from lrspeech.data.datadir import DataDir
     from lrspeech.models.packing import load_asr, model_sample_rate
-    from lrspeech.text.cleaners import normalize_for_scoring
     from lrspeech.text.lang import LangConfig
 
     dd = DataDir.load(data_dir)
@@ -74,13 +73,14 @@ def compare(model_dir: Path, data_dir: Path, lang_config: Path, beam: int) -> Di
     for utt in dd.audio_utt_ids:
         spec, start, end = dd.audio_of(utt)
         audio[utt] = load_audio(spec, target_sr=sr, start=start, end=end)[0]
-    refs = {u: normalize_for_scoring(dd.text[u], cfg) for u in audio}
+    refs = {u: dd.text[u] for u in audio}
     res: Dict[str, object] = {"model_dir": str(model_dir), "utterances": len(audio)}
     runs = {"espnet": decode_all(load_asr(model_dir, beam_size=beam, espnet_search=True), audio),
             "lrspeech": decode_all(ours, audio)}
     for name, run in runs.items():
-        res[name] = {"seconds": round(run["seconds"], 2), **error_rates(refs, run["hyps"])}
-    esp, own = (exact_scores(ours, audio, runs[n]["ids"]) for n in ("espnet", "lrspeech"))
+        res[name] = {"seconds": round(run["seconds"], 2), **error_rates(refs, run["hyps"], cfg)}
+    exact = exact_scores(ours, audio, {n: run["ids"] for n, run in runs.items()})
+    esp, own = exact["espnet"], exact["lrspeech"]
     res["lrspeech_higher_p"] = sum(own[u] > esp[u] + 1e-4 for u in audio)
     res["espnet_higher_p"] = sum(esp[u] > own[u] + 1e-4 for u in audio)
     return res
