@@ -11,7 +11,9 @@ steps as asr_inference, score_asr, tts_inference, eval_ir, eval_mos and make_rep
 run in one process so that ESPnet is imported once (dev sets are small: one worker; a
 fork after the first model has run torch ops would not be safe). Output layout under --out_dir:
 asr/{text,score}, asr_score/score.json, tts/data (wav.scp, wav/, attention.json),
-ir/ir.json, mos/mos.json; the stage result JSON is written last, atomically, to --collect.
+ir/ir.json, mos/mos.json; the stage result JSON is written last, atomically, to --collect,
+with the clips every step of the stage and of this evaluation left out (skipped.json files
+under --stage_dir and --out_dir, lrspeech.data.skips) counted per step and reason.
 A line `<label>: ASR CER .. WER .. | TTS IR .. judge CER ..` is printed at the end.
 """
 
@@ -96,8 +98,9 @@ def evaluate_stage(a: argparse.Namespace) -> dict:
     ir = json.loads((out / "ir" / "ir.json").read_text(encoding="utf-8"))
     if a.collect:
         label = a.label or a.stage_dir.name
+        skips = ["--skips_from", str(a.stage_dir), str(out)]
         _run("make_report", make_report.main, ["--collect", str(a.collect), "--stage", label,
-             "--data", a.data, *report, *_samples(tts_dir, a.samples)])
+             "--data", a.data, *report, *_samples(tts_dir, a.samples), *skips])
     return {"cer": score.get("cer"), "wer": score.get("wer"), "ir": ir.get("ir"),
             "judge_cer": ir.get("judge_cer")}
 

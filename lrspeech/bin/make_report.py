@@ -11,7 +11,8 @@ and eval_mos:
   python -m lrspeech.bin.make_report --collect exp/eval/04_finetune.json --stage finetune \\
       --data "paired_hq" --ir_json exp/eval/ir_dev/ir.json --score_json exp/asr/score/score.json \\
       --mos_json exp/eval/mos_dev/mos.json \\
-      --sample sw_0017 exp/tts/synth_dev/sw_0017.wav exp/tts/att_dev/sw_0017.npy
+      --sample sw_0017 exp/tts/synth_dev/sw_0017.wav exp/tts/att_dev/sw_0017.npy \
+      --skips_from exp/finetune exp/eval/finetune
 """
 
 import argparse
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import List, Optional
 
 from lrspeech.data.atomic import atomic_write_text
+from lrspeech.data.skips import collect_counts
 from lrspeech.eval.report import (
     LOWER_IS_BETTER,
     ReportError,
@@ -52,6 +54,9 @@ def get_parser() -> argparse.ArgumentParser:
     c.add_argument("--score_json", type=Path, help="score.json of score_asr")
     c.add_argument("--mos_json", type=Path, help="mos.json of eval_mos")
     c.add_argument("--attention_json", type=Path, help="JSON with wcr/adr/focus_rate means")
+    c.add_argument("--skips_from", type=Path, nargs="+", default=[], metavar="DIR",
+                   help="dirs whose skipped.json files (clips left out, per step) are summed "
+                        "into the result's `skipped`")
     c.add_argument(
         "--sample",
         nargs="+",
@@ -79,8 +84,13 @@ def collect(args: argparse.Namespace) -> Path:
             raise ReportError(
                 f"{args.attention_json}: cannot read attention scores ({err})"
             ) from err
+    try:
+        skipped = collect_counts(args.skips_from)
+    except ValueError as err:
+        raise ReportError(str(err)) from err
     data = collect_stage_result(
-        args.stage, args.data, args.ir_json, args.score_json, args.mos_json, attention, samples
+        args.stage, args.data, args.ir_json, args.score_json, args.mos_json, attention, samples,
+        skipped,
     )
     atomic_write_text(args.collect, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
     return args.collect

@@ -42,6 +42,10 @@ def speak(model_dir: Path, text: str, out: Path, speaker: str = "target",
     with tempfile.TemporaryDirectory() as tmp:
         DataDir(text={"utt": text}).save(Path(tmp) / "text")
         result = synthesize_text_dir(model_dir, Path(tmp) / "text", Path(tmp) / "out", options)
+        if result.failed:
+            raise ValueError(f"{model_dir}: the synthesis of {text!r} failed "
+                             f"({result.failed[0].failed}: {result.failed[0].detail}); the model "
+                             "is too weak for this text, or the text is not in its language")
         if not result.records or result.records[0].wav is None:
             raise ValueError(f"{model_dir}: nothing was synthesized for {text!r}")
         out.parent.mkdir(parents=True, exist_ok=True)

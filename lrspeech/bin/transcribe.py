@@ -3,7 +3,8 @@
 Usage: python -m lrspeech.bin.transcribe --model_dir exp/packed/asr recording.wav [more.flac ...]
 
 Prints one `file<TAB>transcript` line per file. Any rate is resampled to the model's; the
-transcript is in the model's normalized form (lower case, numbers as words).
+transcript is in the model's normalized form (lower case, numbers as words). A file that is
+empty or shorter than the ASR encoder takes is skipped with a warning that names it.
 """
 
 import argparse
@@ -13,6 +14,8 @@ from pathlib import Path
 from typing import List, Optional, Tuple
 
 from lrspeech.runtime import limit_threads
+
+logger = logging.getLogger("lrspeech.transcribe")
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -29,8 +32,10 @@ def get_parser() -> argparse.ArgumentParser:
 def transcribe(model_dir: Path, files: List[Path], beam_size: int = 10,
                ctc_weight: float = 1.0) -> List[Tuple[Path, str]]:
     """(file, transcript) for each file, decoded with the packed model."""
-    from lrspeech.data.audio import load_audio, resample
+    from lrspeech.data.audio import AudioError, load_audio, resample
+    from lrspeech.data.errors import EMPTY_AUDIO
     from lrspeech.models.inference import hypothesis_text
+    from lrspeech.models.input_limits import measure_limit
     from lrspeech.models.packing import load_asr, model_sample_rate
 
     missing = [str(f) for f in files if not f.is_file()]
@@ -39,10 +44,22 @@ def transcribe(model_dir: Path, files: List[Path], beam_size: int = 10,
     s2t = load_asr(model_dir, beam_size=beam_size, ctc_weight=ctc_weight)
     rate = model_sample_rate(s2t)
     token_type = str(s2t.asr_train_args.token_type)
+    limit = measure_limit(s2t.asr_model, rate)
     out = []
     for f in files:
-        x, sr = load_audio(f)
-        text, tokens, _, _ = s2t(resample(x, sr, rate))[0]
+        try:
+            x, sr = load_audio(f)
+        except AudioError as err:
+            if err.kind != EMPTY_AUDIO:
+                raise ValueError(str(err)) from err
+            logger.warning("%s; skipped", err)
+            continue
+        speech = resample(x, sr, rate)
+        short = limit.reason(len(speech))
+        if short is not None:
+            logger.warning("%s: %s: %s; skipped", f, short, limit.describe(len(speech)))
+            continue
+        text, tokens, _, _ = s2t(speech)[0]
         out.append((f, hypothesis_text(text, tokens, token_type)))
     return out
 

@@ -13,6 +13,8 @@ ESPnet format, in feature frames, summing to each utterance's frame count), `--w
 of D instead of free running; `--no_vocoder` skips the waveform (much faster: only features
 and durations). `--attention_scores` also writes `attention.json` (mean WCR, ADR and focus
 rate). Empty texts are skipped and unknown characters read as <unk>, each reported once.
+A clip that comes out empty or near-empty (`--min_seconds`) is not written: it is
+listed with its text in `failed` and with the reason in `skipped.json`.
 """
 
 import argparse
@@ -57,6 +59,9 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--minlenratio", type=float, default=0.0)
     p.add_argument("--maxlenratio", type=float, default=10.0)
     p.add_argument("--seed", type=int, default=777, help="fixed per utterance (prenet dropout)")
+    p.add_argument("--min_seconds", type=float, default=0.1,
+                   help="a clip shorter than this is near-empty: recorded as failed in "
+                        "`failed`, not written (empty clips always are)")
     p.add_argument("--device", default="cpu")
     return p
 
@@ -86,12 +91,14 @@ def _options(a: argparse.Namespace) -> Any:
         teacher_forcing=a.teacher_forcing,
         speech_dir=str(a.speech_dir) if a.speech_dir else None, tokenized=a.tokenized,
         threshold=a.threshold, minlenratio=a.minlenratio, maxlenratio=a.maxlenratio,
-        seed=a.seed, device=a.device)
+        seed=a.seed, device=a.device, min_seconds=a.min_seconds)
 
 
 def _check_args(a: argparse.Namespace) -> Optional[str]:
     if a.nj < 1:
         return "--nj must be >= 1"
+    if a.min_seconds < 0:
+        return "--min_seconds must be >= 0"
     if a.teacher_forcing and a.speech_dir is None:
         return "--teacher_forcing needs --speech_dir (the real audio to align)"
     if a.no_vocoder and a.vocoder_file is not None:
@@ -123,7 +130,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     except (ValueError, OSError, KeyError) as err:
         print(f"tts_inference: error: {err}", file=sys.stderr)
         return 1
-    print(f"synthesized ({result.speaker}) {result.throughput.summary()} -> {a.out_dir}")
+    failed = f"; {len(result.failed)} failed (see {a.out_dir}/failed)" if result.failed else ""
+    print(f"synthesized ({result.speaker}) {result.throughput.summary()}{failed} -> {a.out_dir}")
     return 0
 
 

@@ -11,20 +11,28 @@ CER/WER, which are reported next to it. Sentence IR is the share of sentences wh
 word is correct; sentences whose reference is empty after normalization are left out of it.
 Synthesized audio often starts with speech at sample 0, and ASRs then drop the first word,
 so each clip is padded with silence (default 0.3 s at both ends) before decoding.
+
+A clip the judge cannot take (empty, or with padding still shorter than its encoder's
+subsampling needs) is not decoded: it is heard as nothing (every word of it unintelligible,
+as for a text without audio), and counted per reason in ir.json's `skipped` and in
+`skipped.json`.
 """
 
 import csv
 import io
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Mapping, Optional
+from typing import Dict, List, Mapping, Optional, Tuple
 
 import numpy as np
 from tqdm import tqdm
 
 from lrspeech.data.atomic import atomic_write_text
+from lrspeech.data.audio import AudioError
+from lrspeech.data.errors import EMPTY_AUDIO
+from lrspeech.data.skips import EMPTY, SKIPPED_JSON, Skips
 from lrspeech.eval.align import CORRECT
 from lrspeech.eval.inputs import AudioRef
 from lrspeech.eval.judge import Judge
@@ -47,6 +55,7 @@ class IRResult:
 
     score: CorpusScore
     judge: str = ""
+    skips: Skips = field(default_factory=Skips)  # clips the judge could not take
 
     @property
     def correct(self) -> int:
@@ -78,6 +87,8 @@ class IRResult:
             "judge_wer": self.score.wer,
             "num_utts": len(self.score.utts),
             "missing": list(self.score.missing),
+            "skipped": self.skips.counts,
+            "skipped_utts": sorted(self.skips.reasons),
         }
 
 
@@ -101,14 +112,33 @@ def pad_silence(audio: np.ndarray, sr: int, seconds: float = DEFAULT_PAD_S) -> n
 
 def transcribe_all(
     judge: Judge, audio: Mapping[str, AudioRef], pad_s: float = DEFAULT_PAD_S
-) -> Dict[str, str]:
-    """Judge transcripts of every utterance, each padded with silence before decoding."""
+) -> Tuple[Dict[str, str], Skips]:
+    """Judge transcripts of every utterance, each padded with silence before decoding.
+
+    Clips the judge cannot take get an empty transcript and are listed in the Skips.
+    """
     hyps: Dict[str, str] = {}
+    skips = Skips()
     for utt in tqdm(sorted(audio), desc=f"judge {judge.name}", unit="utt"):
-        x, sr = audio[utt].load()
-        hyps[utt] = judge.transcribe(pad_silence(x, sr, pad_s), sr)
+        try:
+            x, sr = audio[utt].load()
+        except AudioError as err:
+            if err.kind != EMPTY_AUDIO:
+                raise
+            skips.add(utt, EMPTY, str(err))
+            hyps[utt] = ""
+            continue
+        padded = pad_silence(x, sr, pad_s)
+        n = len(padded) if len(x) else 0  # padding an empty clip does not make it speech
+        refused = judge.cannot_hear(n, sr)
+        if refused is not None:
+            skips.add(utt, *refused)
+            hyps[utt] = ""
+            continue
+        hyps[utt] = judge.transcribe(padded, sr)
         logger.debug("%s: %s", utt, hyps[utt])
-    return hyps
+    skips.log(f"judge {judge.name}")
+    return hyps, skips
 
 
 def evaluate_ir(
@@ -133,8 +163,10 @@ def evaluate_ir(
         )
     if skip_missing:
         texts = {u: t for u, t in texts.items() if u in audio}
-    hyps = transcribe_all(judge, audio, pad_s)
-    return intelligibility(texts, hyps, cfg, judge.name)
+    hyps, skips = transcribe_all(judge, audio, pad_s)
+    result = intelligibility(texts, hyps, cfg, judge.name)
+    result.skips = skips
+    return result
 
 
 def utts_table(result: IRResult) -> str:
@@ -150,11 +182,12 @@ def utts_table(result: IRResult) -> str:
 
 
 def write_ir(result: IRResult, out_dir: Path, meta: Optional[dict] = None) -> List[Path]:
-    """Write `ir.json` and `ir_utts.tsv` into `out_dir` (each atomically)."""
+    """Write `ir.json`, `ir_utts.tsv` and `skipped.json` into `out_dir` (each atomically)."""
     out_dir = Path(out_dir)
     data = dict(meta or {})
     data.update(result.to_dict())
-    paths = [out_dir / "ir_utts.tsv", out_dir / "ir.json"]
+    paths = [out_dir / "ir_utts.tsv", out_dir / "ir.json", out_dir / SKIPPED_JSON]
     atomic_write_text(paths[0], utts_table(result))
-    atomic_write_text(paths[1], json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    result.skips.write(paths[2])
+    atomic_write_text(paths[1], json.dumps(data, indent=2, ensure_ascii=False) + "\n")  # last
     return paths

@@ -15,11 +15,12 @@ import json
 import logging
 import os
 from pathlib import Path
-from typing import Any, Optional, Union
+from typing import Any, Optional, Tuple, Union
 
 import numpy as np
 
 from lrspeech.data.audio import resample
+from lrspeech.data.skips import EMPTY
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +36,15 @@ class Judge(abc.ABC):
     @abc.abstractmethod
     def transcribe(self, audio: np.ndarray, sr: int) -> str:
         """Text heard in mono float samples `audio` at `sr` Hz."""
+
+    def cannot_hear(self, n_samples: int, sr: int) -> Optional[Tuple[str, str]]:
+        """(reason, detail) when a clip of `n_samples` at `sr` cannot be transcribed, else None.
+
+        Any judge refuses an empty clip; an ESPnet judge also one below its encoder's limit.
+        """
+        if n_samples <= 0:
+            return EMPTY, "no audio"
+        return None
 
 
 class PocketsphinxJudge(Judge):
@@ -125,6 +135,17 @@ class EspnetJudge(Judge):
         judge.sample_rate = sample_rate or model_sample_rate(speech2text)
         judge.name = name
         return judge
+
+    def cannot_hear(self, n_samples: int, sr: int) -> Optional[Tuple[str, str]]:
+        from lrspeech.models.input_limits import measure_limit
+
+        if n_samples <= 0:
+            return EMPTY, "no audio"
+        if getattr(self, "_limit", None) is None:
+            self._limit = measure_limit(self.speech2text.asr_model, self.sample_rate)
+        n = n_samples * self.sample_rate // sr  # after resampling to the judge's rate
+        reason = self._limit.reason(n)
+        return None if reason is None else (reason, self._limit.describe(n))
 
     def transcribe(self, audio: np.ndarray, sr: int) -> str:
         import torch

@@ -15,8 +15,12 @@ Input: one JSON file per stage (in the order the stages ran), written by the rec
       "mos": {"dnsmos_ovrl": {"mean": 3.1, "ci95": 0.1}, "mcd": 6.4},   # number or {mean, ci95}
       "attention": {"wcr": 0.6, "adr": 0.9, "focus_rate": 0.7},         # TTS dev set means
       "samples": [{"utt": "sw_0017", "text": "...", "wav": "synth/sw_0017.wav",
-                   "att": "att/sw_0017.npy"}]   # att: (frames, tokens) or stacked heads
-    }
+                   "att": "att/sw_0017.npy"}],  # att: (frames, tokens) or stacked heads
+      "skipped": {"dt_round1/asr_hyp": {"too_short": 2}, "eval/ir": {"empty": 1}}
+    }                                        # clips left out per step and reason
+
+`skipped` counts the clips each step of the stage left out because they were empty or shorter
+than an ASR encoder takes (lrspeech.data.skips); the table shows their total per stage.
 
 Relative sample paths are read from the working dir, else next to the JSON file. The
 HTML embeds every image and audio clip (base64), so it can be mailed or archived as one
@@ -51,6 +55,7 @@ RATE_COLUMNS = (
     ("asr_wer", "ASR WER"),
 )
 ATT_COLUMNS = (("wcr", "WCR"), ("adr", "ADR"))
+SKIPPED_HEADER = "skipped clips"
 
 
 class ReportError(ValueError):
@@ -67,6 +72,15 @@ class StageResult:
     mos: Dict[str, Tuple[Optional[float], Optional[float]]] = field(default_factory=dict)
     samples: List[Sample] = field(default_factory=list)
     source: Optional[Path] = None
+    skipped: Dict[str, Dict[str, int]] = field(default_factory=dict)
+
+    @property
+    def skipped_total(self) -> Dict[str, int]:
+        total: Dict[str, int] = {}
+        for counts in self.skipped.values():
+            for reason, n in counts.items():
+                total[reason] = total.get(reason, 0) + n
+        return dict(sorted(total.items()))
 
 
 def _resolve(value: Optional[str], base: Path) -> Optional[Path]:
@@ -113,7 +127,15 @@ def parse_stage(data: Dict[str, Any], path: Path) -> StageResult:
                 str(s.get("text") or ""),
             )
         )
-    return StageResult(data["stage"], str(data.get("data") or ""), values, mos, samples, path)
+    skipped = data.get("skipped") or {}
+    if not isinstance(skipped, dict) or not all(
+        isinstance(c, dict) and all(isinstance(n, int) for n in c.values())
+        for c in skipped.values()
+    ):
+        raise ReportError(f"{path}: 'skipped' must map step names to {{reason: count}}; "
+                          "regenerate the file (make_report --collect)")
+    return StageResult(data["stage"], str(data.get("data") or ""), values, mos, samples, path,
+                       skipped)
 
 
 def load_stage(path: Path) -> StageResult:
@@ -172,14 +194,23 @@ def table(stages: Sequence[StageResult]) -> Tuple[List[str], List[List[str]]]:
     mos_names: List[str] = []
     for s in stages:
         mos_names += [n for n in s.mos if n not in mos_names]
+    with_skips = any(s.skipped_total for s in stages)
     header = ["stage", "data"] + [h for _, h in rate_cols] + mos_names
+    header += [SKIPPED_HEADER] if with_skips else []
     rows = []
     for s in stages:
         row = [s.stage, s.data]
         row += [_fmt(s.values.get(k), k not in ("wcr", "adr")) for k, _ in rate_cols]
         row += [_fmt_mos(s.mos.get(n)) for n in mos_names]
+        row += [_fmt_skips(s.skipped_total)] if with_skips else []
         rows.append(row)
     return header, rows
+
+
+def _fmt_skips(total: Dict[str, int]) -> str:
+    if not total:
+        return "0"
+    return f"{sum(total.values())} (" + ", ".join(f"{r} {n}" for r, n in total.items()) + ")"
 
 
 def bars_png(stages: Sequence[StageResult]) -> Optional[bytes]:
@@ -191,7 +222,7 @@ def bars_png(stages: Sequence[StageResult]) -> Optional[bytes]:
         if any(v is not None for v in vals):
             values[head] = vals
     header, _ = table(stages)
-    for name in header[2 + len(values) :]:
+    for name in [h for h in header[2 + len(values) :] if h != SKIPPED_HEADER]:
         values[name] = [s.mos.get(name, (None, None))[0] for s in stages]
         errors[name] = [s.mos.get(name, (None, None))[1] for s in stages]
     if not values:
@@ -247,6 +278,7 @@ def collect_stage_result(
     mos_json: Optional[Path] = None,
     attention: Optional[Dict[str, float]] = None,
     samples: Sequence[Dict[str, str]] = (),
+    skipped: Optional[Dict[str, Dict[str, int]]] = None,
 ) -> Dict[str, Any]:
     """One stage's result object from the files eval_ir, score_asr and eval_mos write."""
     ir, score, mos = _read_json(ir_json), _read_json(score_json), _read_json(mos_json)
@@ -258,4 +290,5 @@ def collect_stage_result(
     out["mos"] = {n: {"mean": m.get("mean"), "ci95": m.get("ci95")} for n, m in metrics.items()}
     out["attention"] = dict(attention or {})
     out["samples"] = [dict(s) for s in samples]
+    out["skipped"] = dict(skipped or {})
     return out

@@ -22,6 +22,12 @@ TTS writes `wav/<utt>.wav` + `wav.scp` (unless no vocoder), `text`, `utt2spk`, a
 feature frames: they sum to the frame count of the generated features; with teacher forcing,
 to that of the real audio, the <eos> taking the < r frames a reduction factor r leaves over)
 and `feats/<utt>.npy` + `feats.scp` (de-normalized features, frames x mels).
+
+A synthesized clip that is empty, or near-empty (shorter than `min_seconds`, 0.1 s: no word is
+spoken in less), is not written: its utterance is left out of every file above and
+listed in `failed` (`utt text`, so the text is kept) and `skipped.json` (reason per utterance,
+counts), and one warning line says how many. Decoding likewise leaves out clips shorter than
+the ASR encoder takes (lrspeech.models.input_limits), listed in its `skipped.json`.
 """
 
 import collections
@@ -38,11 +44,13 @@ import numpy as np
 from tqdm import tqdm
 
 from lrspeech.data.atomic import atomic_dir, atomic_file
-from lrspeech.data.audio import load_audio, resample, write_wav
+from lrspeech.data.audio import AudioError, load_audio, resample, write_wav
 from lrspeech.data.datadir import DataDir
-from lrspeech.data.errors import MALFORMED, DataDirError
+from lrspeech.data.errors import EMPTY_AUDIO, MALFORMED, DataDirError
 from lrspeech.data.kaldi_files import format_lines
+from lrspeech.data.skips import EMPTY, NEAR_EMPTY, SKIPPED_JSON, Skips
 from lrspeech.models import packing
+from lrspeech.models.input_limits import measure_limit
 from lrspeech.runtime import limit_threads
 
 logger = logging.getLogger(__name__)
@@ -224,6 +232,8 @@ class AsrHyp:
     audio_seconds: float
     sample_rate: int  # the audio's own rate before resampling
     seconds: float = 0.0  # time spent decoding it
+    skipped: str = ""  # reason it was not decoded (lrspeech.data.skips), empty when decoded
+    detail: str = ""
 
 
 @dataclass(frozen=True)
@@ -253,12 +263,25 @@ class AsrDecoder:
                                             **options.decode_kwargs())
         self.sample_rate = packing.model_sample_rate(self.speech2text)
         self.token_type = str(self.speech2text.asr_train_args.token_type)
+        self.limit = measure_limit(self.speech2text.asr_model, self.sample_rate)
 
     def decode(self, dd: DataDir, utt: str) -> AsrHyp:
+        """One utterance's hypothesis; audio the encoder cannot take comes back `skipped`."""
         spec, start, end = dd.audio_of(utt)
-        raw, sr = load_audio(spec, start=start, end=end)
+        try:
+            raw, sr = load_audio(spec, start=start, end=end)
+        except AudioError as err:
+            if err.kind != EMPTY_AUDIO:
+                raise
+            return AsrHyp(utt, "", 0.0, 0.0, 0, 0.0, self.sample_rate, skipped=EMPTY,
+                          detail=str(err))
+        speech = resample(raw, sr, self.sample_rate)
+        short = self.limit.reason(len(speech))
+        if short is not None:
+            return AsrHyp(utt, "", 0.0, 0.0, 0, len(raw) / sr, sr, skipped=short,
+                          detail=self.limit.describe(len(speech)))
         start_time = time.perf_counter()
-        results = self.speech2text(resample(raw, sr, self.sample_rate))
+        results = self.speech2text(speech)
         text, tokens, _, hyp = results[0]
         total = float(hyp.score)
         return AsrHyp(utt, hypothesis_text(text, tokens, self.token_type),
@@ -295,7 +318,12 @@ def decode_data_dir(
     num_jobs: int = 1,
     nj: int = 1,
 ) -> Tuple[List[AsrHyp], Throughput]:
-    """Decode this job's share of `data_dir` into `out_dir` (text, score); return results."""
+    """Decode this job's share of `data_dir` into `out_dir` (text, score); return results.
+
+    Clips the ASR encoder cannot take (empty, or too short for its subsampling) are not
+    decoded: they are left out of text/score and listed, with counts per reason, in
+    `out_dir/skipped.json` and one log line; the returned hypotheses are the decoded ones.
+    """
     packing.expect_task(Path(model_dir), "asr")
     dd = load_speech_dir(data_dir)
     utts = job_share(dd.audio_utt_ids, job_index, num_jobs)
@@ -306,15 +334,22 @@ def decode_data_dir(
     def local(tick: Callable[[], None]) -> Callable[[AsrJob], List[AsrHyp]]:
         return lambda job: _decoder(decoder, job).run(dd, job.utts, tick)
 
-    hyps = sorted(run_parts(_asr_work, jobs, nj, "decode", len(utts), local,
-                            preload=lambda: _preload("asr")), key=lambda h: h.utt)
+    results = sorted(run_parts(_asr_work, jobs, nj, "decode", len(utts), local,
+                               preload=lambda: _preload("asr")), key=lambda h: h.utt)
+    skips = Skips()
+    for h in results:
+        if h.skipped:
+            skips.add(h.utt, h.skipped, h.detail)
+    hyps = [h for h in results if not h.skipped]
     took = Throughput(len(hyps), time.perf_counter() - start, sum(h.seconds for h in hyps),
                       sum(h.audio_seconds for h in hyps))
     if hyps:
         note_resampled({h.utt: h.sample_rate for h in hyps}, _model_rate(model_dir), str(data_dir))
-    with atomic_dir(Path(out_dir), replace=("text", "score")) as tmp:
+    skips.log(f"decode {data_dir}")
+    with atomic_dir(Path(out_dir), replace=("text", "score", SKIPPED_JSON)) as tmp:
         _write_lines(tmp / "text", {h.utt: h.text for h in hyps})
         _write_lines(tmp / "score", {h.utt: f"{h.score:.4f}" for h in hyps})
+        skips.write(tmp / SKIPPED_JSON)
     return hyps, took
 
 
@@ -487,6 +522,9 @@ class TtsOptions:
     maxlenratio: float = 10.0
     seed: int = 777
     device: str = "cpu"
+    # A clip shorter than this (s) is near-empty: no word is spoken in less. It is recorded as
+    # failed and not written (empty clips always are).
+    min_seconds: float = 0.1
 
     @property
     def with_vocoder(self) -> bool:
@@ -518,6 +556,8 @@ class TtsRecord:
     speech_rate: Optional[int] = None  # teacher forcing: the real audio's own rate
     seconds: float = 0.0  # time spent synthesizing it
     speech_frames: Optional[int] = None  # teacher forcing: frames of the real audio
+    failed: str = ""  # why no clip was written (lrspeech.data.skips reason), empty if written
+    detail: str = ""
 
 
 @dataclass(frozen=True)
@@ -581,7 +621,25 @@ class Synthesizer:
         rec = TtsRecord(item.utt, list(item.tokens), frames, frames * self.hop / self.fs,
                         speech_rate=sr, seconds=took,
                         speech_frames=self._frames_of(speech) if speech is not None else None)
+        failed = self._failure(rec, result)
+        if failed is not None:
+            return replace(rec, failed=failed[0], detail=failed[1])
         return self._save(rec, result, feats, out, final)
+
+    def _failure(self, rec: TtsRecord, result: Mapping[str, Any]) -> Optional[Tuple[str, str]]:
+        """(reason, detail) when the output is empty or near-empty, else None.
+
+        The waveform's length counts where there is one, else the features'. Teacher forcing
+        follows the real audio, whose length says nothing of the model: only emptiness counts.
+        """
+        wav = result.get("wav") if self.options.with_vocoder else None
+        seconds = int(wav.numel()) / self.fs if wav is not None else rec.audio_seconds
+        if rec.frames == 0 or seconds == 0:
+            return EMPTY, f"the TTS generated no audio for {len(rec.tokens)} tokens"
+        if not self.options.teacher_forcing and seconds < self.options.min_seconds:
+            return NEAR_EMPTY, (f"{seconds:.3f} s ({rec.frames} frames) for {len(rec.tokens)} "
+                                f"tokens, under --min_seconds {self.options.min_seconds:g}")
+        return None
 
     def _frames_of(self, speech: np.ndarray) -> int:
         """Feature frames of the real audio, as the model's extractor (and a student) count."""
@@ -672,10 +730,11 @@ class SynthesisResult:
     report: TextReport
     speaker: str
     out_dir: Path
+    failed: List[TtsRecord] = field(default_factory=list)  # empty or near-empty: no clip
 
 
 TTS_FILES = ("wav", "wav.scp", "text", "utt2spk", "spk2utt", "feats", "feats.scp", "att_ws",
-             "attention.json", "durations")
+             "attention.json", "durations", "failed", SKIPPED_JSON)
 
 
 def synthesize_text_dir(
@@ -712,18 +771,21 @@ def synthesize_text_dir(
         def local(tick: Callable[[], None]) -> Callable[[TtsJob], List[TtsRecord]]:
             return lambda job: _synthesizer(synth, job).run(job, tick)
 
-        records = sorted(run_parts(_tts_work, jobs, nj, "synthesize", len(items), local,
-                                   preload=lambda: _preload("tts")), key=lambda r: r.utt)
-        took = Throughput(len(records), time.perf_counter() - start,
-                          sum(r.seconds for r in records), sum(r.audio_seconds for r in records))
+        done = sorted(run_parts(_tts_work, jobs, nj, "synthesize", len(items), local,
+                                preload=lambda: _preload("tts")), key=lambda r: r.utt)
+        took = Throughput(len(done), time.perf_counter() - start,
+                          sum(r.seconds for r in done), sum(r.audio_seconds for r in done))
+        records = [r for r in done if not r.failed]
+        failed = [r for r in done if r.failed]
         _write_tts_index(tmp, records, texts, speaker, options)
+        _write_failed(tmp, failed, texts).log(f"synthesize {text_dir}")
         if finalize is not None:
             finalize(tmp, records)
     if options.teacher_forcing and records:
         note_resampled({r.utt: r.speech_rate for r in records if r.speech_rate},
                        int(meta.get("sample_rate") or packing.DEFAULT_SAMPLE_RATE),
                        str(options.speech_dir))
-    return SynthesisResult(records, took, report, speaker, out_dir)
+    return SynthesisResult(records, took, report, speaker, out_dir, failed)
 
 
 def _synthesizer(cache: Dict[str, Synthesizer], job: TtsJob) -> Synthesizer:
@@ -745,6 +807,16 @@ def _write_tts_index(tmp: Path, records: List[TtsRecord], texts: Mapping[str, st
     if options.write_durations:
         _write_lines(tmp / "durations", {r.utt: " ".join(map(str, r.durations or []))
                                          for r in records})
+
+
+def _write_failed(tmp: Path, failed: List[TtsRecord], texts: Mapping[str, str]) -> Skips:
+    """`failed` (utt and text of each clip not written) and `skipped.json` (reasons)."""
+    skips = Skips()
+    for r in failed:
+        skips.add(r.utt, r.failed, r.detail)
+    _write_lines(tmp / "failed", {r.utt: texts[r.utt] for r in failed})
+    skips.write(tmp / SKIPPED_JSON)
+    return skips
 
 
 def speaker_name(model_dir: PathLike, meta: Mapping[str, Any], speaker: str) -> str:

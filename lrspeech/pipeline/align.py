@@ -36,8 +36,19 @@ SP_WORD_START = "\u2581"  # sentencepiece's word-start mark
 _STAY, _NEXT, _SKIP = 0, 1, 2
 
 
+UNALIGNABLE = "unalignable"  # skip reason of alignment errors other than short audio
+TOO_SHORT_FOR_TEXT = "too_short_for_text"
+
+
 class AlignmentError(ValueError):
-    """An utterance cannot be aligned; the message names it and says what to do."""
+    """An utterance cannot be aligned; the message names it and says what to do.
+
+    `reason` is a short code for counting skipped utterances (lrspeech.data.skips).
+    """
+
+    def __init__(self, message: str, reason: str = UNALIGNABLE) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -83,7 +94,8 @@ def ctc_viterbi(log_probs: np.ndarray, targets: Sequence[int], blank: int = 0) -
     needed = min_ctc_frames(targets)
     if n_frames < needed:
         raise AlignmentError(
-            f"{n_frames} ASR frames cannot hold {len(targets)} tokens (needs {needed})"
+            f"{n_frames} ASR frames cannot hold {len(targets)} tokens (needs {needed})",
+            TOO_SHORT_FOR_TEXT,
         )
     states = np.full(2 * len(targets) + 1, blank, dtype=np.int64)
     states[1::2] = targets
@@ -254,6 +266,9 @@ class CtcAligner:
         self.token_type = getattr(args, "token_type", None)
         self.blank = self.token_list.index(BLANK) if BLANK in self.token_list else 0
         self.frame_shift = self._measure_frame_shift()
+        from lrspeech.models.input_limits import measure_limit
+
+        self.input_limit = measure_limit(model, self.sample_rate)
 
     @classmethod
     def from_model(cls, model: ModelLike, **kwargs: Any) -> "CtcAligner":
@@ -337,13 +352,19 @@ class CtcAligner:
                 f"utterance '{utt_id}': no token of its transcript can be emitted by the ASR; "
                 "check the transcript and the ASR's token list"
             )
+        short = self.input_limit.reason(len(wav))
+        if short is not None:
+            raise AlignmentError(
+                f"utterance '{utt_id}': {self.input_limit.describe(len(wav))}; left out", short
+            )
         log_probs = self.log_posteriors(wav)
         try:
             path = ctc_viterbi(log_probs, asr.ids, self.blank)
         except AlignmentError as err:
             raise AlignmentError(
                 f"utterance '{utt_id}' ({len(wav) / self.sample_rate:.2f} s): {err}; "
-                "the audio is too short or cut for its transcript: check the pair or drop it"
+                "the audio is too short or cut for its transcript: check the pair or drop it",
+                err.reason,
             ) from err
         shift = self.frame_shift
         spans = [(a * shift, b * shift) for a, b in path.spans(len(asr.ids))]

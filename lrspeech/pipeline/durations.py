@@ -20,14 +20,16 @@ from __future__ import annotations
 
 import logging
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import yaml
 
+from lrspeech.data.errors import EMPTY_AUDIO
 from lrspeech.data.kaldi_files import read_entries, write_mapping
+from lrspeech.data.skips import EMPTY, SKIPPED_JSON, Skips
 from lrspeech.pipeline.align import (
     SP_WORD_START,
     AlignmentError,
@@ -41,6 +43,7 @@ from lrspeech.pipeline.align import (
 logger = logging.getLogger(__name__)
 
 DEFAULT_MIN_PAUSE_S = 0.08
+UNREADABLE = "unreadable"  # skip reason: the audio could not be read
 
 
 @dataclass(frozen=True)
@@ -359,12 +362,18 @@ class AlignReport:
     skipped: Dict[str, str]
     unk: Dict[str, List[str]]
     dropped: Dict[str, List[str]]
+    skips: Skips = field(default_factory=Skips)  # reason code per skipped utterance
+
+    def skip(self, utt: str, err: Exception, reason: str) -> None:
+        self.skipped[utt] = str(err)
+        self.skips.add(utt, reason, str(err))
 
     def summary(self) -> Dict[str, Any]:
         return {
             "utterances": len(self.scores) + len(self.skipped),
             "aligned": len(self.scores),
             "skipped": len(self.skipped),
+            "skipped_counts": self.skips.counts,
             "with_unk_tokens": len(self.unk),
             "with_dropped_tokens": len(self.dropped),
             "score": score_distribution(self.scores),
@@ -471,9 +480,13 @@ def align_data_dir(
             alignment, durs = align_utterance(
                 aligner, utt, dd.audio_of(utt), transcripts, frames, min_pause_s
             )
-        except (AlignmentError, AudioError) as err:
-            report.skipped[utt] = str(err)
-            logger.warning("skipped: %s", err)
+        except AlignmentError as err:
+            report.skip(utt, err, err.reason)
+            logger.debug("skipped: %s", err)
+            continue
+        except AudioError as err:
+            report.skip(utt, err, EMPTY if err.kind == EMPTY_AUDIO else UNREADABLE)
+            logger.debug("skipped: %s", err)
             continue
         results[utt] = durs
         report.scores[utt] = durs.score
@@ -481,8 +494,11 @@ def align_data_dir(
             report.unk[utt] = alignment.unk
         if alignment.dropped:
             report.dropped[utt] = alignment.dropped
-    with atomic_dir(Path(out_dir), replace=(DURATIONS, SCORES, CTM, TOKENS, REPORT)) as tmp:
+    with atomic_dir(Path(out_dir), replace=(DURATIONS, SCORES, CTM, TOKENS, REPORT,
+                                            SKIPPED_JSON)) as tmp:
         _write_results(tmp, results, report, frames)
+        report.skips.write(tmp / SKIPPED_JSON)
+    report.skips.log(f"ctc_align {dd.name}")
     logger.info(
         "%s: aligned %d, skipped %d utterances -> %s",
         dd.name, len(results), len(report.skipped), out_dir,

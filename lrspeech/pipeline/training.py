@@ -29,7 +29,8 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from lrspeech.data.atomic import atomic_write_text
 from lrspeech.data.datadir import DataDir
-from lrspeech.data.ops import combine
+from lrspeech.data.ops import combine, restrict
+from lrspeech.data.skips import SKIPPED_JSON, Skips
 from lrspeech.models import espnet_io
 from lrspeech.models.packing import pack_model
 from lrspeech.models.tasks import read_config
@@ -162,12 +163,41 @@ def _ctc_align(step: TrainStep, split: str, data_dir: Path, tokens: Path, lists:
     logger.info("%s: FastSpeech2 inputs %s", data_dir, prep.summary())
 
 
+def usable_for_asr(step: TrainStep, split: str, data_dir: Path) -> Path:
+    """`data_dir`, or a copy without the clips the config's encoder cannot take.
+
+    Synthetic and pseudo-labelled speech can hold empty or too-short clips; ESPnet's encoder
+    raises on a batch made of them. They are left out, counted in
+    out_dir/short_clips/<split>/skipped.json and logged once.
+    """
+    from lrspeech.data.audio import audio_info
+    from lrspeech.models.input_limits import measure_config_limit
+
+    limit = measure_config_limit(read_config(step.config))
+    dd = DataDir.load(data_dir)
+    skips = Skips()
+    for utt in dd.audio_utt_ids:
+        info = audio_info(dd.audio_of(utt)[0])
+        n = info.frames * limit.sample_rate // info.sample_rate
+        reason = limit.reason(n)
+        if reason is not None:
+            skips.add(utt, reason, limit.describe(n))
+    skips.write(step.out_dir / "short_clips" / split / SKIPPED_JSON)
+    if not skips:
+        return data_dir
+    skips.log(f"ASR training data {data_dir}")
+    usable = step.out_dir / "data" / f"{split}_usable"
+    restrict(dd, [u for u in dd.audio_utt_ids if u not in skips]).save(usable)
+    return usable
+
+
 def write_lists(step: TrainStep, split: str, data_dir: Path) -> Path:
     """ESPnet lists of one split under out_dir/dump/<split>."""
     lists = step.out_dir / "dump" / split
     cfg = LangConfig.load(step.lang_config)
     work = step.out_dir / "text"
     if step.task == "asr":
+        data_dir = usable_for_asr(step, split, data_dir)
         text = asr_text(DataDir.load(data_dir), cfg, work / f"{split}.asr")
         return espnet_io.write_train_lists(data_dir, lists, text=text)
     tokens = tts_text(data_dir, cfg, step.token_type, step.token_list, work / f"{split}.tok")

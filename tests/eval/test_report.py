@@ -198,3 +198,31 @@ def test_best_stage_lowest_error_later_stage_wins_ties(tmp_path):
         best_stage(stages, "ir")
     with pytest.raises(ReportError, match="no stage result has 'asr_wer'.*kd.json"):
         best_stage(stages, "asr_wer")
+
+
+def test_skipped_clips_column_from_collected_skip_records(tmp_path):
+    """make_report --collect --skips_from sums each step's skipped.json; the table shows the
+    total per stage, and no column when no stage skipped anything."""
+    from lrspeech.bin import make_report
+    from lrspeech.data.skips import Skips
+
+    s = Skips()
+    s.add("u1", "too_short")
+    s.add("u2", "empty")
+    s.write(tmp_path / "round1" / "asr_hyp" / "split" / "1" / "skipped.json")
+    Skips().write(tmp_path / "round1" / "synth_a" / "split" / "1" / "skipped.json")
+    out = tmp_path / "dt_round1.json"
+    assert make_report.main(["--collect", str(out), "--stage", "dt_round1",
+                             "--skips_from", str(tmp_path / "round1")]) == 0
+    assert json.loads(out.read_text())["skipped"] == {
+        "round1/asr_hyp": {"empty": 1, "too_short": 1}}
+    clean = tmp_path / "finetune.json"
+    clean.write_text(json.dumps({"stage": "finetune", "ir": 0.1}))
+    header, rows = table([load_stage(clean), load_stage(out)])
+    assert header[-1] == "skipped clips"
+    assert [r[-1] for r in rows] == ["0", "2 (empty 1, too_short 1)"]
+    assert table([load_stage(clean)])[0] == ["stage", "data", "IR"]
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"stage": "x", "skipped": {"a": 3}}))
+    with pytest.raises(ReportError, match="'skipped' must map step names to"):
+        load_stage(bad)

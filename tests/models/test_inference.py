@@ -28,8 +28,9 @@ from lrspeech.models.speakers import SpeakerError, read_spk2sid
 LANG_YAML = ("language: test\niso: sw\nespeak_voice: none\ntoken_type: char\n"
              "punctuation: strip\nnumber_normalizer: none\n")
 TARGET = "sw_35d"
-# Untrained decoders stop at random: bound the length so tests are fast and never empty.
-FAST = dict(minlenratio=1.0, maxlenratio=1.5)
+# Untrained decoders stop at random: bound the length so tests are fast and never near-empty
+# (at least 3 frames per token, 0.1 s even for a 4-letter word).
+FAST = dict(minlenratio=3.0, maxlenratio=3.5)
 
 
 @pytest.fixture(scope="module")
@@ -228,6 +229,24 @@ def test_teacher_forcing_without_the_recording(packed_tts, micro_tts, tmp_path):
                                              " teacher forcing needs"):
         synth(packed_tts, text, tmp_path / "out", teacher_forcing=True,
               speech_dir=str(micro_tts.data_dir))
+
+
+def test_near_empty_clips_are_recorded_as_failed(packed_tts, tmp_path):
+    """A decoder stopped after one step (maxlenratio) speaks 2 frames: near-empty; with
+    --min_seconds 0 it is written; the text of a failed clip is kept in `failed`."""
+    text = write_text_dir(tmp_path / "text", "u1 hali yako\nu2 ni mimi sana leo\n")
+    cut = dict(vocoder="griffin_lim", minlenratio=0.0, maxlenratio=0.2)
+    result = synth(packed_tts, text, tmp_path / "out", **cut)
+    assert [r.utt for r in result.failed] == ["u1", "u2"] and not result.records
+    assert all(r.failed == "near_empty" and "2 frames" in r.detail for r in result.failed)
+    assert kaldi(tmp_path / "out" / "failed") == {"u1": "hali yako", "u2": "ni mimi sana leo"}
+    assert not (tmp_path / "out" / "wav").exists()
+    assert DataDir.load(tmp_path / "out").audio_utt_ids == []
+    saved = (tmp_path / "out" / "skipped.json").read_text()
+    assert '"near_empty": 2' in saved
+    kept = synth(packed_tts, text, tmp_path / "kept", min_seconds=0.0, **cut)
+    assert not kept.failed and len(kept.records) == 2
+    assert sf.info(kept.records[0].wav).frames > 0
 
 
 def test_griffin_lim_writes_a_data_dir_of_wavs(packed_tts, tmp_path):

@@ -13,13 +13,14 @@ import signal
 import subprocess
 import time
 from pathlib import Path
-from typing import List
+from typing import Dict, List, Optional, Tuple
 
 import pytest
 
 from lrspeech.data.validate import validate_data_dir
 
 REPO = Path(__file__).resolve().parents[2]
+FAULT_TTS = Path(__file__).resolve().parent / "fault_tts"  # sitecustomize: TTS cut short
 # Stages 1-9 take ~5 min on 2 cores (most of it ESPnet start-up in ~40 processes), the file ~7.5.
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(3000)]
 MICRO = [
@@ -47,9 +48,10 @@ def make_recipe(root: Path, test_data: Path) -> Path:
     return recipe
 
 
-def run(recipe: Path, *opts: str) -> subprocess.CompletedProcess:
+def run(recipe: Path, *opts: str, env: Optional[Dict[str, str]] = None
+        ) -> subprocess.CompletedProcess:
     cmd = [str(recipe / "run.sh"), *MICRO, *opts]
-    return subprocess.run(cmd, cwd=recipe, capture_output=True, text=True)
+    return subprocess.run(cmd, cwd=recipe, capture_output=True, text=True, env=env)
 
 
 def lines(path: Path) -> List[str]:
@@ -96,6 +98,7 @@ def test_every_stage_output_is_well_formed(recipe: Path) -> None:
         result = json.loads((recipe / "exp" / "eval" / f"{label}.json").read_text())
         assert 0.0 <= result["ir"] <= 1.0 and result["asr_cer"] >= 0.0
         assert result["judge"] == "exp/kd/asr/model" and Path(result["samples"][0]["wav"]).is_file()
+        assert isinstance(result["skipped"], dict)  # clips left out, per step (none or some)
     # Stage 9 packs the best ASR (dev ASR CER) and the best TTS (judge CER), later stage on a tie.
     evals = {lb: json.loads((recipe / "exp" / "eval" / f"{lb}.json").read_text())
              for lb in ("finetune", "dt_round1", "kd")}
@@ -192,14 +195,29 @@ def test_user_clis_speak_and_transcribe(recipe: Path, tmp_path: Path, capsys) ->
     assert "no such audio file" in capsys.readouterr().err
 
 
+@pytest.fixture(scope="module")
+def kd_short_clips(recipe: Path, tmp_path_factory: pytest.TempPathFactory
+                   ) -> Tuple[Path, str, str]:
+    """Stage 7 with --dt_rounds 0 on a copy of the recipe, its TTS teacher forced to emit an
+    empty clip and a clip too short for the ASR's subsampling (tests/recipe/fault_tts), and
+    --synth_min_dur 0 so that the short one reaches alignment and ASR training."""
+    copy = tmp_path_factory.mktemp("kd_short") / "lr1"
+    shutil.copytree(recipe, copy, symlinks=True)
+    shutil.rmtree(copy / "exp" / "kd")
+    empty, short = [ln.split()[0] for ln in lines(recipe / "exp" / "kd" / "text" / "text")][:2]
+    env = {**os.environ, "PYTHONPATH": str(FAULT_TTS),
+           "LRSPEECH_TEST_TTS_FAULTS": f"{empty}=0,{short}=480"}  # 480 samples: 0.03 s
+    res = run(copy, "--stage", "7", "--stop_stage", "7", "--dt_rounds", "0",
+              "--synth_min_dur", "0", env=env)
+    assert res.returncode == 0, res.stderr[-3000:]
+    return copy, empty, short
+
+
 @pytest.mark.slow
-def test_distillation_without_dual_transformation(recipe: Path, tmp_path: Path) -> None:
+def test_distillation_without_dual_transformation(kd_short_clips) -> None:
     """--dt_rounds 0: the fine-tuned models are the teachers; the ASR student's synthetic
     speech is the TTS teacher's."""
-    copy = tmp_path / "lr1"
-    shutil.copytree(recipe, copy, symlinks=True)
-    res = run(copy, "--stage", "7", "--stop_stage", "7", "--dt_rounds", "0")
-    assert res.returncode == 0, res.stderr[-3000:]
+    copy, _, _ = kd_short_clips
     kd = copy / "exp" / "kd"
     tts_meta = json.loads((kd / "tts" / "model" / "meta.json").read_text())
     assert tts_meta["init"] == "exp/finetune/tts/model"
@@ -208,3 +226,27 @@ def test_distillation_without_dual_transformation(recipe: Path, tmp_path: Path) 
     train = set(lines(kd / "asr_train" / "wav.scp"))
     assert set(lines(kd / "tts_pairs" / "wav.scp")) <= train
     assert set(lines(kd / "speech_pairs" / "wav.scp")) <= train
+
+
+@pytest.mark.slow
+def test_distillation_survives_empty_and_too_short_clips(kd_short_clips) -> None:
+    """The empty clip is recorded as failed at synthesis (text kept); the too-short one is
+    skipped by the CTC alignment and by the ASR student's training, each counted."""
+    from lrspeech.data.skips import collect_counts
+
+    copy, empty, short = kd_short_clips
+    kd = copy / "exp" / "kd"
+    failed = dict(ln.split(" ", 1) for ln in lines(kd / "teacher" / "split" / "1" / "failed"))
+    text = dict(ln.split(" ", 1) for ln in lines(kd / "text" / "text"))
+    assert failed == {empty: text[empty]}
+    pairs = [ln.split()[0] for ln in lines(kd / "tts_pairs" / "wav.scp")]
+    assert empty not in pairs and short in pairs
+    aligned = json.loads((kd / "tts" / "align" / "train" / "skipped.json").read_text())
+    assert aligned["counts"] == {"too_short": 1} and list(aligned["utts"]) == [short]
+    asr_skips = json.loads((kd / "asr" / "short_clips" / "train" / "skipped.json").read_text())
+    assert list(asr_skips["utts"]) == [short]
+    assert (kd / "asr" / "model" / "meta.json").is_file()
+    counts = collect_counts([kd])
+    assert counts["kd/teacher"] == {"empty": 1}
+    assert counts["kd/tts/align/train"] == {"too_short": 1}
+    assert counts["kd/asr/short_clips/train"] == {"too_short": 1}

@@ -48,6 +48,7 @@ align_min_score=-3.0    # leave utterances whose CTC alignment score is below th
 pretrain_epochs=8       # epochs of rich-resource pretraining
 finetune_epochs=20      # epochs of fine-tuning on the paired data
 train_args=""           # extra ESPnet training arguments for every training (e.g. "--batch_bins 400000")
+synth_min_dur=0.1       # a synthesized clip shorter than this (s) is recorded as failed and left out
 # Dual transformation (stage 6)
 dt_rounds=2             # rounds of dual transformation
 dt_text_per_round=100   # unpaired sentences the TTS reads per round
@@ -166,7 +167,8 @@ train() {
 # Options a TTS training needs to get durations from an ASR (ctc path) or none (attention path).
 tts_align_opts() { [ "${tts_align}" = ctc ] && echo "--align_asr $1 --align_min_score ${align_min_score}"; return 0; }
 
-# decode ASR_MODEL DATA_DIR OUT_DIR: ASR hypotheses (OUT/text, OUT/score) over nj jobs.
+# decode ASR_MODEL DATA_DIR OUT_DIR: ASR hypotheses (OUT/text, OUT/score) over nj jobs; clips
+# too short for the ASR's encoder are left out and counted in OUT/split/*/skipped.json.
 decode() {
     local model=$1 data=$2 out=$3
     [ -f "${out}/text" ] && [ "${force}" != true ] && return 0
@@ -178,14 +180,16 @@ decode() {
     cat "${out}"/split/*/text | sort > "${out}/text.tmp" && mv "${out}/text.tmp" "${out}/text"
 }
 
-# synthesize TTS_MODEL TEXT_DIR OUT_DIR SPEAKER [tts_inference options]: OUT/data (wav.scp, text).
+# synthesize TTS_MODEL TEXT_DIR OUT_DIR SPEAKER [tts_inference options]: OUT/data (wav.scp, text);
+# clips that came out empty or near-empty are listed in OUT/split/*/failed and left out.
 synthesize() {
     local model=$1 text=$2 out=$3 spk=$4; shift 4
     [ -f "${out}/data/wav.scp" ] && [ "${force}" != true ] && return 0
     rm -rf "${out}"
     ${decode_cmd} JOB=1:"${nj}" "${out}/log/synth.JOB.log" "${py}" -m lrspeech.bin.tts_inference \
         --model_dir "${model}" --text_dir "${text}" --out_dir "${out}/split/JOB" --speaker "${spk}" \
-        --job_index JOB --num_jobs "${nj}" "$@" || die "synthesis of ${text} failed; see ${out}/log/synth.*.log"
+        --job_index JOB --num_jobs "${nj}" --min_seconds "${synth_min_dur}" "$@" \
+        || die "synthesis of ${text} failed; see ${out}/log/synth.*.log"
     # Jobs may get no sentence (more jobs than sentences): combine the ones that spoke.
     # shellcheck disable=SC2046
     lr combine_data "${out}/data" $(for d in "${out}"/split/*/; do [ -s "${d}wav.scp" ] && echo "${d}"; done) >/dev/null
@@ -347,7 +351,7 @@ if [ "${stage}" -le 6 ] && [ "${stop_stage}" -ge 6 ]; then
     for r in $(seq 1 "${dt_rounds}"); do
         rd=exp/dt/round${r}
         log "round ${r}: ASR(r-1) labels the unpaired speech, TTS(r-1) reads ${dt_text_per_round} sentences in voices ${voices}"
-        pseudo_inputs=("${prev}/asr/model/model.pth" "${prev}/tts/model/model.pth" "${dt_text_per_round}" "${voices}" "${seed}")
+        pseudo_inputs=("${prev}/asr/model/model.pth" "${prev}/tts/model/model.pth" "${dt_text_per_round}" "${voices}" "${seed}" "${synth_min_dur}")
         if ! is_done "dt_round${r}_pseudo" "${pseudo_inputs[@]}"; then
             rm -rf "${rd}"/{asr_hyp,tts_pairs,text,text_*,spk_*,synth_*,asr_pairs}
         fi
@@ -379,7 +383,7 @@ last_dt=exp/finetune; [ "${dt_rounds}" -gt 0 ] && last_dt=exp/dt/round${dt_round
 if [ "${stage}" -le 7 ] && [ "${stop_stage}" -ge 7 ]; then
     log_stage 7 "Knowledge distillation: TTS teacher -> ${kd_student} student, ASR student"
     kd=exp/kd
-    kd_inputs=("${last_dt}/tts/model/model.pth" "${kd_tts_sentences}" "${kd_wcr_min}" "${kd_adr_min}" "${seed}")
+    kd_inputs=("${last_dt}/tts/model/model.pth" "${kd_tts_sentences}" "${kd_wcr_min}" "${kd_adr_min}" "${seed}" "${synth_min_dur}")
     if ! is_done kd_teacher "${kd_inputs[@]}"; then rm -rf "${kd}"/{text,teacher,tts_pairs,filter_report.json}; fi
     lr make_pseudo_data sample_text --text_dir "${raw}/unpaired_text" --n "${kd_tts_sentences}" \
         --seed "$((seed * 1000 + 999))" --speakers "${target_speaker}" --out "${kd}/text"
