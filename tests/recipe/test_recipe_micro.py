@@ -231,22 +231,24 @@ def test_distillation_without_dual_transformation(kd_short_clips) -> None:
 @pytest.mark.slow
 def test_distillation_survives_empty_and_too_short_clips(kd_short_clips) -> None:
     """The empty clip is recorded as failed at synthesis (text kept); the too-short one is
-    skipped by the CTC alignment and by the ASR student's training, each counted."""
+    skipped by the CTC alignment and by the ASR student's training, each counted. (A one-epoch
+    teacher also makes clips too short for their text: counted under their own reason.)"""
     from lrspeech.data.skips import collect_counts
 
     copy, empty, short = kd_short_clips
     kd = copy / "exp" / "kd"
     failed = dict(ln.split(" ", 1) for ln in lines(kd / "teacher" / "split" / "1" / "failed"))
     text = dict(ln.split(" ", 1) for ln in lines(kd / "text" / "text"))
-    assert failed == {empty: text[empty]}
+    assert failed[empty] == text[empty] and short not in failed
     pairs = [ln.split()[0] for ln in lines(kd / "tts_pairs" / "wav.scp")]
     assert empty not in pairs and short in pairs
     aligned = json.loads((kd / "tts" / "align" / "train" / "skipped.json").read_text())
-    assert aligned["counts"] == {"too_short": 1} and list(aligned["utts"]) == [short]
+    assert aligned["counts"]["too_short"] == 1
+    assert aligned["utts"][short].startswith("too_short: ")
     asr_skips = json.loads((kd / "asr" / "short_clips" / "train" / "skipped.json").read_text())
     assert list(asr_skips["utts"]) == [short]
     assert (kd / "asr" / "model" / "meta.json").is_file()
     counts = collect_counts([kd])
-    assert counts["kd/teacher"] == {"empty": 1}
-    assert counts["kd/tts/align/train"] == {"too_short": 1}
+    assert counts["kd/teacher"]["empty"] >= 1 and "near_empty" not in counts["kd/teacher"]
+    assert counts["kd/tts/align/train"]["too_short"] == 1
     assert counts["kd/asr/short_clips/train"] == {"too_short": 1}
