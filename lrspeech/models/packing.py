@@ -142,13 +142,16 @@ def pack_model(
     lang_config: Optional[PathLike] = None,
     meta: Optional[Mapping[str, Any]] = None,
     speaker_embeddings: Optional[PathLike] = None,
+    config_updates: Optional[Mapping[str, Any]] = None,
 ) -> Path:
     """Pack an ESPnet exp dir (or config.yaml + checkpoint) into `out_dir`; return it.
 
     `checkpoint` None picks the exp dir's best (lrspeech.models.espnet_io.find_checkpoint).
     `meta` gives `task`, `token_type`, `target_speaker`, `speakers` (name -> sid), ...;
     missing `task`/`token_type` are read from the config. `speaker_embeddings` is an .npz of
-    speaker name -> embedding for models with `spk_embed_dim`.
+    speaker name -> embedding for models with `spk_embed_dim`. `config_updates` replaces
+    top-level keys of the packed config (e.g. an ASR head trained on cached encoder features
+    gets the `whisper_ct2` frontend that computes them from audio, and no `input_size`).
     """
     config_path, checkpoint_path = _locate(Path(exp_dir_or_config), checkpoint)
     config = read_yaml(config_path)
@@ -159,6 +162,7 @@ def pack_model(
     with atomic_dir(out_dir, replace=_existing_names(out_dir)) as tmp:
         packed = _copy_files(config, config_path, tmp)
         _clear_training_entries(packed)
+        packed.update(dict(config_updates or {}))
         _write_state_dict(checkpoint_path, tmp / MODEL)
         if lang_config is not None:
             shutil.copyfile(_checked_lang(Path(lang_config)), tmp / LANG)

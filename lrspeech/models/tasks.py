@@ -37,8 +37,10 @@ def register_models() -> None:
     from espnet2.tasks import asr
 
     from lrspeech.models.mixspeech import MixSpeechASRModel
+    from lrspeech.models.whisper_frontend import WHISPER_FRONTEND, WhisperFrontend
 
     asr.model_choices.classes.setdefault("mixspeech", MixSpeechASRModel)
+    asr.frontend_choices.classes.setdefault(WHISPER_FRONTEND, WhisperFrontend)
 
 
 def get_task(task: str) -> Type:

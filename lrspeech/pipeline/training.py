@@ -13,8 +13,12 @@ What the step does, in order (each sub-step is skipped when its output is comple
 3. for duration-based TTS (FastSpeech/FastSpeech2) get per-token durations (and token-averaged
    pitch/energy) by CTC forced alignment with `align_asr` (lrspeech.pipeline.durations),
    leaving badly aligned utterances out;
-4. collect_stats and train through ESPnet (`--init_param` from `init` when given);
-5. pack the result into `out_dir/model` (a packed model dir, docs/CONTRACTS.md).
+4. for an ASR whose config reads audio through the `whisper_ct2` frontend (a CTC head on a frozen
+   speech encoder), the encoder features of every source data dir, computed once and cached
+   next to it (lrspeech.pipeline.encoder_features); the head trains on them (`--input_size`);
+5. collect_stats and train through ESPnet (`--init_param` from `init` when given);
+6. pack the result into `out_dir/model` (a packed model dir, docs/CONTRACTS.md); a head on
+   cached features is packed with the `whisper_ct2` frontend, so it runs on raw audio.
 """
 
 import json
@@ -42,6 +46,8 @@ from lrspeech.text.tokenizer import Tokenizer
 logger = logging.getLogger(__name__)
 
 DURATION_MODELS = ("fastspeech", "fastspeech2")
+WHISPER = "whisper_ct2"  # lrspeech.models.whisper_frontend's name in ESPnet's frontend_choices
+DEFAULT_ENCODER = "whisper-base"
 
 
 @dataclass
@@ -65,10 +71,27 @@ class TrainStep:
     align_min_score: str = "auto"
     seed: int = 1
     extra_args: List[str] = field(default_factory=list)
+    encoder_spec: Optional[str] = None  # asr: overrides the config's frontend_conf.speech_encoder
 
     @property
     def is_duration_tts(self) -> bool:
         return self.task == "tts" and read_config(self.config).get("tts") in DURATION_MODELS
+
+    @property
+    def speech_encoder(self) -> Optional[Dict[str, Any]]:
+        """frontend_conf of an ASR on the `whisper_ct2` frontend (trains on cached features)."""
+        config = read_config(self.config)
+        if self.task != "asr" or config.get("frontend") != WHISPER:
+            if self.encoder_spec not in (None, "none"):
+                raise ValueError(f"--speech_encoder {self.encoder_spec}: {self.config} does not "
+                                 f"read audio through the {WHISPER} frontend; give an encoder "
+                                 "head config such as conf/asr/whisper_ctc_tiny.yaml")
+            return None
+        conf = dict(config.get("frontend_conf") or {})
+        conf.setdefault("speech_encoder", DEFAULT_ENCODER)
+        if self.encoder_spec is not None:
+            conf["speech_encoder"] = self.encoder_spec
+        return conf
 
 
 def init_checkpoint(init: Path) -> Path:
@@ -209,6 +232,27 @@ def write_lists(step: TrainStep, split: str, data_dir: Path) -> Path:
     )
 
 
+def add_encoder_feats(step: TrainStep, lists: Path, sources: Sequence[Path]) -> int:
+    """`lists/feats.scp`: the cached encoder features of the lists' utterances, gathered from
+    each source data dir's cache (computed there once); returns the feature size."""
+    from lrspeech.models.speech_encoder import SpeechEncoder
+    from lrspeech.pipeline.encoder_features import extract_features, read_scp
+
+    conf = step.speech_encoder or {}
+    encoder = SpeechEncoder.load(conf["speech_encoder"], bucket_s=float(conf.get("bucket_s", 1.0)))
+    entries: Dict[str, str] = {}
+    for src in sources:
+        entries.update(read_scp(extract_features(src, encoder).out_dir))
+    utts = espnet_io.read_kaldi_map(lists / "wav.scp")
+    missing = sorted(set(utts) - set(entries))
+    if missing:
+        raise ValueError(f"{lists}/wav.scp: utterance '{missing[0]}' ({len(missing)} in all) has "
+                         f"no encoder features in the caches of {', '.join(map(str, sources))}; "
+                         "rerun the step (the caches are rebuilt when their audio changed)")
+    atomic_write_text(lists / espnet_io.FEATS, "".join(f"{u} {entries[u]}\n" for u in sorted(utts)))
+    return encoder.dim
+
+
 def espnet_token_type(step: TrainStep) -> str:
     return step.token_type if step.task == "asr" else "word"
 
@@ -244,8 +288,24 @@ def run_step(step: TrainStep) -> Path:
     else:
         logger.info("%s is complete; training skipped", exp)
     meta = _meta(step, step.out_dir / "dump" / "train")
-    pack_model(exp, None, packed, lang_config=step.lang_config, meta=meta)
+    pack_model(exp, None, packed, lang_config=step.lang_config, meta=meta,
+               config_updates=_frontend_for_audio(step, meta))
     return packed
+
+
+def _frontend_for_audio(step: TrainStep, meta: Dict[str, object]) -> Optional[Dict[str, Any]]:
+    """Config keys that let a head trained on cached features read raw audio; records the
+    encoder in `meta` (name, SHA-256, feature size) so that loading checks it."""
+    conf = step.speech_encoder
+    if conf is None:
+        return None
+    from lrspeech.models.speech_encoder import SpeechEncoder
+
+    encoder = SpeechEncoder.load(conf["speech_encoder"], bucket_s=float(conf.get("bucket_s", 1.0)))
+    conf.update(sha256=encoder.resolved.sha256, dim=encoder.dim)
+    meta["speech_encoder"] = {"name": encoder.name, "sha256": conf["sha256"], "dim": conf["dim"],
+                              "source": encoder.resolved.source}
+    return {"frontend": WHISPER, "frontend_conf": conf, "input_size": None}
 
 
 def _prepare(step: TrainStep) -> Tuple[List[str], Path]:
@@ -255,6 +315,10 @@ def _prepare(step: TrainStep) -> Tuple[List[str], Path]:
     lists = {s: write_lists(step, s, d) for s, d in (("train", train_dir), ("valid", valid_dir))}
     token_type = espnet_token_type(step)
     data_extra: List[str] = []
+    if step.speech_encoder is not None:
+        dims = {add_encoder_feats(step, lists["train"], step.train_dirs),
+                add_encoder_feats(step, lists["valid"], [step.valid_dir])}
+        data_extra += ["--input_size", str(dims.pop())]
     if step.is_duration_tts:
         from lrspeech.pipeline.durations import fastspeech2_data_args
 

@@ -39,7 +39,8 @@ rich_data_dirs=""       # real rich-resource data dirs to add (space-separated)
 pretrained_asr=""       # packed ASR model dir: skip ASR pretraining and start from it
 pretrained_tts=""       # packed TTS model dir: skip TTS pretraining and start from it
 # Models
-asr_config="${lr_root}/conf/asr/transformer_tiny.yaml"   # ASR training config
+speech_encoder=whisper-base  # frozen multilingual speech encoder under every ASR (model dir | whisper-base | whisper-small); none: log-mel ASRs
+asr_config=""           # ASR training config (default: whisper_ctc_tiny with an encoder, transformer_tiny with none)
 tts_config=""           # TTS training config (default: fastspeech2_tiny with ctc, transformer_tiny with attention)
 asr_token_type=char     # ASR tokens: char | bpe
 tts_token_type=""       # TTS tokens: phn | char (empty: lang.yaml's token_type; char without an espeak-ng voice)
@@ -83,6 +84,10 @@ if [ -z "${tts_token_type}" ]; then
     tts_token_type=$("${py}" -c "import sys; from lrspeech.text.lang import LangConfig; c = LangConfig.load(sys.argv[1]); print('phn' if c.token_type == 'phn' and c.espeak_voice else 'char')" "${lang_config}") \
         || die "cannot read ${lang_config}; check it with lrspeech.text.lang.LangConfig.load"
 fi
+if [ -z "${asr_config}" ]; then
+    asr_config="${lr_root}/conf/asr/whisper_ctc_tiny.yaml"
+    [ "${speech_encoder}" = none ] && asr_config="${lr_root}/conf/asr/transformer_tiny.yaml"
+fi
 if [ -z "${tts_config}" ]; then
     case "${tts_align}" in
         ctc) tts_config="${lr_root}/conf/tts/fastspeech2_tiny.yaml" ;;
@@ -124,11 +129,13 @@ paired_dirs=""; for d in ${paired_sets}; do paired_dirs+=" ${raw}/${d}"; done
 # one packed model in OUT/model, trained through cmd.sh.
 train() {
     local task=$1 out=$2 epochs=$3 dirs=$4 valid=$5 lcfg=$6 tokens=$7; shift 7
-    local config=${asr_config} ttype=${asr_token_type}
+    local config=${asr_config} ttype=${asr_token_type} enc_opt=()
     if [ "${task}" = tts ]; then config=${tts_config}; ttype=${tts_token_type}; fi
+    # An ASR head on the speech encoder trains on its features, cached next to each data dir.
+    [ "${task}" = asr ] && [ "${speech_encoder}" != none ] && enc_opt=(--speech_encoder "${speech_encoder}")
     # Done with these inputs: skip. Inputs changed since: start over. No marker: (re)start,
     # resuming an interrupted ESPnet run from its last checkpoint.
-    local key inputs=("${config}" "${epochs}" "${train_args}" "${tokens}" "${lcfg}" "$@")
+    local key inputs=("${config}" "${epochs}" "${train_args}" "${tokens}" "${lcfg}" "${enc_opt[@]}" "$@")
     key="train.$(echo "${out}" | tr '/' '_')"
     for d in ${dirs} "${valid}"; do inputs+=("${d}/wav.scp" "${d}/text"); done
     if [ -f "${out}/model/meta.json" ] && is_done "${key}" "${inputs[@]}"; then
@@ -160,7 +167,7 @@ train() {
     # shellcheck disable=SC2086
     "${launch[@]}" -m lrspeech.bin.train_model --task "${task}" --config "${config}" --train ${dirs} \
         --valid "${valid}" --lang_config "${lcfg}" --token_list "${tokens}" --token_type "${ttype}" \
-        --out_dir "${out}" --epochs "${epochs}" --seed "${seed}" "$@" -- --ngpu "${ngpu}" "${dist_args[@]}" ${train_args} \
+        --out_dir "${out}" --epochs "${epochs}" --seed "${seed}" "${enc_opt[@]}" "$@" -- --ngpu "${ngpu}" "${dist_args[@]}" ${train_args} \
         || die "training ${out} failed; see ${out}/log/train_model.log"
     mark_done "${key}" "${inputs[@]}"
 }
@@ -299,7 +306,7 @@ target_speaker=$(cat "${tok}/target_speaker" 2>/dev/null || true)
 asr_tokens=${tok}/target_asr_tokens.txt; tts_tokens=${tok}/target_tts_tokens.txt
 
 if [ "${stage}" -le 4 ] && [ "${stop_stage}" -ge 4 ]; then
-    log_stage 4 "Rich-resource pretraining"
+    log_stage 4 "Rich-resource pretraining (ASR: speech encoder ${speech_encoder} + a CTC head on the rich-resource corpus)"
     rich_sets="${raw}/rich_train"; for d in ${rich_data_dirs}; do rich_sets+=" ${d}"; done
     if [ -n "${pretrained_asr}" ]; then
         log "ASR: starting from --pretrained_asr ${pretrained_asr}"
@@ -327,6 +334,7 @@ if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
         init=exp/finetune/${t}_init.pth
         if [ ! -f "${init}" ] || [ "${force}" = true ]; then
             set_opt=(); [ "${t}" = tts ] && set_opt=(--set "tts_conf.spks=$(wc -l < "${tok}/spk2sid")")
+            [ "${t}" = asr ] && [ "${speech_encoder}" != none ] && set_opt=(--set "frontend_conf.speech_encoder=${speech_encoder}")
             lr transfer_init --task "${t}" --src_config "${src}/config.yaml" --src_ckpt "${src}/model.pth" \
                 --src_tokens "${src}/tokens.txt" --tgt_config "${cfg}" --tgt_tokens "${tok}/target_${t}_tokens.txt" \
                 --token_map "${tok}/token_map_${t}.tsv" --out "${init}" "${set_opt[@]}"

@@ -1,0 +1,235 @@
+"""Benchmark: what the frozen speech encoder buys an ASR trained on 50 recorded sentences.
+
+Usage: python bench/encoder.py --db_root ../shared/data/sw --work_dir /tmp/bench_encoder \
+    [--features logmel whisper-base] [--seeds 1 2 3] [--epochs 50] [--speed]
+
+The LRSpeech setting of a corpus in the metadata.tsv layout (lrspeech.data.lr_setting: 50 paired
+utterances of the target speaker of at most --max_paired_dur s, the val split as dev). For each
+feature kind and seed, the same CTC head (conf/asr/whisper_ctc_tiny.yaml: Conformer d=144,
+2 blocks, 2x subsampling, SpecAugment) trains --epochs epochs on the paired utterances through
+the recipe's training step, and decodes the dev clips of at most --dev_max_dur s with the CTC
+prefix search. `logmel` swaps the frontend for 80-dim log-mel (10 ms hop) and scales the
+frequency masks to 80 bins; a Whisper name or model dir uses that encoder, frozen.
+`--speed` also measures feature extraction RTF (wall time / audio time, threads = --threads)
+on 5-s and 40-s clips cut from the dev speech, and the packed head's decoding RTF on raw
+audio. Every cell is kept in --work_dir and skipped when rerun. Results: results.json and
+results.md in --work_dir. A corpus with a non-commercial licence (Suba) is read by path only.
+"""
+
+import argparse
+import json
+import logging
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence
+
+import numpy as np
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+logger = logging.getLogger("bench.encoder")
+HEAD = REPO / "conf" / "asr" / "whisper_ctc_tiny.yaml"
+SW_LANG = REPO / "egs" / "swahili" / "lr1" / "conf" / "lang.yaml"
+TEXT_FILES = ("text/bible_nt.tsv", "text/suba_text.tsv")
+LOGMEL = {"fs": 16000, "n_fft": 512, "win_length": 400, "hop_length": 160, "n_mels": 80}
+GENERIC_LANG = ("language: {name}\niso: {iso}\nespeak_voice: none\ntoken_type: char\n"
+                "punctuation: strip\nnumber_normalizer: none\n")
+
+
+def lang_config(db_root: Path, work: Path, given: Optional[Path]) -> Path:
+    """The given lang.yaml; Swahili's for a Swahili corpus; else a generic char config."""
+    if given:
+        return given
+    if (db_root / "text" / "bible_nt.tsv").is_file():
+        return SW_LANG
+    out = work / "lang.yaml"
+    out.write_text(GENERIC_LANG.format(name=db_root.name, iso=db_root.name), encoding="utf-8")
+    return out
+
+
+def make_setting(db_root: Path, work: Path, n_paired: int, max_paired_dur: float,
+                 dev_max_dur: float) -> Dict[str, Path]:
+    from lrspeech.data.datadir import DataDir
+    from lrspeech.data.lr_setting import build_setting
+    from lrspeech.data.ops import restrict
+
+    data = work / "data"
+    if not (data / "dev_eval" / "wav.scp").is_file():
+        text = next(db_root / t for t in TEXT_FILES if (db_root / t).is_file())
+        build_setting(db_root / "metadata.tsv", text, n_paired, data, max_text=100,
+                      max_paired_dur=max_paired_dur)
+        dev = DataDir.load(data / "dev")
+        keep = [u for u in dev.utt_ids if dev.utt2dur.get(u, 0.0) <= dev_max_dur]
+        restrict(dev, keep).save(data / "dev_eval")
+    return {"train": data / "paired_hq", "dev": data / "dev_eval"}
+
+
+def head_config(feature: str, work: Path) -> Path:
+    """The head config for a feature kind (`logmel`, or an encoder name / dir)."""
+    conf = yaml.safe_load(HEAD.read_text(encoding="utf-8"))
+    if feature == "logmel":
+        conf["frontend"], conf["frontend_conf"] = "default", dict(LOGMEL)
+        conf["specaug_conf"]["freq_mask_width_range"] = [0, 10]  # 64 of 512 -> 10 of 80
+    else:
+        conf["frontend_conf"] = {**conf["frontend_conf"], "speech_encoder": feature}
+    out = work / "conf" / f"{Path(feature).name}.yaml"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(yaml.safe_dump(conf, sort_keys=False), encoding="utf-8")
+    return out
+
+
+def token_list(train: Path, lang: Path, out: Path) -> Path:
+    from lrspeech.models import espnet_io
+    from lrspeech.text.cleaners import normalize_for_scoring
+    from lrspeech.text.lang import LangConfig
+
+    if not out.is_file():
+        cfg = LangConfig.load(lang)
+        text = out.with_suffix(".text")
+        lines = (ln.partition(" ") for ln in (train / "text").read_text(encoding="utf-8")
+                 .splitlines())
+        text.write_text("".join(f"{u} {normalize_for_scoring(t, cfg)}\n" for u, _, t in lines),
+                        encoding="utf-8")
+        espnet_io.write_token_list(text, out, "char")
+    return out
+
+
+def run_cell(cell: Path, config: Path, setting: Dict[str, Path], lang: Path, tokens: Path,
+             epochs: int, seed: int) -> Dict[str, Any]:
+    """Train (or reuse) one head and score it on dev; cached in cell/result.json."""
+    done = cell / "result.json"
+    if done.is_file():
+        return json.loads(done.read_text(encoding="utf-8"))
+    from lrspeech.eval.scoring import score_corpus
+    from lrspeech.models.inference import decode_data_dir
+    from lrspeech.pipeline.training import TrainStep, run_step
+    from lrspeech.text.lang import LangConfig
+
+    start = time.time()
+    model = run_step(TrainStep(task="asr", config=config, train_dirs=[setting["train"]],
+                               valid_dir=setting["dev"], lang_config=lang, token_list=tokens,
+                               out_dir=cell, epochs=epochs, seed=seed,
+                               extra_args=["--num_att_plot", "0", "--use_tensorboard", "false"]))
+    train_s = time.time() - start
+    hyps, took = decode_data_dir(model, setting["dev"], cell / "decode")
+    refs = dict(ln.split(" ", 1) for ln in (setting["dev"] / "text").read_text(
+        encoding="utf-8").splitlines() if ln)
+    score = score_corpus(refs, {h.utt: h.text for h in hyps}, LangConfig.load(lang))
+    result = {"cer": score.cer, "wer": score.wer, "train_s": round(train_s, 1),
+              "decode_rtf": round(took.rtf, 4), "dev_utts": len(refs)}
+    done.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    return result
+
+
+def clips_of(dev: Path, seconds: float, n: int) -> List[np.ndarray]:
+    """`n` clips of `seconds` cut from the dev speech laid end to end."""
+    from lrspeech.data.audio import load_audio
+    from lrspeech.data.datadir import DataDir
+
+    dd = DataDir.load(dev)
+    audio = np.concatenate([load_audio(dd.wav_scp[u], 16000)[0] for u in dd.audio_utt_ids])
+    size = int(seconds * 16000)
+    while len(audio) < n * size:
+        audio = np.concatenate([audio, audio])
+    return [audio[i * size:(i + 1) * size] for i in range(n)]
+
+
+def extraction_rtf(encoder_spec: str, dev: Path, threads: int) -> Dict[str, float]:
+    """Feature extraction RTF at 5-s and 40-s clips (log-mel, encoder, stitching included)."""
+    from lrspeech.models.speech_encoder import SpeechEncoder
+
+    encoder = SpeechEncoder.load(encoder_spec, threads=threads)
+    encoder.encode(np.zeros(16000, np.float32))  # warm-up
+    out = {}
+    for seconds, n in ((5.0, 24), (40.0, 3)):
+        clips = clips_of(dev, seconds, n)
+        start = time.perf_counter()
+        encoder.encode_many(clips)
+        out[f"rtf_{int(seconds)}s"] = round((time.perf_counter() - start) / (seconds * n), 4)
+    return out
+
+
+def summarize(cells: Dict[str, List[Dict[str, Any]]]) -> Dict[str, Dict[str, float]]:
+    out = {}
+    for feature, results in cells.items():
+        cer = [r["cer"] for r in results]
+        wer = [r["wer"] for r in results]
+        out[feature] = {
+            "cer_mean": statistics.mean(cer), "cer_sd": statistics.pstdev(cer),
+            "wer_mean": statistics.mean(wer), "wer_sd": statistics.pstdev(wer),
+            "seeds": len(results), "train_s_mean": statistics.mean(r["train_s"] for r in results),
+            "decode_rtf_mean": statistics.mean(r["decode_rtf"] for r in results)}
+    return out
+
+
+def markdown(db_root: Path, summary: Dict[str, Dict[str, float]], speed: Dict[str, Any],
+             args: argparse.Namespace) -> str:
+    lines = [f"Corpus {db_root}: {args.n_paired} paired utterances, {args.epochs} epochs, "
+             f"seeds {' '.join(map(str, args.seeds))}", "",
+             "| features | dev CER | dev WER | train s | decode RTF |", "|---|---|---|---|---|"]
+    for feature, s in summary.items():
+        lines.append(f"| {feature} | {100 * s['cer_mean']:.1f} ± {100 * s['cer_sd']:.1f} | "
+                     f"{100 * s['wer_mean']:.1f} ± {100 * s['wer_sd']:.1f} | "
+                     f"{s['train_s_mean']:.0f} | {s['decode_rtf_mean']:.3f} |")
+    for feature, figures in speed.items():
+        lines.append(f"\nFeature extraction {feature} ({args.threads} threads): " +
+                     ", ".join(f"{k} {v}" for k, v in figures.items()))
+    return "\n".join(lines) + "\n"
+
+
+def get_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--db_root", type=Path, required=True, help="corpus with metadata.tsv")
+    p.add_argument("--work_dir", type=Path, required=True)
+    p.add_argument("--features", nargs="+", default=["logmel", "whisper-base"],
+                   help="logmel, whisper-base, whisper-small or a model dir")
+    p.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
+    p.add_argument("--epochs", type=int, default=50)
+    p.add_argument("--n_paired", type=int, default=50)
+    p.add_argument("--max_paired_dur", type=float, default=16.0)
+    p.add_argument("--dev_max_dur", type=float, default=60.0)
+    p.add_argument("--lang_config", type=Path, default=None)
+    p.add_argument("--speed", action="store_true", help="also measure extraction RTF")
+    p.add_argument("--threads", type=int, default=2, help="threads for the speed figures")
+    return p
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    args = get_parser().parse_args(argv)
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    work = args.work_dir
+    work.mkdir(parents=True, exist_ok=True)
+    lang = lang_config(args.db_root, work, args.lang_config)
+    setting = make_setting(args.db_root, work, args.n_paired, args.max_paired_dur,
+                           args.dev_max_dur)
+    tokens = token_list(setting["train"], lang, work / "tokens.txt")
+    cells: Dict[str, List[Dict[str, Any]]] = {}
+    for feature in args.features:
+        config = head_config(feature, work)
+        for seed in args.seeds:
+            cell = work / "cells" / Path(feature).name / f"seed{seed}"
+            result = run_cell(cell, config, setting, lang, tokens, args.epochs, seed)
+            logger.info("%s seed %d: dev CER %.1f%% WER %.1f%%", feature, seed,
+                        100 * result["cer"], 100 * result["wer"])
+            cells.setdefault(feature, []).append(result)
+    speed = {f: extraction_rtf(f, setting["dev"], args.threads)
+             for f in args.features if f != "logmel"} if args.speed else {}
+    summary = summarize(cells)
+    results = {"db_root": str(args.db_root), "summary": summary, "speed": speed,
+               "cells": cells, "args": {k: str(v) for k, v in vars(args).items()}}
+    (work / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    md = markdown(args.db_root, summary, speed, args)
+    (work / "results.md").write_text(md, encoding="utf-8")
+    print(md)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
