@@ -9,7 +9,9 @@ feature kind and seed, the same CTC head (conf/asr/whisper_ctc_tiny.yaml: Confor
 2 blocks, 2x subsampling, SpecAugment) trains --epochs epochs on the paired utterances through
 the recipe's training step, and decodes the dev clips of at most --dev_max_dur s with the CTC
 prefix search. `logmel` swaps the frontend for 80-dim log-mel (10 ms hop) and scales the
-frequency masks to 80 bins; a Whisper name or model dir uses that encoder, frozen.
+frequency masks to 80 bins, with a conv2d2 stem so that the Conformer sees 50 frames per second
+as on the encoder's features; a Whisper name or model dir uses that encoder, frozen. The head
+is selected on 8 transcribed train clips that are neither paired nor dev.
 `--speed` also measures feature extraction RTF (wall time / audio time, threads = --threads)
 on 5-s and 40-s clips cut from the dev speech, and the packed head's decoding RTF on raw
 audio. Every cell is kept in --work_dir and skipped when rerun. Results: results.json and
@@ -54,19 +56,26 @@ def lang_config(db_root: Path, work: Path, given: Optional[Path]) -> Path:
 
 def make_setting(db_root: Path, work: Path, n_paired: int, max_paired_dur: float,
                  dev_max_dur: float) -> Dict[str, Path]:
+    from lrspeech.data.corpus import datadir_from_metadata
     from lrspeech.data.datadir import DataDir
     from lrspeech.data.lr_setting import build_setting
-    from lrspeech.data.ops import restrict
+    from lrspeech.data.ops import restrict, seeded_order
 
     data = work / "data"
-    if not (data / "dev_eval" / "wav.scp").is_file():
+    if not (data / "valid" / "wav.scp").is_file():
         text = next(db_root / t for t in TEXT_FILES if (db_root / t).is_file())
         build_setting(db_root / "metadata.tsv", text, n_paired, data, max_text=100,
                       max_paired_dur=max_paired_dur)
         dev = DataDir.load(data / "dev")
         keep = [u for u in dev.utt_ids if dev.utt2dur.get(u, 0.0) <= dev_max_dur]
         restrict(dev, keep).save(data / "dev_eval")
-    return {"train": data / "paired_hq", "dev": data / "dev_eval"}
+        # Validation (model selection): 8 transcribed clips that are neither trained on nor dev.
+        train = datadir_from_metadata(db_root / "metadata.tsv", split="train")
+        paired = set(DataDir.load(data / "paired_hq").utt_ids)
+        rest = [u for u in train.utt_ids if u not in paired
+                and train.utt2dur.get(u, 0.0) <= max_paired_dur]
+        restrict(train, seeded_order(rest, 0)[:8]).save(data / "valid")
+    return {"train": data / "paired_hq", "valid": data / "valid", "dev": data / "dev_eval"}
 
 
 def head_config(feature: str, work: Path) -> Path:
@@ -75,6 +84,7 @@ def head_config(feature: str, work: Path) -> Path:
     if feature == "logmel":
         conf["frontend"], conf["frontend_conf"] = "default", dict(LOGMEL)
         conf["specaug_conf"]["freq_mask_width_range"] = [0, 10]  # 64 of 512 -> 10 of 80
+        conf["encoder_conf"]["input_layer"] = "conv2d2"  # 100 -> 50 frames/s, as the encoder's
     else:
         conf["frontend_conf"] = {**conf["frontend_conf"], "speech_encoder": feature}
     out = work / "conf" / f"{Path(feature).name}.yaml"
@@ -112,7 +122,7 @@ def run_cell(cell: Path, config: Path, setting: Dict[str, Path], lang: Path, tok
 
     start = time.time()
     model = run_step(TrainStep(task="asr", config=config, train_dirs=[setting["train"]],
-                               valid_dir=setting["dev"], lang_config=lang, token_list=tokens,
+                               valid_dir=setting["valid"], lang_config=lang, token_list=tokens,
                                out_dir=cell, epochs=epochs, seed=seed,
                                extra_args=["--num_att_plot", "0", "--use_tensorboard", "false"]))
     train_s = time.time() - start

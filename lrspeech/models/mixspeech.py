@@ -14,7 +14,9 @@ forward pre-hook active only inside `forward()` in training mode. So SpecAugment
 source utterance independently before mixing, and both sources are on the same (normalised)
 scale when they are added. Both sources are zero-padded and a mixed utterance takes the
 longer of the two lengths (of the sources with nonzero weight). Evaluation and decoding
-(`Speech2Text`) never mix.
+(`Speech2Text`) never mix. For a CTC head on a frozen speech encoder (the recipe's default,
+conf/asr/whisper_ctc_tiny.yaml) the features are the encoder's output, cached per data dir:
+MixSpeech then mixes normalised Whisper features, not log-mel spectra.
 
 One l is drawn per batch; the number of mixed utterances is share * batch size, rounded
 stochastically so the expected share is exact for small batches. Each mixed utterance is paired

@@ -13,6 +13,7 @@ from lrspeech.models.tasks import (
     check_config,
     config_path_from_argv,
     get_task,
+    read_config,
     register_models,
     run_task,
 )
@@ -53,7 +54,11 @@ def test_import_hook_wraps_espnet_asr_task_loader():
 def test_shipped_asr_configs_build(config):
     assert check_config("asr", config)["encoder"] in ("transformer", "conformer")
     model = build_model("asr", config, TOKENS)
-    assert model.decoder.output_layer.out_features == len(TOKENS)
+    assert model.ctc.ctc_lo.out_features == len(TOKENS)
+    if read_config(config).get("decoder") is None:  # CTC-only heads
+        assert model.decoder is None and model.ctc_weight == 1.0
+    else:
+        assert model.decoder.output_layer.out_features == len(TOKENS)
 
 
 @pytest.mark.parametrize("name", ["transformer_tiny", "transformer_paper", "fastspeech_tiny",
@@ -68,8 +73,8 @@ def test_shipped_tts_configs_build(name):
 
 def test_tiny_configs_are_tiny_and_paper_configs_are_large():
     sizes = {}
-    for task, name in (("asr", "transformer"), ("asr", "conformer"), ("tts", "transformer"),
-                       ("tts", "fastspeech")):
+    for task, name in (("asr", "transformer"), ("asr", "conformer"), ("asr", "whisper_ctc"),
+                       ("tts", "transformer"), ("tts", "fastspeech")):
         for size in ("tiny", "paper"):
             config = REPO / "conf" / task / f"{name}_{size}.yaml"
             model = build_model(task, config, TOKENS)
