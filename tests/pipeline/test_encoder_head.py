@@ -66,7 +66,7 @@ def test_decode_align_and_transcribe_raw_audio(head, sw_rows, tmp_path, capsys):
     hyps, took = decode_data_dir(head, valid, tmp_path / "dec")
     assert len(hyps) == 2 and took.rtf < 1.0
     aligner = CtcAligner.from_model(head)
-    assert aligner.frame_shift == pytest.approx(0.04)  # 50 Hz features, 2x subsampling
+    assert aligner.frame_shift == pytest.approx(0.02)  # 50 Hz features, no subsampling
     wav = DataDir.load(valid).wav_scp
     assert transcribe.main(["--model_dir", str(head), *wav.values()]) == 0
     out = capsys.readouterr().out.splitlines()
