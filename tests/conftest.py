@@ -43,3 +43,16 @@ def an4_rows() -> List[Dict[str, str]]:
 def lj_rows() -> List[Dict[str, str]]:
     """Real English LJSpeech clips (one speaker, 22.05 kHz FLAC)."""
     return read_metadata(TEST_DATA / "en" / "ljspeech32")
+
+
+@pytest.fixture(scope="session")
+def micro_builders():
+    """tests/models/conftest.py as a module: its micro-model builders (build_micro_asr, ...)
+    for tests outside tests/models, where its fixtures are not visible."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "lrspeech_test_micro_builders", TEST_DATA.parent / "models" / "conftest.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

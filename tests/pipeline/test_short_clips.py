@@ -5,7 +5,6 @@ hop: the Conv2d subsampling needs 7) and an empty clip. CTC alignment, decoding 
 judge must leave the last two out, count them per reason, and go on with the real one.
 """
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -24,22 +23,13 @@ from lrspeech.models.packing import pack_model
 from lrspeech.pipeline.align import CtcAligner
 from lrspeech.pipeline.durations import Transcripts, TtsFrames, align_data_dir
 
-TESTS = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
 
 
-def _builders():
-    spec = importlib.util.spec_from_file_location("models_conftest_short",
-                                                  TESTS / "models" / "conftest.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
-def packed_asr(tmp_path_factory, sw_rows, an4_rows) -> Path:
+def packed_asr(tmp_path_factory, sw_rows, an4_rows, micro_builders) -> Path:
     """The micro ASR of the alignment tests (reused when already trained), packed."""
-    b = _builders()
+    b = micro_builders
     rows = b.split_rows(sw_rows, an4_rows)
     micro = b.build_micro_asr(tmp_path_factory.getbasetemp() / "ctc_align_micro_asr",
                               rows["train"], rows["valid"])
