@@ -54,8 +54,18 @@ def lang_config(db_root: Path, work: Path, given: Optional[Path]) -> Path:
     return out
 
 
+def text_file(db_root: Path, given: Optional[Path]) -> Path:
+    """The unpaired text: given, or the corpus's own (text/bible_nt.tsv, text/suba_text.tsv)."""
+    if given:
+        return given
+    for name in TEXT_FILES:
+        if (db_root / name).is_file():
+            return db_root / name
+    raise SystemExit(f"{db_root}: no {' or '.join(TEXT_FILES)}; give --text")
+
+
 def make_setting(db_root: Path, work: Path, n_paired: int, max_paired_dur: float,
-                 dev_max_dur: float) -> Dict[str, Path]:
+                 dev_max_dur: float, text: Optional[Path] = None) -> Dict[str, Path]:
     from lrspeech.data.corpus import datadir_from_metadata
     from lrspeech.data.datadir import DataDir
     from lrspeech.data.lr_setting import build_setting
@@ -63,8 +73,8 @@ def make_setting(db_root: Path, work: Path, n_paired: int, max_paired_dur: float
 
     data = work / "data"
     if not (data / "valid" / "wav.scp").is_file():
-        text = next(db_root / t for t in TEXT_FILES if (db_root / t).is_file())
-        build_setting(db_root / "metadata.tsv", text, n_paired, data, max_text=100,
+        build_setting(db_root / "metadata.tsv", text_file(db_root, text), n_paired, data,
+                      max_text=100,
                       max_paired_dur=max_paired_dur)
         dev = DataDir.load(data / "dev")
         keep = [u for u in dev.utt_ids if dev.utt2dur.get(u, 0.0) <= dev_max_dur]
@@ -205,6 +215,7 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--max_paired_dur", type=float, default=16.0)
     p.add_argument("--dev_max_dur", type=float, default=60.0)
     p.add_argument("--lang_config", type=Path, default=None)
+    p.add_argument("--text", type=Path, default=None, help="unpaired text (default: the corpus's)")
     p.add_argument("--speed", action="store_true", help="also measure extraction RTF")
     p.add_argument("--threads", type=int, default=2, help="threads for the speed figures")
     return p
@@ -218,7 +229,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     work.mkdir(parents=True, exist_ok=True)
     lang = lang_config(args.db_root, work, args.lang_config)
     setting = make_setting(args.db_root, work, args.n_paired, args.max_paired_dur,
-                           args.dev_max_dur)
+                           args.dev_max_dur, args.text)
     tokens = token_list(setting["train"], lang, work / "tokens.txt")
     cells: Dict[str, List[Dict[str, Any]]] = {}
     for feature in args.features:

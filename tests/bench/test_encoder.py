@@ -1,0 +1,51 @@
+"""bench/encoder.py helpers: the head config per feature kind, the setting, the summary."""
+
+import json
+
+import pytest
+import yaml
+
+
+@pytest.fixture(scope="module")
+def enc(bench_module):
+    return bench_module("encoder")
+
+
+def test_head_config_swaps_only_the_features(enc, tmp_path):
+    base = yaml.safe_load(enc.HEAD.read_text())
+    logmel = yaml.safe_load(enc.head_config("logmel", tmp_path).read_text())
+    assert logmel["frontend"] == "default" and logmel["frontend_conf"]["n_mels"] == 80
+    assert logmel["encoder_conf"]["input_layer"] == "conv2d2"  # 100 -> 50 frames per second
+    assert logmel["specaug_conf"]["freq_mask_width_range"] == [0, 10]
+    small = yaml.safe_load(enc.head_config("whisper-small", tmp_path).read_text())
+    assert small["frontend"] == "whisper_ct2"
+    assert small["frontend_conf"]["speech_encoder"] == "whisper-small"
+    for conf in (logmel, small):  # the head itself is the same
+        assert conf["encoder"] == base["encoder"] and conf["model_conf"] == base["model_conf"]
+        assert {k: v for k, v in conf["encoder_conf"].items() if k != "input_layer"} == \
+            {k: v for k, v in base["encoder_conf"].items() if k != "input_layer"}
+
+
+def test_setting_keeps_dev_validation_and_training_apart(enc, tmp_path, test_data):
+    text = tmp_path / "text.tsv"
+    text.write_text("v1\tHabari za asubuhi\nv2\tNi mimi\n")
+    s = enc.make_setting(test_data / "sw", tmp_path, n_paired=4, max_paired_dur=16.0,
+                         dev_max_dur=60.0, text=text)
+    ids = {k: set(ln.split()[0] for ln in (v / "wav.scp").read_text().splitlines())
+           for k, v in s.items()}
+    assert len(ids["train"]) == 4 and 0 < len(ids["valid"]) <= 8 and ids["dev"]
+    assert not ids["train"] & ids["valid"] and not ids["train"] & ids["dev"]
+    assert not ids["valid"] & ids["dev"]
+
+
+def test_summary_and_markdown(enc):
+    cells = {"whisper-base": [{"cer": 0.10, "wer": 0.5, "train_s": 100, "decode_rtf": 0.02},
+                              {"cer": 0.14, "wer": 0.6, "train_s": 110, "decode_rtf": 0.03}]}
+    summary = enc.summarize(cells)
+    assert summary["whisper-base"]["cer_mean"] == pytest.approx(0.12)
+    assert summary["whisper-base"]["cer_sd"] == pytest.approx(0.02)
+    args = enc.get_parser().parse_args(["--db_root", "x", "--work_dir", "y", "--seeds", "1", "2"])
+    md = enc.markdown(enc.Path("x"), summary, {"whisper-base": {"rtf_5s": 0.03}}, args)
+    assert "| whisper-base | 12.0 ± 2.0 | 55.0 ± 5.0 | 105 | 0.025 |" in md
+    assert "rtf_5s 0.03" in md
+    json.dumps(summary)
