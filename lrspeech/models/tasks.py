@@ -165,8 +165,24 @@ def run_task(task: str, argv: Sequence[str], log_file: Optional[Path] = None) ->
     if log_file is None:
         limit_threads()
         get_task(task).main(cmd=argv)
+        close_process_group()
         return
     _run_logged(task, argv, Path(log_file))
+
+
+def close_process_group() -> None:
+    """Destroy the distributed process group ESPnet left open in this process, if any.
+
+    ESPnet's trainer never destroys it; Gloo's worker threads then outlive it into interpreter
+    shutdown, and a rank can die there with SIGABRT ("terminate called without an active
+    exception"), by chance, after a training that succeeded. Called only after a run that
+    returned normally: destroying the group while other ranks may still be in a collective
+    could hang them.
+    """
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
 
 
 def job_command(task: str) -> List[str]:

@@ -170,3 +170,16 @@ def test_logged_job_success(tmp_path, monkeypatch):
     log = tmp_path / "train.log"
     run_task("tts", [], log_file=log)
     assert log.read_text().splitlines()[-1] == "ok"
+
+
+def test_close_process_group_destroys_what_espnet_left_open(tmp_path):
+    import torch.distributed as dist
+
+    from lrspeech.models.tasks import close_process_group
+
+    close_process_group()  # nothing open: nothing to do
+    dist.init_process_group("gloo", init_method=f"file://{tmp_path / 'store'}", rank=0,
+                            world_size=1)
+    assert dist.is_initialized()
+    close_process_group()
+    assert not dist.is_initialized()
