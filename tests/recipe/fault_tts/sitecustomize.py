@@ -36,9 +36,11 @@ class _CutShort:
         out = dict(self._t2s(*args, **kwargs))
         if out.get("wav") is not None:
             out["wav"] = out["wav"][: self._samples]
+        # a clip with samples keeps at least one frame (no frame at all is an empty clip)
+        frames = 0 if self._samples == 0 else max(1, self._samples // self._hop)
         for key in ("feat_gen", "feat_gen_denorm"):
             if out.get(key) is not None:
-                out[key] = out[key][: self._samples // self._hop]
+                out[key] = out[key][:frames]
         return out
 
 
