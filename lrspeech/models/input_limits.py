@@ -132,6 +132,6 @@ def measure_config_limit(config: Mapping[str, Any]) -> InputLimit:
     frontend = frontend_choices.get_class(frontend_name)(**frontend_conf)
     encoder = encoder_choices.get_class(config["encoder"])(
         input_size=frontend.output_size(), **dict(config.get("encoder_conf") or {}))
-    rate = frontend_conf.get("fs", 16000)
-    rate = int(rate[:-1]) * 1000 if isinstance(rate, str) and rate.endswith("k") else int(rate)
-    return measure_limit(_FrontendEncoder(frontend, encoder), rate)
+    from lrspeech.models.packing import sample_rate_of
+
+    return measure_limit(_FrontendEncoder(frontend, encoder), sample_rate_of(config))

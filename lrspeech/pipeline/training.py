@@ -235,11 +235,9 @@ def write_lists(step: TrainStep, split: str, data_dir: Path) -> Path:
 def add_encoder_feats(step: TrainStep, lists: Path, sources: Sequence[Path]) -> int:
     """`lists/feats.scp`: the cached encoder features of the lists' utterances, gathered from
     each source data dir's cache (computed there once); returns the feature size."""
-    from lrspeech.models.speech_encoder import SpeechEncoder
     from lrspeech.pipeline.encoder_features import extract_features, read_scp
 
-    conf = step.speech_encoder or {}
-    encoder = SpeechEncoder.load(conf["speech_encoder"], bucket_s=float(conf.get("bucket_s", 1.0)))
+    encoder = _encoder(step)
     entries: Dict[str, str] = {}
     for src in sources:
         entries.update(read_scp(extract_features(src, encoder).out_dir))
@@ -251,6 +249,19 @@ def add_encoder_feats(step: TrainStep, lists: Path, sources: Sequence[Path]) -> 
                          "rerun the step (the caches are rebuilt when their audio changed)")
     atomic_write_text(lists / espnet_io.FEATS, "".join(f"{u} {entries[u]}\n" for u in sorted(utts)))
     return encoder.dim
+
+
+def _encoder(step: TrainStep) -> Any:
+    """The step's speech encoder, loaded once (features of both splits, then packing)."""
+    conf = step.speech_encoder or {}
+    return _load_encoder(str(conf["speech_encoder"]), float(conf.get("bucket_s", 1.0)))
+
+
+@lru_cache(maxsize=1)
+def _load_encoder(spec: str, bucket_s: float) -> Any:
+    from lrspeech.models.speech_encoder import SpeechEncoder
+
+    return SpeechEncoder.load(spec, bucket_s=bucket_s)
 
 
 def espnet_token_type(step: TrainStep) -> str:
@@ -299,9 +310,7 @@ def _frontend_for_audio(step: TrainStep, meta: Dict[str, object]) -> Optional[Di
     conf = step.speech_encoder
     if conf is None:
         return None
-    from lrspeech.models.speech_encoder import SpeechEncoder
-
-    encoder = SpeechEncoder.load(conf["speech_encoder"], bucket_s=float(conf.get("bucket_s", 1.0)))
+    encoder = _encoder(step)
     conf.update(sha256=encoder.resolved.sha256, dim=encoder.dim)
     meta["speech_encoder"] = {"name": encoder.name, "sha256": conf["sha256"], "dim": conf["dim"],
                               "source": encoder.resolved.source}
