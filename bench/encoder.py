@@ -88,16 +88,22 @@ def make_setting(db_root: Path, work: Path, n_paired: int, max_paired_dur: float
     return {"train": data / "paired_hq", "valid": data / "valid", "dev": data / "dev_eval"}
 
 
-def head_config(feature: str, work: Path) -> Path:
+def head_name(feature: str, head: Path) -> str:
+    """A cell's name: the feature kind, and the head config's stem when it is not the default."""
+    name = Path(feature).name
+    return name if head.resolve() == HEAD.resolve() else f"{name}@{head.stem}"
+
+
+def head_config(feature: str, work: Path, head: Path = HEAD) -> Path:
     """The head config for a feature kind (`logmel`, or an encoder name / dir)."""
-    conf = yaml.safe_load(HEAD.read_text(encoding="utf-8"))
+    conf = yaml.safe_load(head.read_text(encoding="utf-8"))
     if feature == "logmel":
         conf["frontend"], conf["frontend_conf"] = "default", dict(LOGMEL)
         conf["specaug_conf"]["freq_mask_width_range"] = [0, 10]  # 64 of 512 -> 10 of 80
         conf["encoder_conf"]["input_layer"] = "conv2d2"  # 100 -> 50 frames/s, as the encoder's
     else:
         conf["frontend_conf"] = {**conf["frontend_conf"], "speech_encoder": feature}
-    out = work / "conf" / f"{Path(feature).name}.yaml"
+    out = work / "conf" / f"{head_name(feature, head)}.yaml"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(yaml.safe_dump(conf, sort_keys=False), encoding="utf-8")
     return out
@@ -211,6 +217,8 @@ def get_parser() -> argparse.ArgumentParser:
                    help="logmel, whisper-base, whisper-small or a model dir")
     p.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     p.add_argument("--epochs", type=int, default=50)
+    p.add_argument("--head", type=Path, default=HEAD,
+                   help="the head's ESPnet ASR config (its frontend is set per feature kind)")
     p.add_argument("--n_paired", type=int, default=50)
     p.add_argument("--max_paired_dur", type=float, default=16.0)
     p.add_argument("--dev_max_dur", type=float, default=60.0)
@@ -233,13 +241,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     tokens = token_list(setting["train"], lang, work / "tokens.txt")
     cells: Dict[str, List[Dict[str, Any]]] = {}
     for feature in args.features:
-        config = head_config(feature, work)
+        config = head_config(feature, work, args.head)
+        name = head_name(feature, args.head)
         for seed in args.seeds:
-            cell = work / "cells" / Path(feature).name / f"seed{seed}"
+            cell = work / "cells" / name / f"seed{seed}"
             result = run_cell(cell, config, setting, lang, tokens, args.epochs, seed)
-            logger.info("%s seed %d: dev CER %.1f%% WER %.1f%%", feature, seed,
+            logger.info("%s seed %d: dev CER %.1f%% WER %.1f%%", name, seed,
                         100 * result["cer"], 100 * result["wer"])
-            cells.setdefault(feature, []).append(result)
+            cells.setdefault(name, []).append(result)
     speed = {f: extraction_rtf(f, setting["dev"], args.threads)
              for f in args.features if f != "logmel"} if args.speed else {}
     summary = summarize(cells)

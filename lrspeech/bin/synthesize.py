@@ -1,7 +1,7 @@
 """Speak a sentence with a packed TTS model (stage 9's exp/packed/tts or any packed dir).
 
 Usage: python -m lrspeech.bin.synthesize --model_dir exp/packed/tts --text "Habari za asubuhi" \
-    --out habari.wav [--speaker target]
+    --out habari.wav [--speaker target] [--vocoder auto] [--min_seconds 0.1]
 
 The text goes through the model's own lang.yaml (cleaners, numbers, phonemes), as in training.
 """
@@ -24,21 +24,29 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--text", required=True, help="the sentence to speak")
     p.add_argument("--out", type=Path, required=True, help="wav file to write")
     p.add_argument("--speaker", default="target", help="a training speaker's name, or target")
+    p.add_argument("--vocoder", default="auto",
+                   help="auto (HiFi-GAN for a TTS on its features, else Griffin-Lim) | "
+                   "griffin_lim | hifigan_universal[:<generator .pth.tar>]")
     p.add_argument("--vocoder_config", default=None, help="GAN vocoder config.yaml")
     p.add_argument("--vocoder_file", default=None,
                    help="GAN vocoder checkpoint (default: Griffin-Lim)")
+    p.add_argument("--min_seconds", type=float, default=0.1,
+                   help="a clip shorter than this fails (no word is that short; a weak model's "
+                   "durations can collapse to a frame or two); 0 keeps any non-empty clip")
     return p
 
 
 def speak(model_dir: Path, text: str, out: Path, speaker: str = "target",
-          vocoder_config: Optional[str] = None, vocoder_file: Optional[str] = None) -> float:
+          vocoder_config: Optional[str] = None, vocoder_file: Optional[str] = None,
+          min_seconds: float = 0.1, vocoder: str = "auto") -> float:
     """Write `text` spoken by the model to `out`; return its duration in seconds."""
     from lrspeech.data.datadir import DataDir
     from lrspeech.models.inference import TtsOptions, synthesize_text_dir
 
     if not text.strip():
         raise ValueError("--text is empty; give a sentence to speak")
-    options = TtsOptions(speaker=speaker, vocoder_config=vocoder_config, vocoder_file=vocoder_file)
+    options = TtsOptions(speaker=speaker, vocoder=vocoder, vocoder_config=vocoder_config,
+                         vocoder_file=vocoder_file, min_seconds=min_seconds)
     with tempfile.TemporaryDirectory() as tmp:
         DataDir(text={"utt": text}).save(Path(tmp) / "text")
         result = synthesize_text_dir(model_dir, Path(tmp) / "text", Path(tmp) / "out", options)
@@ -58,7 +66,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     a = get_parser().parse_args(argv)
     try:
-        seconds = speak(a.model_dir, a.text, a.out, a.speaker, a.vocoder_config, a.vocoder_file)
+        seconds = speak(a.model_dir, a.text, a.out, a.speaker, a.vocoder_config, a.vocoder_file,
+                        a.min_seconds, a.vocoder)
     except (ValueError, FileNotFoundError, KeyError) as err:
         print(f"synthesize: {err}", file=sys.stderr)
         return 1

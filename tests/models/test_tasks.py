@@ -183,3 +183,13 @@ def test_close_process_group_destroys_what_espnet_left_open(tmp_path):
     assert dist.is_initialized()
     close_process_group()
     assert not dist.is_initialized()
+
+
+def test_importing_the_models_prints_nothing_on_stdout() -> None:
+    """A CLI's stdout is its output: ESPnet's flash-attention notice goes to stderr."""
+    import subprocess
+
+    res = subprocess.run([sys.executable, "-c", "import lrspeech.models"], capture_output=True,
+                         text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert res.stdout == ""
