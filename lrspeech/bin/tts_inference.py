@@ -4,17 +4,20 @@ Usage: python -m lrspeech.bin.tts_inference --model_dir exp/packed/tts --text_di
     --out_dir exp/synth --speaker target --nj 2
 
 Writes a data dir: `wav/<utt>.wav`, `wav.scp`, `text` (the input text), `utt2spk` (the
-speaker's name; `target` is resolved through the model's meta.json). Griffin-Lim makes the
-waveform unless `--vocoder_file` gives an ESPnet GAN-TTS checkpoint (joint_text2wav, with
-`--vocoder_config`) or a ParallelWaveGAN .pkl. For distillation: `--write_attention`
-(`att_ws/<utt>.npy`, decoder steps x (tokens + <eos>)), `--write_durations` (`durations`,
-ESPnet format, in feature frames, summing to each utterance's frame count), `--write_feats`
-(`feats/<utt>.npy` + `feats.scp`); `--teacher_forcing --speech_dir D` aligns the real audio
-of D instead of free running; `--no_vocoder` skips the waveform (much faster: only features
-and durations). `--attention_scores` also writes `attention.json` (mean WCR, ADR and focus
-rate). Empty texts are skipped and unknown characters read as <unk>, each reported once.
-A clip that comes out empty or near-empty (`--min_seconds`) is not written: it is
-listed with its text in `failed` and with the reason in `skipped.json`.
+speaker's name; `target` is resolved through the model's meta.json). The waveform comes from
+`--vocoder`: `auto` (the default: the universal HiFi-GAN for a TTS trained on its features,
+conf/tts/fastspeech2_hifigan.yaml, else Griffin-Lim), `griffin_lim`, `hifigan_universal` (an
+error for a TTS on other features), or `--vocoder_file` with an ESPnet GAN-TTS checkpoint
+(joint_text2wav, with `--vocoder_config`) or a ParallelWaveGAN .pkl.
+For distillation: `--write_attention` (`att_ws/<utt>.npy`, decoder steps x (tokens + <eos>)),
+`--write_durations` (`durations`, ESPnet format, in feature frames, summing to each
+utterance's frame count), `--write_feats` (`feats/<utt>.npy` + `feats.scp`);
+`--teacher_forcing --speech_dir D` aligns the real audio of D instead of free running;
+`--no_vocoder` skips the waveform (much faster: only features and durations).
+`--attention_scores` also writes `attention.json` (mean WCR, ADR and focus rate). Empty texts
+are skipped and unknown characters read as <unk>, each reported once. A clip that comes out
+empty or near-empty (`--min_seconds`) is not written: it is listed with its text in `failed`
+and with the reason in `skipped.json`.
 """
 
 import argparse
@@ -41,6 +44,8 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--nj", type=int, default=1, help="worker processes (one thread each)")
     p.add_argument("--job_index", type=int, default=1, help="this job (1-based), for run.pl")
     p.add_argument("--num_jobs", type=int, default=1, help="number of jobs, for run.pl")
+    p.add_argument("--vocoder", default="auto",
+                   help="auto | griffin_lim | hifigan_universal[:<generator .pth.tar>]")
     p.add_argument("--vocoder_config", type=Path, default=None, help="GAN vocoder config.yaml")
     p.add_argument("--vocoder_file", type=Path, default=None,
                    help="GAN vocoder checkpoint (.pth from ESPnet GAN-TTS, or .pkl)")
@@ -83,7 +88,7 @@ def _options(a: argparse.Namespace) -> Any:
     from lrspeech.models.inference import TtsOptions
 
     return TtsOptions(
-        speaker=a.speaker, vocoder=None if a.no_vocoder else "griffin_lim",
+        speaker=a.speaker, vocoder=None if a.no_vocoder else a.vocoder,
         vocoder_config=str(a.vocoder_config) if a.vocoder_config else None,
         vocoder_file=str(a.vocoder_file) if a.vocoder_file else None,
         write_attention=a.write_attention or a.attention_scores,

@@ -508,7 +508,7 @@ class TtsOptions:
     """Synthesis settings. `vocoder` None writes features only (no Griffin-Lim)."""
 
     speaker: str = "target"
-    vocoder: Optional[str] = "griffin_lim"
+    vocoder: Optional[str] = "auto"  # lrspeech.models.vocoder.parse_spec
     vocoder_config: Optional[str] = None
     vocoder_file: Optional[str] = None
     write_attention: bool = False

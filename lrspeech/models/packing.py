@@ -458,32 +458,71 @@ def load_tts(
 ) -> Any:
     """ESPnet `Text2Speech` for a packed TTS dir; `kw` go to Text2Speech.
 
-    `vocoder`: "griffin_lim" (espnet2's Spectrogram2Waveform, the default) or None / "none"
+    `vocoder`: "griffin_lim" (espnet2's Spectrogram2Waveform, the default), "hifigan_universal"
+    (lrspeech.models.vocoder: the universal HiFi-GAN generator, `hifigan_universal:<path>` for a
+    local checkpoint; the TTS must have been trained on its features), or None / "none"
     (features only: Text2Speech otherwise runs Griffin-Lim on every call). `vocoder_file`
     selects a GAN vocoder: an ESPnet GAN-TTS checkpoint (.pth, with its config.yaml as
     `vocoder_config`) or a ParallelWaveGAN .pkl (needs the parallel_wavegan package).
     """
     from espnet2.bin.tts_inference import Text2Speech
 
+    from lrspeech.models.vocoder import AUTO, GRIFFIN_LIM, HIFIGAN_UNIVERSAL, parse_spec
+
     register_models()
 
     model_dir = Path(model_dir)
     expect_task(model_dir, "tts")
-    pkl = vocoder_file is not None and str(vocoder_file).endswith(".pkl")
+    kind, path = ("gan", str(vocoder_file)) if vocoder_file is not None else parse_spec(vocoder)
+    pkl = kind == "gan" and str(path).endswith(".pkl")
     with _ResolvedConfig(model_dir) as config:
         t2s = Text2Speech(train_config=str(config), model_file=str(model_dir / MODEL),
                           device=device,
                           vocoder_config=str(vocoder_config) if pkl else None,
-                          vocoder_file=str(vocoder_file) if pkl else None, **kw)
+                          vocoder_file=str(path) if pkl else None, **kw)
     check_state_dict(t2s.model, model_dir / MODEL)
-    if vocoder_file is not None and not pkl:
+    if kind == AUTO:
+        kind, path = parse_spec(chosen_vocoder(t2s, AUTO))
+        logger.info("%s: vocoder %s (--vocoder auto)", model_dir, kind)
+    if kind == "gan" and not pkl:
         t2s.vocoder = load_gan_vocoder(Path(vocoder_config) if vocoder_config else None,
-                                       Path(vocoder_file), t2s, device)
-    elif vocoder_file is None and vocoder in (None, "none"):
+                                       Path(str(path)), t2s, device)
+    elif kind == HIFIGAN_UNIVERSAL:
+        t2s.vocoder = hifigan_for(t2s, path, model_dir)
+    elif kind == "none":
         t2s.vocoder = None
-    elif vocoder_file is None and vocoder != "griffin_lim":
-        raise PackError(f"vocoder {vocoder!r}: use 'griffin_lim', 'none', or give vocoder_file")
+    elif kind != GRIFFIN_LIM:
+        raise PackError(f"vocoder {vocoder!r}: use 'griffin_lim', 'hifigan_universal', 'none', "
+                        "or give vocoder_file")
     return t2s
+
+
+def _fbank(t2s: Any) -> Dict[str, Any]:
+    """The TTS's fbank settings ({} when it has no fbank extractor)."""
+    fe = t2s.feats_extract
+    if fe is None or not hasattr(fe, "get_parameters"):
+        return {}
+    return dict(fe.get_parameters())
+
+
+def chosen_vocoder(t2s: Any, spec: Optional[str]) -> Optional[str]:
+    """The vocoder `spec` means for this TTS (`auto` resolved by its features)."""
+    from lrspeech.models.vocoder import choose
+
+    return choose(spec, _fbank(t2s))
+
+
+def hifigan_for(t2s: Any, path: Optional[str], model_dir: Path) -> Any:
+    """The universal HiFi-GAN vocoder, checked against the TTS's feature settings."""
+    from lrspeech.models.vocoder import load_hifigan
+
+    params = _fbank(t2s)
+    if not params:
+        raise PackError(f"{model_dir}: the TTS has no fbank feature extractor; HiFi-GAN reads "
+                        "log-mel features")
+    vocoder = load_hifigan(path)
+    vocoder.check_tts(params, str(model_dir))
+    return vocoder.for_log_base(getattr(t2s.feats_extract.logmel, "log_base", 10.0))
 
 
 # Feature-extraction settings a vocoder and the TTS must share (mel bins, hop, rate, ...).

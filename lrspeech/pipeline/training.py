@@ -214,11 +214,39 @@ def usable_for_asr(step: TrainStep, split: str, data_dir: Path) -> Path:
     return usable
 
 
+def at_model_rate(step: TrainStep, split: str, data_dir: Path) -> Path:
+    """`data_dir`, or a copy of it resampled to the rate the config's features read.
+
+    ESPnet reads audio at whatever rate the file has; a TTS on the HiFi-GAN vocoder's 22,050-Hz
+    features (conf/tts/fastspeech2_hifigan.yaml) trains on the recipe's 16-kHz dirs, and a
+    log-mel ASR on a 22,050-Hz TTS's synthetic speech. The copy (out_dir/data/<split>_<fs>hz,
+    segments cut out, written whole or not at all) is made once per step.
+    """
+    from lrspeech.data.audio import audio_info
+    from lrspeech.models.packing import sample_rate_of
+    from lrspeech.pipeline.format_audio import FormatOptions, format_data_dir
+
+    fs = sample_rate_of(read_config(step.config))
+    dd = DataDir.load(data_dir)
+    rates = {audio_info(dd.audio_of(u)[0]).sample_rate for u in dd.audio_utt_ids}
+    if rates <= {fs}:
+        return data_dir
+    out = step.out_dir / "data" / f"{split}_{fs}hz"
+    if not (out / "wav.scp").is_file():
+        logger.info("%s: audio at %s Hz, the config's features read %d Hz; resampling into %s",
+                    data_dir, "/".join(map(str, sorted(rates))), fs, out)
+        format_data_dir(data_dir, out, FormatOptions(fs=fs, trim_db=None, min_dur=0.0,
+                                                     max_dur=float("inf")))
+    return out
+
+
 def write_lists(step: TrainStep, split: str, data_dir: Path) -> Path:
     """ESPnet lists of one split under out_dir/dump/<split>."""
     lists = step.out_dir / "dump" / split
     cfg = LangConfig.load(step.lang_config)
     work = step.out_dir / "text"
+    if step.task == "tts" or step.speech_encoder is None:
+        data_dir = at_model_rate(step, split, data_dir)
     if step.task == "asr":
         data_dir = usable_for_asr(step, split, data_dir)
         text = asr_text(DataDir.load(data_dir), cfg, work / f"{split}.asr")

@@ -15,6 +15,7 @@ from lrspeech.pipeline.training import (
     PREPARED,
     TrainStep,
     _follow_rank0,
+    at_model_rate,
     launch_rank,
     single_process_env,
 )
@@ -126,3 +127,33 @@ def test_two_process_cpu_ddp_training(an4_rows, tmp_path):
 
     assert (out / "exp" / "2epoch.pth").is_file()  # rank 0 saved the checkpoint
     assert load_asr(out / "model").asr_model is not None
+
+
+def test_audio_is_resampled_to_the_rate_the_config_reads(sw_rows, tmp_path):
+    """A TTS on the HiFi-GAN vocoder's 22,050-Hz features trains on 16-kHz dirs: the step uses
+    a resampled copy (same utterances, same durations); a 16-kHz config uses the dir itself."""
+    import soundfile as sf
+
+    from lrspeech.data.datadir import DataDir
+
+    rows = sw_rows[:3]
+    data = tmp_path / "data"
+    DataDir(wav_scp={r["id"]: r["audio"] for r in rows}, text={r["id"]: r["text"] for r in rows},
+            utt2spk={r["id"]: r["speaker"] for r in rows}).save(data)
+
+    def step(config: str) -> TrainStep:
+        return TrainStep(task="tts", config=REPO / "conf" / "tts" / config, train_dirs=[data],
+                         valid_dir=data, lang_config=REPO / "conf" / "lang" / "sw.yaml",
+                         token_list=tmp_path / "tokens.txt", out_dir=tmp_path / "exp", epochs=1)
+
+    assert at_model_rate(step("fastspeech2_tiny.yaml"), "train", data) == data
+    out = at_model_rate(step("fastspeech2_hifigan.yaml"), "train", data)
+    assert out == tmp_path / "exp" / "data" / "train_22050hz"
+    dd = DataDir.load(out)
+    assert sorted(dd.utt_ids) == sorted(r["id"] for r in rows)
+    assert dd.text == DataDir.load(data).text
+    for r in rows:
+        info, src = sf.info(dd.wav_scp[r["id"]]), sf.info(r["audio"])
+        assert info.samplerate == 22050 and src.samplerate == 16000
+        assert abs(info.duration - src.duration) < 0.01
+    assert at_model_rate(step("fastspeech2_hifigan.yaml"), "train", out) == out  # already there
