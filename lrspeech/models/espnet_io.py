@@ -531,9 +531,12 @@ def _done_argv(exp_dir: Path) -> Optional[List[str]]:
 
 
 def find_checkpoint(exp_dir: PathLike) -> Path:
-    """The model to use from an exp dir: valid.loss.best, another *.best, or the last epoch."""
+    """The model to use from an exp dir: valid.loss.ave (ESPnet's average of the
+    keep_nbest_models best epochs; the best itself when that is 1), valid.loss.best, another
+    *.best, or the last epoch."""
     exp_dir = Path(exp_dir)
-    candidates = [exp_dir / "valid.loss.best.pth", *sorted(exp_dir.glob("*.best.pth"))]
+    candidates = [exp_dir / "valid.loss.ave.pth", exp_dir / "valid.loss.best.pth",
+                  *sorted(exp_dir.glob("*.best.pth"))]
     candidates += sorted(exp_dir.glob("*epoch.pth"), key=lambda p: int(p.name.split("epoch")[0]),
                          reverse=True)
     for path in candidates:

@@ -211,6 +211,17 @@ def test_training_needs_stats_and_lists(tmp_path):
         espnet_io.find_checkpoint(tmp_path)
 
 
+def test_the_checkpoint_used_is_the_average_then_the_best_then_the_last(tmp_path):
+    for name in ("1epoch.pth", "12epoch.pth", "3epoch.pth"):
+        (tmp_path / name).write_bytes(b"x")
+    assert espnet_io.find_checkpoint(tmp_path).name == "12epoch.pth"
+    (tmp_path / "valid.loss.best.pth").write_bytes(b"x")
+    assert espnet_io.find_checkpoint(tmp_path).name == "valid.loss.best.pth"
+    (tmp_path / "valid.loss.ave_5best.pth").write_bytes(b"x")
+    (tmp_path / "valid.loss.ave.pth").symlink_to("valid.loss.ave_5best.pth")
+    assert espnet_io.find_checkpoint(tmp_path).name == "valid.loss.ave_5best.pth"
+
+
 # ---------------------------------------------------------------- the trained micro models
 
 
