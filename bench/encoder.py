@@ -13,9 +13,10 @@ frequency masks to 80 bins, with a conv2d2 stem so that the Conformer sees 50 fr
 as on the encoder's features; a Whisper name or model dir uses that encoder, frozen. The head
 is selected on 8 transcribed train clips that are neither paired nor dev.
 `--speed` also measures feature extraction RTF (wall time / audio time, threads = --threads)
-on 5-s and 40-s clips cut from the dev speech, and the packed head's decoding RTF on raw
-audio. Every cell is kept in --work_dir and skipped when rerun. Results: results.json and
-results.md in --work_dir. A corpus with a non-commercial licence (Suba) is read by path only.
+on 5-s and 40-s clips cut from the dev speech (`--speed_only`: that alone, into speed.json);
+each cell reports the packed head's decoding RTF on raw audio (encoder included). Every cell
+is kept in --work_dir and skipped when rerun. Results: results.json and results.md in
+--work_dir. A corpus with a non-commercial licence (Suba) is read by path only.
 """
 
 import argparse
@@ -152,6 +153,31 @@ def run_cell(cell: Path, config: Path, setting: Dict[str, Path], lang: Path, tok
     return result
 
 
+KEEP_SHARES = (1.0, 0.9, 0.75, 0.5, 0.25)
+
+
+def label_quality(cell: Path, dev: Path, lang: Path) -> Dict[str, float]:
+    """CER of the dev hypotheses the per-utterance score ranks best, for each share kept: how
+    well the score that the recipe's dual transformation can filter labels by ranks them."""
+    from lrspeech.eval.scoring import score_corpus
+    from lrspeech.pipeline.pseudo import read_scores, share_threshold
+    from lrspeech.text.lang import LangConfig
+
+    refs = dict(ln.split(" ", 1) for ln in (dev / "text").read_text(encoding="utf-8")
+                .splitlines() if ln)
+    hyps = dict(ln.split(" ", 1) if " " in ln else (ln, "") for ln in
+                (cell / "decode" / "text").read_text(encoding="utf-8").splitlines() if ln)
+    scores = read_scores(cell / "decode" / "score")
+    cfg = LangConfig.load(lang)
+    out = {}
+    for share in KEEP_SHARES:
+        threshold = share_threshold([scores[u] for u in refs if u in scores], share)
+        keep = [u for u in refs if threshold is None or scores.get(u, -np.inf) >= threshold]
+        score = score_corpus({u: refs[u] for u in keep}, {u: hyps.get(u, "") for u in keep}, cfg)
+        out[f"{share:g}"] = score.cer
+    return out
+
+
 def clips_of(dev: Path, seconds: float, n: int) -> List[np.ndarray]:
     """`n` clips of `seconds` cut from the dev speech laid end to end."""
     from lrspeech.data.audio import load_audio
@@ -189,7 +215,10 @@ def summarize(cells: Dict[str, List[Dict[str, Any]]]) -> Dict[str, Dict[str, flo
             "cer_mean": statistics.mean(cer), "cer_sd": statistics.pstdev(cer),
             "wer_mean": statistics.mean(wer), "wer_sd": statistics.pstdev(wer),
             "seeds": len(results), "train_s_mean": statistics.mean(r["train_s"] for r in results),
-            "decode_rtf_mean": statistics.mean(r["decode_rtf"] for r in results)}
+            "decode_rtf_mean": statistics.mean(r["decode_rtf"] for r in results),
+            "label_cer_by_share": {k: statistics.mean(r["label_cer_by_share"][k]
+                                                      for r in results)
+                                   for k in results[0]["label_cer_by_share"]}}
     return out
 
 
@@ -202,6 +231,13 @@ def markdown(db_root: Path, summary: Dict[str, Dict[str, float]], speed: Dict[st
         lines.append(f"| {feature} | {100 * s['cer_mean']:.1f} ± {100 * s['cer_sd']:.1f} | "
                      f"{100 * s['wer_mean']:.1f} ± {100 * s['wer_sd']:.1f} | "
                      f"{s['train_s_mean']:.0f} | {s['decode_rtf_mean']:.3f} |")
+    lines += ["", "Dev CER of the best-scored share of the hypotheses (the per-utterance score "
+              "of the CTC prefix search; mean over seeds):", "",
+              "| features | " + " | ".join(f"keep {k:g}" for k in KEEP_SHARES) + " |",
+              "|---|" + "---|" * len(KEEP_SHARES)]
+    for feature, s in summary.items():
+        lines.append(f"| {feature} | " + " | ".join(
+            f"{100 * s['label_cer_by_share'][f'{k:g}']:.1f}" for k in KEEP_SHARES) + " |")
     for feature, figures in speed.items():
         lines.append(f"\nFeature extraction {feature} ({args.threads} threads): " +
                      ", ".join(f"{k} {v}" for k, v in figures.items()))
@@ -226,6 +262,8 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--text", type=Path, default=None, help="unpaired text (default: the corpus's)")
     p.add_argument("--speed", action="store_true", help="also measure extraction RTF")
     p.add_argument("--threads", type=int, default=2, help="threads for the speed figures")
+    p.add_argument("--speed_only", action="store_true",
+                   help="only the speed figures (no training; the setting is still built)")
     return p
 
 
@@ -239,6 +277,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     setting = make_setting(args.db_root, work, args.n_paired, args.max_paired_dur,
                            args.dev_max_dur, args.text)
     tokens = token_list(setting["train"], lang, work / "tokens.txt")
+    if args.speed_only:
+        speed = {f: extraction_rtf(f, setting["dev"], args.threads)
+                 for f in args.features if f != "logmel"}
+        (work / "speed.json").write_text(json.dumps(speed, indent=2) + "\n", encoding="utf-8")
+        print(json.dumps(speed, indent=2))
+        return 0
     cells: Dict[str, List[Dict[str, Any]]] = {}
     for feature in args.features:
         config = head_config(feature, work, args.head)
@@ -246,6 +290,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         for seed in args.seeds:
             cell = work / "cells" / name / f"seed{seed}"
             result = run_cell(cell, config, setting, lang, tokens, args.epochs, seed)
+            result = {**result, "label_cer_by_share": label_quality(cell, setting["dev"], lang)}
             logger.info("%s seed %d: dev CER %.1f%% WER %.1f%%", name, seed,
                         100 * result["cer"], 100 * result["wer"])
             cells.setdefault(name, []).append(result)

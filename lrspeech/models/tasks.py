@@ -176,12 +176,14 @@ def close_process_group() -> None:
     ESPnet's trainer never destroys it; Gloo's worker threads then outlive it into interpreter
     shutdown, and a rank can die there with SIGABRT ("terminate called without an active
     exception"), by chance, after a training that succeeded. Called only after a run that
-    returned normally: destroying the group while other ranks may still be in a collective
-    could hang them.
+    returned normally. The ranks first meet at a barrier, so that none tears down its
+    connections while another is still finishing ESPnet's run (rank 0 averages and saves the
+    models after the last epoch; the abort was seen in rank 1 right then).
     """
     import torch.distributed as dist
 
     if dist.is_available() and dist.is_initialized():
+        dist.barrier()
         dist.destroy_process_group()
 
 

@@ -39,8 +39,11 @@ def test_setting_keeps_dev_validation_and_training_apart(enc, tmp_path, test_dat
 
 
 def test_summary_and_markdown(enc):
-    cells = {"whisper-base": [{"cer": 0.10, "wer": 0.5, "train_s": 100, "decode_rtf": 0.02},
-                              {"cer": 0.14, "wer": 0.6, "train_s": 110, "decode_rtf": 0.03}]}
+    shares = {"1": 0.10, "0.9": 0.10, "0.75": 0.09, "0.5": 0.08, "0.25": 0.06}
+    cells = {"whisper-base": [{"cer": 0.10, "wer": 0.5, "train_s": 100, "decode_rtf": 0.02,
+                               "label_cer_by_share": shares},
+                              {"cer": 0.14, "wer": 0.6, "train_s": 110, "decode_rtf": 0.03,
+                               "label_cer_by_share": {k: v + 0.04 for k, v in shares.items()}}]}
     summary = enc.summarize(cells)
     assert summary["whisper-base"]["cer_mean"] == pytest.approx(0.12)
     assert summary["whisper-base"]["cer_sd"] == pytest.approx(0.02)
@@ -48,4 +51,17 @@ def test_summary_and_markdown(enc):
     md = enc.markdown(enc.Path("x"), summary, {"whisper-base": {"rtf_5s": 0.03}}, args)
     assert "| whisper-base | 12.0 ± 2.0 | 55.0 ± 5.0 | 105 | 0.025 |" in md
     assert "rtf_5s 0.03" in md
+    assert "| whisper-base | 12.0 | 12.0 | 11.0 | 10.0 | 8.0 |" in md
     json.dumps(summary)
+
+
+def test_label_quality_ranks_dev_hypotheses_by_score(enc, tmp_path):
+    """The best-scored half of the dev hypotheses has the CER of those alone."""
+    dev, cell = tmp_path / "dev", tmp_path / "cell"
+    dev.mkdir()
+    (cell / "decode").mkdir(parents=True)
+    (dev / "text").write_text("a habari\nb sawa\nc asante\nd ndiyo\n")
+    (cell / "decode" / "text").write_text("a habari\nb xxxx\nc asante\nd xxxxx\n")
+    (cell / "decode" / "score").write_text("a -0.1\nb -0.9\nc -0.2\nd -0.8\n")
+    out = enc.label_quality(cell, dev, enc.SW_LANG)
+    assert out["1"] == pytest.approx(9 / 21) and out["0.5"] == 0.0 and out["0.25"] == 0.0

@@ -77,6 +77,10 @@ def test_every_stage_output_is_well_formed(recipe: Path) -> None:
     assert len(lines(dt / "asr_pairs" / "wav.scp")) == 6  # the TTS read all 6 sentences
     assert set(lines(dt / "asr_pairs" / "utt2spk")[0].split()[1:]) == {"sw_35d"}
     assert len(lines(dt / "tts_pairs" / "wav.scp")) == 5  # ASR-labelled unpaired speech
+    labels = json.loads((dt / "labels.json").read_text())  # --dt_label_keep 1.0: all kept
+    assert labels["threshold"] is None and labels["kept"] == 5
+    assert labels["dev_kept"] == labels["dev_total"] > 0
+    assert labels["dev_cer_kept"] == labels["dev_cer_all"]
     for stage in ("pretrain", "finetune", "dt/round1", "kd"):
         for task in ("asr", "tts"):
             meta = json.loads((recipe / "exp" / stage / task / "model" / "meta.json").read_text())

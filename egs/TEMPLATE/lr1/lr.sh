@@ -50,6 +50,8 @@ pretrain_epochs=8       # epochs of rich-resource pretraining
 finetune_epochs=20      # epochs of fine-tuning on the paired data
 train_args=""           # extra ESPnet training arguments for every training (e.g. "--batch_bins 400000")
 synth_min_dur=0.1       # a synthesized clip shorter than this (s) is recorded as failed and left out
+dt_label_keep=1.0       # DT: share of the unpaired speech's ASR labels the TTS keeps, best-scored first
+                        # (1.0: all; measured: the score barely ranks label quality, docs/benchmarks.md)
 # Dual transformation (stage 6)
 dt_rounds=2             # rounds of dual transformation
 dt_text_per_round=100   # unpaired sentences the TTS reads per round
@@ -359,12 +361,17 @@ if [ "${stage}" -le 6 ] && [ "${stop_stage}" -ge 6 ]; then
     for r in $(seq 1 "${dt_rounds}"); do
         rd=exp/dt/round${r}
         log "round ${r}: ASR(r-1) labels the unpaired speech, TTS(r-1) reads ${dt_text_per_round} sentences in voices ${voices}"
-        pseudo_inputs=("${prev}/asr/model/model.pth" "${prev}/tts/model/model.pth" "${dt_text_per_round}" "${voices}" "${seed}" "${synth_min_dur}")
+        pseudo_inputs=("${prev}/asr/model/model.pth" "${prev}/tts/model/model.pth" "${dt_text_per_round}" "${voices}" "${seed}" "${synth_min_dur}" "${dt_label_keep}")
         if ! is_done "dt_round${r}_pseudo" "${pseudo_inputs[@]}"; then
-            rm -rf "${rd}"/{asr_hyp,tts_pairs,text,text_*,spk_*,synth_*,asr_pairs}
+            rm -rf "${rd}"/{asr_hyp,dev_hyp,labels.json,tts_pairs,text,text_*,spk_*,synth_*,asr_pairs}
         fi
         decode "${prev}/asr/model" "${raw}/unpaired_speech" "${rd}/asr_hyp"
-        lr make_pseudo_data asr_pairs --speech_dir "${raw}/unpaired_speech" --hyp_dir "${rd}/asr_hyp" --out "${rd}/tts_pairs"
+        decode "${prev}/asr/model" "${raw}/${eval_set}" "${rd}/dev_hyp"  # what the labels are worth
+        labels=$(lr make_pseudo_data asr_pairs --speech_dir "${raw}/unpaired_speech" --hyp_dir "${rd}/asr_hyp" \
+            --keep_share "${dt_label_keep}" --dev_dir "${raw}/${eval_set}" --dev_hyp_dir "${rd}/dev_hyp" \
+            --lang_config "${lang_config}" --report "${rd}/labels.json" --out "${rd}/tts_pairs") \
+            || die "round ${r}: the ASR labels of the unpaired speech are unusable (see above)"
+        log "round ${r}: $(grep '^labels kept' <<< "${labels}")"
         lr make_pseudo_data sample_text --text_dir "${raw}/unpaired_text" --n "${dt_text_per_round}" \
             --seed "$((seed * 1000 + r))" --speakers "${voices}" --out "${rd}/text"
         IFS=, read -r -a vlist <<< "${voices}"
