@@ -20,6 +20,7 @@ is kept in --work_dir and skipped when rerun. Results: results.json and results.
 """
 
 import argparse
+import hashlib
 import json
 import logging
 import os
@@ -128,10 +129,19 @@ def token_list(train: Path, lang: Path, out: Path) -> Path:
 
 def run_cell(cell: Path, config: Path, setting: Dict[str, Path], lang: Path, tokens: Path,
              epochs: int, seed: int) -> Dict[str, Any]:
-    """Train (or reuse) one head and score it on dev; cached in cell/result.json."""
+    """Train (or reuse) one head and score it on dev; cached in cell/result.json, reused only
+    for the same head config (its SHA-256 is kept with the result)."""
     done = cell / "result.json"
+    config_sha = hashlib.sha256(config.read_bytes()).hexdigest()
     if done.is_file():
-        return json.loads(done.read_text(encoding="utf-8"))
+        cached = json.loads(done.read_text(encoding="utf-8"))
+        if cached.get("head_sha256", config_sha) != config_sha:
+            raise SystemExit(f"{cell}: trained with another head config than {config}; move "
+                             "the cell aside (or give this config its own name with --head)")
+        if "head_sha256" not in cached:
+            logger.warning("%s: cached before head configs were recorded; reused as %s", cell,
+                           config)
+        return cached
     from lrspeech.eval.scoring import score_corpus
     from lrspeech.models.inference import decode_data_dir
     from lrspeech.pipeline.training import TrainStep, run_step
@@ -148,6 +158,7 @@ def run_cell(cell: Path, config: Path, setting: Dict[str, Path], lang: Path, tok
         encoding="utf-8").splitlines() if ln)
     score = score_corpus(refs, {h.utt: h.text for h in hyps}, LangConfig.load(lang))
     result = {"cer": score.cer, "wer": score.wer, "train_s": round(train_s, 1),
+              "head_sha256": config_sha,
               "decode_rtf": round(took.rtf, 4), "dev_utts": len(refs)}
     done.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     return result

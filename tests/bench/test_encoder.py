@@ -65,3 +65,17 @@ def test_label_quality_ranks_dev_hypotheses_by_score(enc, tmp_path):
     (cell / "decode" / "score").write_text("a -0.1\nb -0.9\nc -0.2\nd -0.8\n")
     out = enc.label_quality(cell, dev, enc.SW_LANG)
     assert out["1"] == pytest.approx(9 / 21) and out["0.5"] == 0.0 and out["0.25"] == 0.0
+
+
+def test_a_cell_is_reused_only_for_the_same_head_config(enc, tmp_path):
+    config = enc.head_config("whisper-base", tmp_path)
+    cell = tmp_path / "cell"
+    cell.mkdir()
+    import hashlib
+
+    sha = hashlib.sha256(config.read_bytes()).hexdigest()
+    (cell / "result.json").write_text(json.dumps({"cer": 0.2, "head_sha256": sha}))
+    assert enc.run_cell(cell, config, {}, tmp_path, tmp_path, 1, 1)["cer"] == 0.2
+    (cell / "result.json").write_text(json.dumps({"cer": 0.2, "head_sha256": "0" * 64}))
+    with pytest.raises(SystemExit, match="trained with another head config"):
+        enc.run_cell(cell, config, {}, tmp_path, tmp_path, 1, 1)
