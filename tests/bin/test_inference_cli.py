@@ -139,6 +139,9 @@ def test_tts_inference_cli_griffin_lim_data_dir(packed, tmp_path):
     (["--teacher_forcing"], "--teacher_forcing needs --speech_dir"),
     (["--nj", "0"], "--nj must be >= 1"),
     (["--no_vocoder", "--vocoder_file", "v.pth"], "--no_vocoder and --vocoder_file exclude"),
+    (["--vocoder", "hifigan_universal"], "the TTS's features differ from the HiFi-GAN vocoder's "
+                                         "(fs: vocoder 22050 vs TTS 16000"),
+    (["--vocoder", "wavenet"], "--vocoder 'wavenet': use auto, griffin_lim, hifigan_universal"),
 ])
 def test_tts_inference_cli_bad_arguments(packed, tmp_path, capsys, args, message):
     text = text_dir(tmp_path / "text", "u1 hali\n")
