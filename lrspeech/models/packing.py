@@ -467,7 +467,7 @@ def load_tts(
     """
     from espnet2.bin.tts_inference import Text2Speech
 
-    from lrspeech.models.vocoder import AUTO, GRIFFIN_LIM, HIFIGAN_UNIVERSAL, parse_spec
+    from lrspeech.models.vocoder import AUTO, HIFIGAN_UNIVERSAL, choose, parse_spec
 
     register_models()
 
@@ -482,7 +482,7 @@ def load_tts(
                           vocoder_file=str(path) if pkl else None, **kw)
     check_state_dict(t2s.model, model_dir / MODEL)
     if kind == AUTO:
-        kind, path = parse_spec(chosen_vocoder(t2s, AUTO))
+        kind, path = parse_spec(choose(AUTO, _fbank(t2s)))
         logger.info("%s: vocoder %s (--vocoder auto)", model_dir, kind)
     if kind == "gan" and not pkl:
         t2s.vocoder = load_gan_vocoder(Path(vocoder_config) if vocoder_config else None,
@@ -491,10 +491,7 @@ def load_tts(
         t2s.vocoder = hifigan_for(t2s, path, model_dir)
     elif kind == "none":
         t2s.vocoder = None
-    elif kind != GRIFFIN_LIM:
-        raise PackError(f"vocoder {vocoder!r}: use 'griffin_lim', 'hifigan_universal', 'none', "
-                        "or give vocoder_file")
-    return t2s
+    return t2s  # griffin_lim: Text2Speech's own (parse_spec refused any other name)
 
 
 def _fbank(t2s: Any) -> Dict[str, Any]:
@@ -503,13 +500,6 @@ def _fbank(t2s: Any) -> Dict[str, Any]:
     if fe is None or not hasattr(fe, "get_parameters"):
         return {}
     return dict(fe.get_parameters())
-
-
-def chosen_vocoder(t2s: Any, spec: Optional[str]) -> Optional[str]:
-    """The vocoder `spec` means for this TTS (`auto` resolved by its features)."""
-    from lrspeech.models.vocoder import choose
-
-    return choose(spec, _fbank(t2s))
 
 
 def hifigan_for(t2s: Any, path: Optional[str], model_dir: Path) -> Any:
@@ -523,10 +513,6 @@ def hifigan_for(t2s: Any, path: Optional[str], model_dir: Path) -> Any:
     vocoder = load_hifigan(path)
     vocoder.check_tts(params, str(model_dir))
     return vocoder.for_log_base(getattr(t2s.feats_extract.logmel, "log_base", 10.0))
-
-
-# Feature-extraction settings a vocoder and the TTS must share (mel bins, hop, rate, ...).
-VOCODER_KEYS = ("fs", "n_fft", "n_shift", "n_mels", "win_length", "fmin", "fmax")
 
 
 class GanVocoder:
@@ -574,10 +560,12 @@ def load_gan_vocoder(config: Optional[Path], checkpoint: Path, t2s: Any, device:
 def _check_vocoder_features(gan: Any, t2s: Any, config: Path) -> None:
     if gan.feats_extract is None or t2s.feats_extract is None:
         return
-    theirs, ours = gan.feats_extract.get_parameters(), t2s.feats_extract.get_parameters()
-    differ = [k for k in VOCODER_KEYS if k in theirs and k in ours and theirs[k] != ours[k]]
+    from lrspeech.models.vocoder import feature_differences
+
+    differ = feature_differences(gan.feats_extract.get_parameters(),
+                                 t2s.feats_extract.get_parameters())
     if differ:
-        shown = ", ".join(f"{k}: vocoder {theirs[k]} vs TTS {ours[k]}" for k in differ)
+        shown = ", ".join(differ)
         raise PackError(f"{config}: the vocoder was trained on other features ({shown}); "
                         "use a vocoder trained with the TTS's feats_extract_conf")
 

