@@ -169,8 +169,9 @@ def train_baseline(recipe: Path, opts: Sequence[str], times: Dict[str, float]) -
     times.setdefault("baseline", round(time.time() - t0, 1))
 
 
-def train_judge(work: Path, db_root: Path, epochs: int, quick: bool) -> Path:
-    """An ASR on every train clip of the corpus (real transcripts; never the dev split)."""
+def train_judge(work: Path, db_root: Path, epochs: int, quick: bool, lang: Path = LANG) -> Path:
+    """An ASR on every train clip of the corpus (real transcripts; never the dev split), with
+    the text frontend of `lang`."""
     import yaml
     from tts_align import JUDGE_ENCODER
 
@@ -196,12 +197,12 @@ def train_judge(work: Path, db_root: Path, epochs: int, quick: bool) -> Path:
     share = "0.2" if quick else "0.05"  # a few utterances for validation losses
     lr("lrspeech.bin.split_data_dir", "dump/all", "--dev-share", share, "--seed", "1",
        "--train", "dump/train", "--dev", "dump/valid")
-    lr("lrspeech.bin.tokenize_text", "--lang_config", str(LANG), "--in", "dump/all/text",
+    lr("lrspeech.bin.tokenize_text", "--lang_config", str(lang), "--in", "dump/all/text",
        "--out", "dump/tokens.txt", "--token_type", "char", "--punctuation", "strip")
     lr("lrspeech.bin.make_token_list", "--out", "dump/token_list.txt", "dump/tokens.txt")
     espnet = ["--num_iters_per_epoch", "3"] if quick else []
     cmd = [PY, "-m", "lrspeech.bin.train_model", "--task", "asr", "--config", str(config),
-           "--train", "dump/train", "--valid", "dump/valid", "--lang_config", str(LANG),
+           "--train", "dump/train", "--valid", "dump/valid", "--lang_config", str(lang),
            "--token_list", "dump/token_list.txt", "--token_type", "char", "--out_dir", "exp",
            "--epochs", str(epochs), "--seed", "1", "--", "--ngpu", "0", *espnet]
     with open(judge / "train.log", "w", encoding="utf-8") as f:

@@ -57,6 +57,7 @@ dt_rounds=2             # rounds of dual transformation
 dt_text_per_round=100   # unpaired sentences the TTS reads per round
 dt_tts_speakers=3       # voices the TTS reads them in
 dt_epochs=6             # training epochs per round and model
+dt_vocoder=griffin_lim  # vocoder of the speech the TTS reads for the ASR (auto: the TTS's own best)
 dt_eval=true            # log every round's dev CER and IR (judge: --judge, else the fine-tuned ASR)
 # Knowledge distillation (stage 7)
 kd_tts_sentences=150    # unpaired sentences the TTS teacher synthesizes in the target voice
@@ -361,7 +362,7 @@ if [ "${stage}" -le 6 ] && [ "${stop_stage}" -ge 6 ]; then
     for r in $(seq 1 "${dt_rounds}"); do
         rd=exp/dt/round${r}
         log "round ${r}: ASR(r-1) labels the unpaired speech, TTS(r-1) reads ${dt_text_per_round} sentences in voices ${voices}"
-        pseudo_inputs=("${prev}/asr/model/model.pth" "${prev}/tts/model/model.pth" "${dt_text_per_round}" "${voices}" "${seed}" "${synth_min_dur}" "${dt_label_keep}")
+        pseudo_inputs=("${prev}/asr/model/model.pth" "${prev}/tts/model/model.pth" "${dt_text_per_round}" "${voices}" "${seed}" "${synth_min_dur}" "${dt_label_keep}" "${dt_vocoder}")
         if ! is_done "dt_round${r}_pseudo" "${pseudo_inputs[@]}"; then
             rm -rf "${rd}"/{asr_hyp,dev_hyp,labels.json,tts_pairs,text,text_*,spk_*,synth_*,asr_pairs}
         fi
@@ -378,7 +379,7 @@ if [ "${stage}" -le 6 ] && [ "${stop_stage}" -ge 6 ]; then
         for v in "${vlist[@]}"; do
             echo "${v}" > "${rd}/spk_${v}"
             lr subset_data_dir --spk-list "${rd}/spk_${v}" "${rd}/text" "${rd}/text_${v}" >/dev/null
-            synthesize "${prev}/tts/model" "${rd}/text_${v}" "${rd}/synth_${v}" "${v}"
+            synthesize "${prev}/tts/model" "${rd}/text_${v}" "${rd}/synth_${v}" "${v}" --vocoder "${dt_vocoder}"
         done
         # shellcheck disable=SC2046
         lr combine_data "${rd}/asr_pairs" $(for v in "${vlist[@]}"; do echo "${rd}/synth_${v}/data"; done) >/dev/null
