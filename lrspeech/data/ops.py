@@ -11,11 +11,10 @@ import hashlib
 import logging
 from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
-from tqdm import tqdm
-
 from lrspeech.data.audio import AudioError, audio_info
 from lrspeech.data.datadir import UTT2DUR, WAV_SCP, DataDir, Segment
 from lrspeech.data.errors import BAD_VALUE, CONFLICT, DUPLICATE, MISSING_FILE, DataDirError, Problem
+from lrspeech.progress import progress
 
 logger = logging.getLogger(__name__)
 
@@ -252,7 +251,7 @@ def compute_utt2dur(dd: DataDir) -> DataDir:
     durations: Dict[str, float] = {}
     problems: List[Problem] = []
     ids = sorted(dd.wav_scp)
-    for utt in tqdm(ids, desc="measuring durations", disable=len(ids) < 100 or None):
+    for utt in progress(ids, desc="measuring durations", disable=len(ids) < 100):
         try:
             durations[utt] = audio_info(dd.wav_scp[utt]).duration
         except AudioError as err:

@@ -14,8 +14,6 @@ import logging
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Tuple
 
-from tqdm import tqdm
-
 from lrspeech.data.audio import AudioError, AudioInfo, check_audio, is_pipe
 from lrspeech.data.datadir import (
     SEGMENTS,
@@ -47,6 +45,7 @@ from lrspeech.data.errors import (
     DataDirError,
     Problem,
 )
+from lrspeech.progress import progress
 
 __all__ = ["AUDIO_CHECKS", "DataDirError", "Problem", "find_problems", "validate_data_dir"]
 
@@ -139,7 +138,7 @@ def _check_audio(
     noun = "recording" if c.dd.has_segments else "utterance"
     infos: Dict[str, AudioInfo] = {}
     items = sorted(c.dd.wav_scp.items())
-    for key, spec in tqdm(items, desc="checking audio", disable=len(items) < 100 or None):
+    for key, spec in progress(items, desc="checking audio", disable=len(items) < 100):
         if not spec.strip():
             c.add(WAV_SCP, key, "has no audio path", f"add it {FIX_DROP}", MISSING_AUDIO, noun)
             continue

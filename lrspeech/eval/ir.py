@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Tuple
 
 import numpy as np
-from tqdm import tqdm
 
 from lrspeech.data.atomic import atomic_write_text
 from lrspeech.data.audio import AudioError
@@ -37,6 +36,7 @@ from lrspeech.eval.align import CORRECT
 from lrspeech.eval.inputs import AudioRef
 from lrspeech.eval.judge import Judge
 from lrspeech.eval.scoring import CorpusScore, UttScore, score_corpus
+from lrspeech.progress import progress
 from lrspeech.text.lang import LangConfig
 
 logger = logging.getLogger(__name__)
@@ -119,7 +119,7 @@ def transcribe_all(
     """
     hyps: Dict[str, str] = {}
     skips = Skips()
-    for utt in tqdm(sorted(audio), desc=f"judge {judge.name}", unit="utt"):
+    for utt in progress(sorted(audio), desc=f"judge {judge.name}", unit="utt"):
         try:
             x, sr = audio[utt].load()
         except AudioError as err:

@@ -20,13 +20,13 @@ from pathlib import Path
 from typing import Callable, Dict, List, Mapping, Optional, Union
 
 import numpy as np
-from tqdm import tqdm
 
 from lrspeech.data.atomic import atomic_write_text
 from lrspeech.eval.extras import optional_import
 from lrspeech.eval.inputs import AudioRef
 from lrspeech.eval.reference import RefConfig, ReferenceScorer
 from lrspeech.eval.stats import Summary, summarize
+from lrspeech.progress import progress
 
 logger = logging.getLogger(__name__)
 
@@ -132,7 +132,7 @@ def evaluate_mos(
     if refs and not set(synth) & set(refs):
         logger.warning("no synthesized utterance has a reference recording; check the ids")
     utts = {}
-    for utt in tqdm(sorted(synth), desc="MOS proxies", unit="utt"):
+    for utt in progress(sorted(synth), desc="MOS proxies", unit="utt"):
         utts[utt] = scorer(utt, synth[utt], refs.get(utt))
     return MosResult(utts)
 

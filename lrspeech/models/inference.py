@@ -41,7 +41,6 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
-from tqdm import tqdm
 
 from lrspeech.data.atomic import atomic_dir, atomic_file
 from lrspeech.data.audio import AudioError, load_audio, resample, write_wav
@@ -51,6 +50,7 @@ from lrspeech.data.kaldi_files import format_lines
 from lrspeech.data.skips import EMPTY, NEAR_EMPTY, SKIPPED_JSON, Skips
 from lrspeech.models import packing
 from lrspeech.models.input_limits import measure_limit
+from lrspeech.progress import progress as progress_bar
 from lrspeech.runtime import limit_threads
 
 logger = logging.getLogger(__name__)
@@ -127,7 +127,7 @@ def run_parts(work: Callable[..., List[Any]], parts: List[Any], nj: int, desc: s
     what workers share before they start. Results are concatenated in part order.
     """
     if nj <= 1 or len(parts) <= 1:
-        with tqdm(total=total, desc=desc, unit="utt", dynamic_ncols=True) as bar:
+        with progress_bar(total=total, desc=desc, unit="utt") as bar:
             run = local(lambda: bar.update(1))
             return [r for part in parts for r in run(part)]
     preload()
@@ -136,12 +136,12 @@ def run_parts(work: Callable[..., List[Any]], parts: List[Any], nj: int, desc: s
     with ProcessPoolExecutor(len(parts), mp_context=ctx, initializer=_init_worker,
                              initargs=(progress,)) as pool:
         futures = [pool.submit(work, part) for part in parts]  # starts all workers first
-        with tqdm(total=total, desc=desc, unit="utt", dynamic_ncols=True) as bar:
+        with progress_bar(total=total, desc=desc, unit="utt") as bar:
             _follow(futures, progress, bar)
         return [r for f in futures for r in f.result()]
 
 
-def _follow(futures: List[Future], progress: Any, bar: tqdm) -> None:
+def _follow(futures: List[Future], progress: Any, bar: Any) -> None:
     while not all(f.done() for f in futures):
         try:
             progress.get(timeout=0.2)

@@ -465,17 +465,16 @@ def align_data_dir(
     Utterances that cannot be aligned (no transcript, audio too short for it, unreadable
     audio, word counts that differ) are skipped and listed with the reason in report.json.
     """
-    from tqdm import tqdm
-
     from lrspeech.data.atomic import atomic_dir
     from lrspeech.data.audio import AudioError
     from lrspeech.data.datadir import DataDir
+    from lrspeech.progress import progress
 
     dd = DataDir.load(Path(data_dir))
     transcripts = transcripts or Transcripts(text=dd.text)
     report = AlignReport({}, {}, {}, {})
     results: Dict[str, UttDurations] = {}
-    for utt in tqdm(dd.audio_utt_ids, desc=f"ctc_align {dd.name}", unit="utt"):
+    for utt in progress(dd.audio_utt_ids, desc=f"ctc_align {dd.name}", unit="utt"):
         try:
             alignment, durs = align_utterance(
                 aligner, utt, dd.audio_of(utt), transcripts, frames, min_pause_s
@@ -689,10 +688,10 @@ def write_pitch_energy(lists_dir: Union[str, Path], tts_config: Union[str, Path]
     """
     import torch
     from espnet2.tasks.tts import energy_extractor_choices, pitch_extractor_choices
-    from tqdm import tqdm
 
     from lrspeech.data.atomic import atomic_dir, atomic_write_text
     from lrspeech.data.audio import load_audio
+    from lrspeech.progress import progress
 
     lists_dir = Path(lists_dir)
     conf = yaml.safe_load(Path(tts_config).read_text(encoding="utf-8")) or {}
@@ -710,7 +709,7 @@ def write_pitch_energy(lists_dir: Union[str, Path], tts_config: Union[str, Path]
         extractor = choices[name].get_class(conf[f"{name}_extract"])(**kwargs)
         scp = {}
         with atomic_dir(lists_dir / f"data_{name}") as tmp:
-            for utt in tqdm(sorted(durations), desc=f"{name} of {lists_dir}", unit="utt"):
+            for utt in progress(sorted(durations), desc=f"{name} of {lists_dir}", unit="utt"):
                 wav, _ = load_audio(wavs[utt])
                 d = torch.tensor(durations[utt])[None]
                 with torch.no_grad():

@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
-from tqdm import tqdm
 
 from lrspeech.data.atomic import atomic_dir
 from lrspeech.data.audio import AudioError, load_audio
@@ -32,6 +31,7 @@ from lrspeech.data.datadir import DataDir
 from lrspeech.data.errors import EMPTY_AUDIO
 from lrspeech.data.skips import EMPTY, SKIPPED_JSON, TOO_SHORT, Skips
 from lrspeech.models.speech_encoder import HOP, SAMPLE_RATE, SpeechEncoder, out_frames
+from lrspeech.progress import progress
 
 logger = logging.getLogger(__name__)
 
@@ -165,9 +165,8 @@ def extract_features(data_dir: PathLike, encoder: Union[str, SpeechEncoder],
     utts = dd.audio_utt_ids
     old = [e.name for e in out.iterdir()] if out.is_dir() else []  # all replaced, none kept
     with atomic_dir(out, replace=old) as tmp:
-        with tqdm(total=len(utts), desc=f"encode {Path(data_dir).name}", unit="utt",
-                  dynamic_ncols=True) as progress:
-            done = _encode_all(dd, utts, encoder, tmp / "feats.ark", progress)
+        with progress(total=len(utts), desc=f"encode {Path(data_dir).name}", unit="utt") as bar:
+            done = _encode_all(dd, utts, encoder, tmp / "feats.ark", bar)
         skips = _write_index(tmp, done, out)
         meta["utterances_encoded"] = len(done) - len(skips)
         (tmp / META).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")

@@ -30,12 +30,12 @@ from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 import numpy as np
 import soundfile as sf
-from tqdm import tqdm
 
 from lrspeech.data.audio import resample, to_mono, write_wav
 from lrspeech.data.datadir import DataDir, datadir_files
 from lrspeech.data.sentences import SAFE_ID, Sentence, SentenceFileError, read_sentences
 from lrspeech.pipeline.stages import atomic_dir
+from lrspeech.progress import progress
 
 logger = logging.getLogger(__name__)
 
@@ -256,7 +256,7 @@ def render_all(plans: Sequence[UttPlan], cfg: EspeakCorpusConfig, wav_dir: Path)
     wav_dir.mkdir(parents=True, exist_ok=True)
     with ThreadPoolExecutor(max_workers=max(1, cfg.nj)) as pool:
         jobs = pool.map(lambda p: _render(p, cfg.lang, cfg.fs, wav_dir), plans)
-        return list(tqdm(jobs, total=len(plans), desc=f"espeak-ng {cfg.lang}", unit="utt"))
+        return list(progress(jobs, total=len(plans), desc=f"espeak-ng {cfg.lang}", unit="utt"))
 
 
 def build_datadir(

@@ -14,11 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
-from tqdm import tqdm
-
 from lrspeech.data.atomic import atomic_dir
 from lrspeech.data.audio import AudioError, load_audio, write_wav
 from lrspeech.data.datadir import DataDir, datadir_files
+from lrspeech.progress import progress
 
 logger = logging.getLogger(__name__)
 
@@ -68,10 +67,10 @@ def _run(
     jobs: List[_Job], opts: FormatOptions, desc: str
 ) -> List[Tuple[str, Optional[float], Optional[str]]]:
     if opts.nj <= 1:
-        return [_format_one(j, opts) for j in tqdm(jobs, desc=desc, unit="utt")]
+        return [_format_one(j, opts) for j in progress(jobs, desc=desc, unit="utt")]
     with ProcessPoolExecutor(opts.nj) as pool:
         futures = pool.map(_format_one, jobs, [opts] * len(jobs), chunksize=4)
-        return list(tqdm(futures, total=len(jobs), desc=desc, unit="utt"))
+        return list(progress(futures, total=len(jobs), desc=desc, unit="utt"))
 
 
 def _select(dd: DataDir, kept: Dict[str, float], wav_dir: Path) -> DataDir:

@@ -213,9 +213,8 @@ def split_at_pauses(
     cuts. Shorter utterances stay whole; a dir with transcripts is refused (cutting would
     split its sentences blindly: align it with `ctc_align` and use `segment_data_dir`).
     """
-    from tqdm import tqdm
-
     from lrspeech.data.audio import load_audio, speech_islands
+    from lrspeech.progress import progress
 
     cfg = cfg or SegmentConfig()
     dd = DataDir.load(Path(data_dir))
@@ -225,7 +224,7 @@ def split_at_pauses(
             "blindly; align it (python -m lrspeech.bin.ctc_align) and cut it with --ctm"
         )
     timings: Dict[str, List[WordTime]] = {}
-    for utt in tqdm(dd.audio_utt_ids, desc=f"pauses in {dd.name}", unit="utt"):
+    for utt in progress(dd.audio_utt_ids, desc=f"pauses in {dd.name}", unit="utt"):
         rec, offset, duration = _utterance_duration(dd, utt)
         if duration <= cfg.max_len:
             timings[utt] = [WordTime(SPEECH, 0.0, duration)]

@@ -13,9 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, List, Sequence, Tuple, Union
 
-from tqdm import tqdm
-
 from lrspeech.data.atomic import atomic_file
+from lrspeech.progress import progress as progress_bar
 from lrspeech.text.cleaners import SENTENCE_PUNCTUATION
 from lrspeech.text.graphemes import SPACE
 from lrspeech.text.tokenizer import Tokenizer, UnknownReport
@@ -86,8 +85,8 @@ def tokenize_lines(
     tokenizer: Tokenizer, lines: Sequence[TextLine], source: str, progress: bool = True
 ) -> Iterator[tuple]:
     """Yield (TextLine, tokens) in order, batching phonemization."""
-    bar = tqdm(total=len(lines), desc=f"tokenize {Path(source).name}", unit="utt",
-               disable=not progress)
+    bar = progress_bar(total=len(lines), desc=f"tokenize {Path(source).name}", unit="utt",
+                       disable=not progress)
     for start in range(0, len(lines), BATCH_SIZE):
         batch = lines[start:start + BATCH_SIZE]
         wheres = [f"{source}:{ln.lineno} ({ln.utt_id})" for ln in batch]
@@ -111,6 +110,7 @@ def tokenize_text_file(
 ) -> Tuple[int, UnknownReport]:
     """Write `utt_id tok1 tok2 ...` lines for every utterance of `in_path` to `out_path`.
 
+    Logs one line: what was written, and the unknown-character summary (a warning) if any.
     Returns the number of utterances and the tokenizer's unknown-character report.
     """
     lines = read_text(in_path, plain=plain)
@@ -120,8 +120,9 @@ def tokenize_text_file(
         for line, tokens in tokenize_lines(tokenizer, lines, str(in_path), progress):
             f.write(f"{line.utt_id} {' '.join(tokens)}\n")
     report = tokenizer.report
+    done = f"{out_path}: {len(lines)} utterances of {in_path}, {tokenizer.token_type} tokens"
     if report.empty:
-        logger.info("%s: %d utterances tokenized, no unknown characters", out_path, len(lines))
+        logger.info("%s; no unknown characters", done)
     else:
-        logger.warning("%s: %s", in_path, report.summary())
+        logger.warning("%s; %s", done, report.summary())
     return len(lines), report

@@ -42,6 +42,32 @@ def test_tokenize_file(tmp_path: Path, sw_cfg: LangConfig):
     assert [p.name for p in out.parent.iterdir()] == ["text.tok"]  # no temp file left
 
 
+def test_unknown_characters_are_one_warning_line(tmp_path: Path, write_lang, caplog, capsys):
+    from lrspeech.bin import tokenize_text
+
+    lang = write_lang(espeak_voice="none", token_type="char", number_normalizer="none")
+    src = _write(tmp_path / "text", "u1 Ọmọ 12 náà ń sùn.\nu2 Ó dára 3\n")
+    out = tmp_path / "text.tok"
+    with caplog.at_level("INFO"):
+        assert tokenize_text.main(["--lang_config", str(lang), "--in", str(src),
+                                   "--out", str(out)]) == 0
+    said = capsys.readouterr()
+    mentions = [r for r in caplog.records if "unknown characters" in r.getMessage()]
+    assert len(mentions) == 1 and mentions[0].levelname == "WARNING"
+    assert mentions[0].getMessage().startswith(f"{out}: 2 utterances of {src}, char tokens; "
+                                               "3 unknown characters (3 distinct): '1' (U+0031)")
+    assert "unknown" not in said.out + said.err  # not printed besides the log record
+    assert out.read_text(encoding="utf-8").count("1 2") == 1  # the digits are kept
+
+
+def test_a_clean_file_is_one_info_line(tmp_path: Path, sw_cfg: LangConfig, caplog):
+    src = _write(tmp_path / "text", "u1 Habari yako\n")
+    with caplog.at_level("INFO"):
+        tokenize_text_file(Tokenizer(sw_cfg), src, tmp_path / "t", progress=False)
+    assert [r.getMessage() for r in caplog.records if r.name == "lrspeech.text.textfile"] == [
+        f"{tmp_path / 't'}: 1 utterances of {src}, phn tokens; no unknown characters"]
+
+
 def test_empty_transcript_names_file_line_and_utterance(tmp_path: Path, sw_cfg: LangConfig):
     src = _write(tmp_path / "text", "u1 habari\nsw_0017\nu3 sawa\n")
     out = tmp_path / "text.tok"
