@@ -1,24 +1,28 @@
 #!/usr/bin/env bash
 # Create a recipe for a new language: egs/<name>/lr1 with run.sh, conf/lang.yaml, local/data.sh.
 #
-# Usage: utils/new_language.sh <name> --iso <code> [--espeak <voice> | --no-espeak] [--egs <dir>]
+# Usage: utils/new_language.sh <name> --iso <code> [--espeak <voice> | --no-espeak]
+#            [--unicode_form NFC|NFD] [--egs <dir>]
 #   utils/new_language.sh yoruba --iso yo --no-espeak     # graphemes (tone marks kept)
 #   utils/new_language.sh zulu --iso zu --espeak zu       # phonemes from espeak-ng
+# --unicode_form NFD (default NFC) makes a tone mark its own token ("á" -> a + U+0301): far
+# fewer character tokens for a tone or diacritic language without an espeak-ng voice.
 #
 # Then: put your corpus in egs/<name>/lr1/db (metadata.tsv layout) or edit local/data.sh,
 # check conf/lang.yaml, and run egs/<name>/lr1/run.sh --stage 1 --stop_stage 3 first.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-usage() { sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 [ $# -ge 1 ] || usage 1
 case "$1" in -h|--help) usage 0 ;; -*) echo "new_language.sh: the first argument is the language name" >&2; usage 1 ;; esac
 name=$1; shift
-iso=""; espeak=""; no_espeak=false; egs=${root}/egs
+iso=""; espeak=""; no_espeak=false; unicode_form=NFC; egs=${root}/egs
 while [ $# -gt 0 ]; do
     case "$1" in
         --iso) iso=${2:?--iso needs a code}; shift 2 ;;
         --espeak) espeak=${2:?--espeak needs a voice}; shift 2 ;;
         --no-espeak|--no_espeak) no_espeak=true; shift ;;
+        --unicode_form|--unicode-form) unicode_form=${2:?--unicode_form needs NFC or NFD}; shift 2 ;;
         --egs) egs=${2:?--egs needs a dir}; shift 2 ;;
         -h|--help) usage 0 ;;
         *) echo "new_language.sh: unknown option $1" >&2; usage 1 ;;
@@ -26,6 +30,7 @@ while [ $# -gt 0 ]; do
 done
 [[ "${name}" =~ ^[a-z][a-z0-9_]*$ ]] || { echo "new_language.sh: name '${name}' must be lower case letters, digits, _" >&2; exit 1; }
 [ -n "${iso}" ] || { echo "new_language.sh: give the ISO code: --iso <code>" >&2; exit 1; }
+case "${unicode_form}" in NFC|NFD) ;; *) echo "new_language.sh: --unicode_form '${unicode_form}': give NFC or NFD" >&2; exit 1 ;; esac
 if [ "${no_espeak}" = true ] && [ -n "${espeak}" ]; then echo "new_language.sh: --espeak and --no-espeak exclude each other" >&2; exit 1; fi
 if [ "${no_espeak}" = false ]; then
     espeak=${espeak:-${iso}}
@@ -50,7 +55,7 @@ language: ${name}
 iso: "${iso}"
 espeak_voice: ${voice}
 token_type: ${ttype}
-unicode_form: NFC
+unicode_form: ${unicode_form}          # NFC: "á" is one token; NFD: a + combining acute (U+0301)
 case: lower
 punctuation: keep
 number_normalizer: none    # sw | en | none: write digits out in your text if none fits

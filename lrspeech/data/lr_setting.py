@@ -5,7 +5,8 @@ Usage: python -m lrspeech.bin.prepare_lr_data --metadata db/sw_mini/metadata.tsv
 
 Writes, each as a Kaldi-style data dir:
 - `paired_hq`: `n_paired` train utterances of the target speaker (seeded choice among those
-  of at most `max_paired_dur` seconds, so that the recipe's duration filter keeps them all);
+  of at most `max_paired_dur` seconds, so that the recipe's duration filter keeps them all;
+  durations come from the `duration_s` column, or are measured when it is not filled in);
 - `unpaired_speech`: the rest of the train split, with NO `text` (transcripts withheld from
   every training stage; they are never written);
 - `unpaired_text`: sentences of a `id<TAB>text` (or plain, one per line) file, `.xz` allowed;
@@ -14,11 +15,11 @@ Writes, each as a Kaldi-style data dir:
 
 import logging
 from pathlib import Path
-from typing import Dict, Optional
+from typing import Dict, List, Optional
 
 from lrspeech.data.corpus import datadir_from_metadata
 from lrspeech.data.datadir import DataDir
-from lrspeech.data.ops import restrict, seeded_order
+from lrspeech.data.ops import compute_utt2dur, restrict, seeded_order
 from lrspeech.data.sentences import read_sentences
 
 logger = logging.getLogger(__name__)
@@ -30,6 +31,14 @@ def target_speaker(dd: DataDir) -> str:
     for spk in dd.utt2spk.values():
         counts[spk] = counts.get(spk, 0) + 1
     return sorted(counts, key=lambda s: (-counts[s], s))[0]
+
+
+def _durations(dd: DataDir, utts: List[str]) -> Dict[str, float]:
+    """The utterances' durations: metadata's duration_s, else measured from the audio."""
+    if all(u in dd.utt2dur for u in utts):
+        return dd.utt2dur
+    logger.info("duration_s is not filled in for every row: measuring %d clips", len(utts))
+    return compute_utt2dur(restrict(dd, utts)).utt2dur
 
 
 def build_setting(
@@ -52,10 +61,8 @@ def build_setting(
             f"--n_paired {n_paired} to leave unpaired speech (lower --n_paired)"
         )
     if max_paired_dur:
-        if len(train.utt2dur) < len(train.utt_ids):
-            raise ValueError(f"{metadata}: --max_paired_dur needs a duration_s for every row; "
-                             "fill the column or leave the option out")
-        own = [u for u in own if train.utt2dur[u] <= max_paired_dur]
+        durations = _durations(train, own)
+        own = [u for u in own if durations[u] <= max_paired_dur]
         if len(own) < n_paired:
             raise ValueError(
                 f"{metadata}: speaker '{spk}' has {len(own)} train utterances of at most "

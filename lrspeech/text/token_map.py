@@ -16,6 +16,12 @@ token wins:
               articulatory features (ipa.py), within `max_distance`;
   unmapped    nothing close enough; the row keeps its fresh initialization.
 
+A combining mark alone (a tone or dot below as its own token: the language's `unicode_form`
+is NFD) maps only to the same mark in the source list. Otherwise it stays unmapped, on
+purpose: no letter or phone of the source means "the letter before takes this tone", and a
+letter's row would start the model reading the mark as a sound of its own. Summaries name such marks
+by code point (U+0301), since a lone mark printed in a line sits on the character before it.
+
 The file `token_map.tsv` has `target<TAB>source<TAB>method` lines, source empty when unmapped.
 """
 
@@ -27,7 +33,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Union
 
 from lrspeech.data.atomic import atomic_write_text
 from lrspeech.text.g2p import char_sounds
-from lrspeech.text.graphemes import strip_marks
+from lrspeech.text.graphemes import is_combining, strip_marks
 from lrspeech.text.ipa import base_symbols, phone_distance
 from lrspeech.text.lang import LangConfig
 
@@ -48,6 +54,16 @@ class MapEntry:
     source: Optional[str]
     method: str
     distance: Optional[float] = None
+
+
+def is_mark(token: str) -> bool:
+    """True for a token made only of combining marks (NFD's tone and diacritic tokens)."""
+    return bool(token) and all(is_combining(ch) for ch in token)
+
+
+def shown(token: str) -> str:
+    """The token as a summary line shows it: lone marks by code point ('U+0301')."""
+    return "+".join(f"U+{ord(ch):04X}" for ch in token) if is_mark(token) else token
 
 
 def _nearest(
@@ -122,6 +138,8 @@ class TokenMapper:
     def map_one(self, target: str, sound: Optional[str] = None) -> MapEntry:
         if target in SPECIAL_TOKENS or target in self.source_set:
             return MapEntry(target, target, "identity", 0.0)
+        if is_mark(target):  # no counterpart: a fresh row, not a letter's (see the docstring)
+            return MapEntry(target, None, "unmapped")
         src = _decomposed(target, self.sources, self.strip)
         if src is not None:
             return MapEntry(target, src, "decomposed")
@@ -161,7 +179,7 @@ def summarize(entries: Sequence[MapEntry]) -> str:
     """Counts per method and the unmapped tokens."""
     counts = collections.Counter(e.method for e in entries)
     parts = [f"{m}: {counts[m]}" for m in METHODS if counts[m]]
-    unmapped = [e.target for e in entries if e.method == "unmapped"]
+    unmapped = [shown(e.target) for e in entries if e.method == "unmapped"]
     text = f"{len(entries)} target tokens; " + ", ".join(parts)
     if unmapped:
         text += f"; unmapped: {' '.join(unmapped)}"

@@ -48,3 +48,20 @@ def test_paired_chosen_among_short_clips(tmp_path: Path, test_data: Path, bible:
     with pytest.raises(ValueError,
                        match=r"has 4 train utterances of at most .*raise --max_paired_dur"):
         build_setting(meta, bible, 5, tmp_path / "e", max_paired_dur=limit)
+
+
+def test_durations_missing_from_metadata_are_measured(
+    tmp_path: Path, test_data: Path, bible: Path
+) -> None:
+    meta = test_data / "sw" / "metadata.tsv"
+    lines = meta.read_text(encoding="utf-8").splitlines()
+    rows = [ln.split("\t") for ln in lines[1:]]
+    blank = tmp_path / "metadata.tsv"  # duration_s left empty, audio paths absolute
+    blank.write_text("\n".join([lines[0]] + [
+        "\t".join([r[0], str(test_data / "sw" / r[1]), r[2], r[3], "", r[5]]) for r in rows
+    ]) + "\n", encoding="utf-8")
+    limit = sorted(float(r[4]) for r in rows if r[5] == "train")[3]
+    build_setting(blank, bible, 4, tmp_path / "d", max_paired_dur=limit + 0.01)
+    paired = DataDir.load(tmp_path / "d" / "paired_hq")
+    short = {f"{r[3]}-{r[0]}" for r in rows if r[5] == "train" and float(r[4]) <= limit}
+    assert set(paired.utt_ids) == short  # ids carry the speaker prefix

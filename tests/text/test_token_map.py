@@ -80,6 +80,20 @@ def test_unmapped_and_summary():
     assert summarize(entries) == "4 target tokens; identity: 1, unmapped: 3; unmapped: # 日 ʘ"
 
 
+def test_lone_combining_marks_map_only_to_the_same_mark(sw_cfg: LangConfig):
+    # NFD Yoruba tokens: base letters and the marks alone (grave, acute, dot below)
+    targets = ["<blank>", "o", "e", "\u0300", "\u0301", "\u0323", "<sos/eos>"]
+    source = ["<blank>", "a", "e", "o", "é", "ò", "\u0300", "<sos/eos>"]
+    for cfg in (None, sw_cfg):  # with or without a target voice to read characters
+        entries = build_token_map(targets, source, token_type="char", target_cfg=cfg)
+        got = _as_dict(entries)
+        assert got["o"] == ("o", "identity") and got["e"] == ("e", "identity")
+        assert got["\u0300"] == ("\u0300", "identity")
+        assert got["\u0301"] == (None, "unmapped")  # not "é": a tone is not a vowel
+        assert got["\u0323"] == (None, "unmapped")
+    assert summarize(entries).endswith("; unmapped: U+0301 U+0323")
+
+
 def test_max_distance_limits_features():
     assert build_token_map(["ɣ"], ["ɡ"], token_type="phn", max_distance=0.5)[0].method == "unmapped"
     assert build_token_map(["ɣ"], ["ɡ"], token_type="phn", max_distance=1.0)[0].source == "ɡ"

@@ -88,3 +88,21 @@ def test_bpe_without_model_says_how_to_train(sw_cfg: LangConfig):
 def test_bad_token_type(sw_cfg: LangConfig):
     with pytest.raises(ValueError, match=r"token type 'word' is not valid; choose one of"):
         Tokenizer(sw_cfg, token_type="word")
+
+
+YORUBA = ("Ọmọ náà ń sùn, ṣùgbọ́n ìyá rẹ̀ kò sùn. Ẹ káàárọ̀, ṣé dáadáa ni? Mo fẹ́ràn oúnjẹ "
+          "ìbílẹ̀. Ọjà náà kún fún ènìyàn. Òjò ń rọ̀ lónìí.")
+MARKS = {"\u0300", "\u0301", "\u0323"}  # grave (low tone), acute (high tone), dot below
+
+
+def test_tone_marked_yoruba_nfc_letters_vs_nfd_marks(write_lang):
+    def tokens(form: str) -> set:
+        cfg = LangConfig.load(write_lang(f"{form}.yaml", espeak_voice="none", token_type="char",
+                                         unicode_form=form))
+        return set(Tokenizer(cfg).tokenize(YORUBA))
+
+    nfc, nfd = tokens("NFC"), tokens("NFD")
+    assert len(nfd) < len(nfc)  # one token per mark, not per vowel and tone
+    assert {"á", "à", "ọ", "ẹ̀", "ọ́", "ṣ"} <= nfc and not MARKS & nfc  # precomposed letters
+    assert MARKS <= nfd and {"a", "e", "o", "s"} <= nfd
+    assert all(len(t) == 1 for t in nfd - {"<space>"})  # every code point is its own token

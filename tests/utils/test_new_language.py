@@ -41,6 +41,47 @@ def test_refuses_missing_voice_and_existing_dir(tmp_path: Path) -> None:
     assert res.returncode == 1 and "--iso" in res.stderr
 
 
+def test_unicode_form_nfd_goes_into_the_lang_config(tmp_path: Path) -> None:
+    from lrspeech.text.lang import LangConfig
+    from lrspeech.text.tokenizer import Tokenizer
+
+    run([NEW, "yoruba", "--iso", "yo", "--no-espeak", "--unicode_form", "NFD", "--egs", tmp_path])
+    run([NEW, "igbo", "--iso", "ig", "--no-espeak", "--egs", tmp_path])
+    nfd = LangConfig.load(tmp_path / "yoruba" / "lr1" / "conf" / "lang.yaml")
+    nfc = LangConfig.load(tmp_path / "igbo" / "lr1" / "conf" / "lang.yaml")
+    assert (nfd.unicode_form, nfc.unicode_form) == ("NFD", "NFC")  # NFC is the default
+    assert Tokenizer(nfd).tokenize("Ọmọ ń sùn") == [
+        "o", "\u0323", "m", "o", "\u0323", "<space>", "n", "\u0301", "<space>",
+        "s", "u", "\u0300", "n"]
+    res = run([NEW, "hausa", "--iso", "ha", "--no-espeak", "--unicode_form", "NFKC",
+               "--egs", tmp_path], check=False)
+    assert res.returncode == 1 and "--unicode_form 'NFKC': give NFC or NFD" in res.stderr
+    assert not (tmp_path / "hausa").exists()
+
+
+def test_data_sh_never_pairs_clips_longer_than_max_paired_dur(
+    tmp_path: Path, test_data: Path
+) -> None:
+    run([NEW, "yoruba", "--iso", "yo", "--no-espeak", "--egs", tmp_path])
+    recipe = tmp_path / "yoruba" / "lr1"
+    rows = list(csv.DictReader(open(test_data / "sw" / "metadata.tsv"), delimiter="\t"))
+    train = [r for r in rows if r["split"] == "train"]
+    long_ids = {r["id"] for r in train[:6]}  # said to last 20 s: over the recipe's --max_dur 16
+    with open(recipe / "db" / "metadata.tsv", "w", encoding="utf-8") as f:
+        f.write("id\taudio\ttext\tspeaker\tduration_s\tsplit\n")
+        for r in rows:
+            dur = "20.0" if r["id"] in long_ids else r["duration_s"]
+            f.write(f"{r['id']}\t{test_data / 'sw' / r['audio']}\t{r['text']}\tyo_a\t{dur}\t"
+                    f"{r['split']}\n")
+    (recipe / "db" / "text.tsv").write_text("v1\tỌmọ náà ń sùn.\n", encoding="utf-8")
+    for out, opts in (("data", []), ("data_any", ["--max_paired_dur", "0"])):
+        run([recipe / "local" / "data.sh", "--n_paired", "4", *opts, "--out", out], cwd=recipe)
+    paired = [ln.split()[0] for ln in (recipe / "data" / "paired_hq" / "utt2spk").open()]
+    assert len(paired) == 4 and not {u.split("-", 1)[1] for u in paired} & long_ids
+    any_len = [ln.split()[0] for ln in (recipe / "data_any" / "paired_hq" / "utt2spk").open()]
+    assert {u.split("-", 1)[1] for u in any_len} & long_ids  # 0: the limit is off
+
+
 def make_corpus(db: Path, test_data: Path) -> None:
     rows = list(csv.DictReader(open(test_data / "sw" / "metadata.tsv"), delimiter="\t"))
     rows = [r for r in rows if r["split"] == "train"][:4] + [

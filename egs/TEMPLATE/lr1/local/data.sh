@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Stage 1 of a new language: write the LRSpeech data dirs under --out (default data/).
 #
-# Usage: local/data.sh [--db_root /path/to/corpus] --out data
+# Usage: local/data.sh [--db_root /path/to/corpus] [--n_paired 50] [--max_paired_dur 16] --out data
 #
 # What to fill in. Write these Kaldi-style dirs (wav.scp, text, utt2spk; see docs/tutorial.md):
 #   <out>/paired_hq        a few dozen transcribed utterances of the target speaker
@@ -15,8 +15,12 @@ set -euo pipefail
 db_root=db                # corpus folder with metadata.tsv
 unpaired_text=db/text.tsv # sentences: id<TAB>text or one per line (.xz allowed)
 n_paired=50               # paired utterances of the target speaker
+max_paired_dur=16         # choose them among clips this short (s; 0: any): the recipe's --max_dur
+                          # (lr.sh's default 16) drops longer ones in stage 2; if you change it,
+                          # pass --local_data_opts "--max_paired_dur <the same>"
 out=data                  # where the data dirs go
 . "$(dirname "$0")/../path.sh"
 . "${lr_root}/utils/parse_options.sh"
 "${LRSPEECH_PYTHON}" -m lrspeech.bin.prepare_lr_data --metadata "${db_root}/metadata.tsv" \
-    --unpaired_text "${unpaired_text}" --n_paired "${n_paired}" --out "${out}"
+    --unpaired_text "${unpaired_text}" --n_paired "${n_paired}" \
+    --max_paired_dur "${max_paired_dur}" --out "${out}"
