@@ -8,7 +8,10 @@ with the default CTC-only decoding that is log P_ctc(y|x) / (len(y) + 1) (0 is c
 Decoding is CTC-only by default (--ctc_weight 1.0): on little data attention decoders do
 not learn and joint decoding doubles the CER (DESIGN.md); models trained on more data do
 better with 0.3-0.5. CTC-only decoding searches frame by frame (lrspeech.models.ctc_search),
-many times faster than ESPnet's beam search for the same objective.
+many times faster than ESPnet's beam search for the same objective. An ASR dir with a packed
+LM (`python -m lrspeech.bin.lm_fusion attach`) decodes with it by shallow fusion:
+log P_ctc + lm_weight * log P_lm + length_bonus * |y| (`--lm_weight 0`: without it); then
+`score` includes the LM term.
 Audio at another rate than the model's is resampled (one note).
 `--job_index/--num_jobs` let run.pl dispatch a contiguous share per job; `--nj` splits this
 process's share over worker processes (one thread each). Throughput goes to stdout.
@@ -21,6 +24,16 @@ from pathlib import Path
 from typing import List, Optional
 
 from lrspeech.runtime import limit_threads
+
+
+def add_lm_options(p: argparse.ArgumentParser) -> None:
+    """--lm, --lm_weight, --length_bonus: shallow fusion in the CTC prefix search."""
+    p.add_argument("--lm", type=Path, default=None,
+                   help="packed LM dir (lm_train); default: the ASR dir's own LM, if packed")
+    p.add_argument("--lm_weight", type=float, default=None,
+                   help="LM weight (default: the packed one; 0: decode without the LM)")
+    p.add_argument("--length_bonus", type=float, default=None,
+                   help="bonus per token with the LM (default: the packed one)")
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -36,7 +49,9 @@ def get_parser() -> argparse.ArgumentParser:
                    help="beam of the search (CTC only: lrspeech's prefix search)")
     p.add_argument("--ctc_weight", type=float, default=1.0,
                    help="CTC weight in joint decoding (1.0: CTC only)")
-    p.add_argument("--penalty", type=float, default=0.0, help="length bonus per token")
+    p.add_argument("--penalty", type=float, default=0.0,
+                   help="length bonus per token of ESPnet's search (joint decoding)")
+    add_lm_options(p)
     p.add_argument("--device", default="cpu")
     return p
 
@@ -53,7 +68,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     from lrspeech.models.inference import AsrOptions, decode_data_dir
 
     options = AsrOptions(beam_size=a.beam_size, ctc_weight=a.ctc_weight, penalty=a.penalty,
-                         device=a.device)
+                         device=a.device, lm=str(a.lm) if a.lm else None, lm_weight=a.lm_weight,
+                         length_bonus=a.length_bonus)
     try:
         hyps, took = decode_data_dir(a.model_dir, a.data_dir, a.out_dir, options,
                                      a.job_index, a.num_jobs, a.nj)

@@ -49,6 +49,9 @@ def get_parser() -> argparse.ArgumentParser:
         help="score only texts that have audio (default: a missing clip counts as unintelligible)",
     )
     p.add_argument("--device", default="cpu", help="device of an ESPnet judge (cpu, cuda)")
+    p.add_argument("--judge_lm", action="store_true",
+                   help="let an ESPnet judge decode with its packed LM (default: without, so "
+                   "that it does not hear the words the text makes it expect)")
     return p
 
 
@@ -73,7 +76,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         cfg = LangConfig.load(args.lang_config) if args.lang_config else None
         texts, audio = check_inputs(args.text, args.wav_dir)
-        kwargs = {} if args.judge == "pocketsphinx" else {"device": args.device}
+        kwargs = {} if args.judge == "pocketsphinx" else {"device": args.device,
+                                                          "use_lm": args.judge_lm}
         judge = make_judge(args.judge, **kwargs)
         result = evaluate_ir(judge, texts, audio, cfg, args.pad_s, args.skip_missing)
     except (EvalInputError, LangConfigError, ValueError, FileNotFoundError, ImportError) as err:
@@ -83,6 +87,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         "text": str(args.text),
         "wav_dir": str(args.wav_dir),
         "pad_s": args.pad_s,
+        "judge_lm": bool(args.judge_lm),
         "skip_missing": args.skip_missing,
     }
     write_ir(result, args.out_dir, meta)

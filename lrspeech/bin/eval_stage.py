@@ -4,7 +4,8 @@ Usage: python -m lrspeech.bin.eval_stage --stage_dir exp/dt/round1 --data_dir du
     --judge exp/kd/asr/model --lang_config conf/lang.yaml --out_dir exp/eval/dt_round1 \
     --collect exp/eval/dt_round1.json --label dt_round1 --data "+ dual transformation round 1"
 
-The ASR of <stage_dir>/asr/model decodes the dev speech (CER/WER against its text); the TTS of
+The ASR of <stage_dir>/asr/model decodes the dev speech (CER/WER against its text; with --lm,
+a second time with the LM by shallow fusion, reported beside it); the TTS of
 <stage_dir>/tts/model reads the dev sentences in the target voice; the judge ASR transcribes
 them (intelligibility rate, judge CER) and the MOS proxies score them. These are the same
 steps as asr_inference, score_asr, tts_inference, eval_ir, eval_mos and make_report --collect,
@@ -42,6 +43,12 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--mos", choices=("all", "reference", "none"), default="all",
                    help="MOS proxies: DNSMOS and reference metrics, reference only, or none")
     p.add_argument("--samples", type=int, default=3, help="synthesized samples in the report")
+    p.add_argument("--lm", type=Path, default=None,
+                   help="packed LM dir: dev is decoded a second time with it (shallow fusion)")
+    p.add_argument("--lm_weight", type=float, default=None, help="with --lm")
+    p.add_argument("--length_bonus", type=float, default=0.0, help="with --lm")
+    p.add_argument("--judge_lm", action="store_true",
+                   help="the judge decodes with its own packed LM (default: without)")
     return p
 
 
@@ -76,17 +83,29 @@ def evaluate_stage(a: argparse.Namespace) -> dict:
         shutil.rmtree(out)  # a previous attempt may have stopped half-way
     lang = ["--lang_config", str(a.lang_config)]
     _run("asr_inference", asr_inference.main, ["--model_dir", str(a.stage_dir / "asr" / "model"),
-         "--data_dir", str(a.data_dir), "--out_dir", str(out / "asr")])
+         "--data_dir", str(a.data_dir), "--out_dir", str(out / "asr"), "--lm_weight", "0"])
     _run("score_asr", score_asr.main, ["--ref", str(a.data_dir / "text"), "--hyp",
          str(out / "asr" / "text"), "--out_dir", str(out / "asr_score"), *lang])
+    report_lm: List[str] = []
+    if a.lm is not None:
+        if a.lm_weight is None:
+            raise RuntimeError("--lm needs --lm_weight (tuned by lm_fusion tune)")
+        _run("asr_inference", asr_inference.main, [
+             "--model_dir", str(a.stage_dir / "asr" / "model"), "--data_dir", str(a.data_dir),
+             "--out_dir", str(out / "asr_lm"), "--lm", str(a.lm), "--lm_weight",
+             str(a.lm_weight), "--length_bonus", str(a.length_bonus)])
+        _run("score_asr", score_asr.main, ["--ref", str(a.data_dir / "text"), "--hyp",
+             str(out / "asr_lm" / "text"), "--out_dir", str(out / "asr_lm_score"), *lang])
+        report_lm = ["--score_lm_json", str(out / "asr_lm_score" / "score.json")]
     tts_dir = out / "tts" / "data"
     _run("tts_inference", tts_inference.main, ["--model_dir", str(a.stage_dir / "tts" / "model"),
          "--text_dir", str(a.data_dir), "--out_dir", str(tts_dir), "--speaker", "target",
          "--attention_scores"])
     _run("eval_ir", eval_ir.main, ["--judge", a.judge, "--text", str(a.data_dir), "--wav_dir",
-         str(tts_dir), "--out_dir", str(out / "ir"), *lang])
+         str(tts_dir), "--out_dir", str(out / "ir"), *lang,
+         *(["--judge_lm"] if a.judge_lm else [])])
     report = ["--ir_json", str(out / "ir" / "ir.json"),
-              "--score_json", str(out / "asr_score" / "score.json")]
+              "--score_json", str(out / "asr_score" / "score.json"), *report_lm]
     if a.mos != "none":
         mos_opts = ["--no_dnsmos"] if a.mos == "reference" else []
         _run("eval_mos", eval_mos.main, ["--wav_dir", str(tts_dir), "--ref_dir", str(a.data_dir),
@@ -101,8 +120,12 @@ def evaluate_stage(a: argparse.Namespace) -> dict:
         skips = ["--skips_from", str(a.stage_dir), str(out)]
         _run("make_report", make_report.main, ["--collect", str(a.collect), "--stage", label,
              "--data", a.data, *report, *_samples(tts_dir, a.samples), *skips])
+    lm_score = {}
+    if report_lm:
+        lm_score = json.loads((out / "asr_lm_score" / "score.json").read_text(encoding="utf-8"))
     return {"cer": score.get("cer"), "wer": score.get("wer"), "ir": ir.get("ir"),
-            "judge_cer": ir.get("judge_cer")}
+            "judge_cer": ir.get("judge_cer"), "lm_cer": lm_score.get("cer"),
+            "lm_wer": lm_score.get("wer")}
 
 
 def _pct(x: Optional[float]) -> str:
@@ -117,7 +140,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"eval_stage: error: {err}", file=sys.stderr)
         return 1
     label = a.label or a.stage_dir.name
-    print(f"{label}: ASR CER {_pct(s['cer'])} WER {_pct(s['wer'])} | "
+    with_lm = "" if a.lm is None else \
+        f" (with the LM: CER {_pct(s['lm_cer'])} WER {_pct(s['lm_wer'])})"
+    print(f"{label}: ASR CER {_pct(s['cer'])} WER {_pct(s['wer'])}{with_lm} | "
           f"TTS IR {_pct(s['ir'])} judge CER {_pct(s['judge_cer'])} (judge: {a.judge})")
     return 0
 

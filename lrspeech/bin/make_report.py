@@ -52,6 +52,7 @@ def get_parser() -> argparse.ArgumentParser:
     c.add_argument("--data", default="", help="what the stage trained on")
     c.add_argument("--ir_json", type=Path, help="ir.json of eval_ir")
     c.add_argument("--score_json", type=Path, help="score.json of score_asr")
+    c.add_argument("--score_lm_json", type=Path, help="score.json of the decoding with the LM")
     c.add_argument("--mos_json", type=Path, help="mos.json of eval_mos")
     c.add_argument("--attention_json", type=Path, help="JSON with wcr/adr/focus_rate means")
     c.add_argument("--skips_from", type=Path, nargs="+", default=[], metavar="DIR",
@@ -90,7 +91,7 @@ def collect(args: argparse.Namespace) -> Path:
         raise ReportError(str(err)) from err
     data = collect_stage_result(
         args.stage, args.data, args.ir_json, args.score_json, args.mos_json, attention, samples,
-        skipped,
+        skipped, args.score_lm_json,
     )
     atomic_write_text(args.collect, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
     return args.collect

@@ -5,6 +5,7 @@ Usage: python -m lrspeech.bin.transcribe --model_dir exp/packed/asr recording.wa
 Prints one `file<TAB>transcript` line per file. Any rate is resampled to the model's; the
 transcript is in the model's normalized form (lower case, numbers as words). A file that is
 empty or shorter than the ASR encoder takes is skipped with a warning that names it.
+A model dir with a packed LM decodes with it (shallow fusion; `--lm_weight 0`: without it).
 """
 
 import argparse
@@ -13,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import List, Optional, Tuple
 
+from lrspeech.bin.asr_inference import add_lm_options
 from lrspeech.runtime import limit_threads
 
 logger = logging.getLogger("lrspeech.transcribe")
@@ -26,12 +28,16 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--beam_size", type=int, default=10,
                    help="beam of the search (CTC only: lrspeech's prefix search)")
     p.add_argument("--ctc_weight", type=float, default=1.0, help="1.0: CTC-only decoding")
+    add_lm_options(p)
     return p
 
 
 def transcribe(model_dir: Path, files: List[Path], beam_size: int = 10,
-               ctc_weight: float = 1.0) -> List[Tuple[Path, str]]:
-    """(file, transcript) for each file, decoded with the packed model."""
+               ctc_weight: float = 1.0, lm: Optional[Path] = None,
+               lm_weight: Optional[float] = None,
+               length_bonus: Optional[float] = None) -> List[Tuple[Path, str]]:
+    """(file, transcript) for each file, decoded with the packed model (and its packed LM,
+    unless lm_weight is 0)."""
     from lrspeech.data.audio import AudioError, load_audio, resample
     from lrspeech.data.errors import EMPTY_AUDIO
     from lrspeech.models.inference import hypothesis_text
@@ -41,7 +47,8 @@ def transcribe(model_dir: Path, files: List[Path], beam_size: int = 10,
     missing = [str(f) for f in files if not f.is_file()]
     if missing:
         raise FileNotFoundError(f"no such audio file: {', '.join(missing)}")
-    s2t = load_asr(model_dir, beam_size=beam_size, ctc_weight=ctc_weight)
+    s2t = load_asr(model_dir, beam_size=beam_size, ctc_weight=ctc_weight, lm=lm,
+                   lm_weight=lm_weight, length_bonus=length_bonus)
     rate = model_sample_rate(s2t)
     token_type = str(s2t.asr_train_args.token_type)
     limit = measure_limit(s2t.asr_model, rate)
@@ -69,7 +76,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     a = get_parser().parse_args(argv)
     try:
-        results = transcribe(a.model_dir, a.audio, a.beam_size, a.ctc_weight)
+        results = transcribe(a.model_dir, a.audio, a.beam_size, a.ctc_weight, a.lm,
+                             a.lm_weight, a.length_bonus)
     except (ValueError, FileNotFoundError) as err:
         print(f"transcribe: {err}", file=sys.stderr)
         return 1

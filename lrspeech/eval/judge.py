@@ -111,8 +111,14 @@ def detokenize(text: str) -> str:
 class EspnetJudge(Judge):
     """A packed ESPnet ASR model dir (see docs/CONTRACTS.md) as a judge."""
 
-    def __init__(self, model_dir: Union[str, Path], **load_kwargs: Any) -> None:
+    def __init__(self, model_dir: Union[str, Path], use_lm: bool = False,
+                 **load_kwargs: Any) -> None:
+        """`use_lm`: decode with the ASR dir's packed LM. Off by default: a judge that fuses an
+        LM of the expected text would "hear" words the speech does not carry."""
         self.model_dir = Path(model_dir)
+        if not use_lm:
+            load_kwargs["lm_weight"] = 0.0
+            load_kwargs["length_bonus"] = 0.0
         if not self.model_dir.is_dir():
             raise FileNotFoundError(
                 f"{self.model_dir}: judge model dir not found; give a packed ASR dir "

@@ -12,6 +12,7 @@ Input: one JSON file per stage (in the order the stages ran), written by the rec
       "judge": "pocketsphinx",               # the judge that gave the IR
       "judge_cer": 0.12,                     # judge CER on the synthesized dev set
       "asr_cer": 0.21, "asr_wer": 0.48,      # the stage's ASR on the real dev set
+      "asr_lm_cer": 0.18, "asr_lm_wer": 0.35,   # the same, decoded with the LM (shallow fusion)
       "mos": {"dnsmos_ovrl": {"mean": 3.1, "ci95": 0.1}, "mcd": 6.4},   # number or {mean, ci95}
       "attention": {"wcr": 0.6, "adr": 0.9, "focus_rate": 0.7},         # TTS dev set means
       "samples": [{"utt": "sw_0017", "text": "...", "wav": "synth/sw_0017.wav",
@@ -53,6 +54,8 @@ RATE_COLUMNS = (
     ("judge_cer", "judge CER"),
     ("asr_cer", "ASR CER"),
     ("asr_wer", "ASR WER"),
+    ("asr_lm_cer", "ASR CER +LM"),
+    ("asr_lm_wer", "ASR WER +LM"),
 )
 ATT_COLUMNS = (("wcr", "WCR"), ("adr", "ADR"))
 SKIPPED_HEADER = "skipped clips"
@@ -154,7 +157,7 @@ def load_stage(path: Path) -> StageResult:
     return parse_stage(data, path)
 
 
-LOWER_IS_BETTER = ("judge_cer", "asr_cer", "asr_wer")
+LOWER_IS_BETTER = ("judge_cer", "asr_cer", "asr_wer", "asr_lm_cer", "asr_lm_wer")
 
 
 def best_stage(stages: Sequence[StageResult], metric: str) -> StageResult:
@@ -279,13 +282,18 @@ def collect_stage_result(
     attention: Optional[Dict[str, float]] = None,
     samples: Sequence[Dict[str, str]] = (),
     skipped: Optional[Dict[str, Dict[str, int]]] = None,
+    score_lm_json: Optional[Path] = None,
 ) -> Dict[str, Any]:
-    """One stage's result object from the files eval_ir, score_asr and eval_mos write."""
+    """One stage's result object from the files eval_ir, score_asr and eval_mos write
+    (`score_lm_json`: score_asr's of the decoding with the LM)."""
     ir, score, mos = _read_json(ir_json), _read_json(score_json), _read_json(mos_json)
     out: Dict[str, Any] = {"stage": stage, "data": data}
     for key in ("ir", "sentence_ir", "judge", "judge_cer"):
         out[key] = ir.get(key)
     out["asr_cer"], out["asr_wer"] = score.get("cer"), score.get("wer")
+    if score_lm_json is not None:
+        lm = _read_json(score_lm_json)
+        out["asr_lm_cer"], out["asr_lm_wer"] = lm.get("cer"), lm.get("wer")
     metrics = mos.get("metrics", {})
     out["mos"] = {n: {"mean": m.get("mean"), "ci95": m.get("ci95")} for n, m in metrics.items()}
     out["attention"] = dict(attention or {})

@@ -214,10 +214,14 @@ class AsrOptions:
     maxlenratio: float = 0.0
     minlenratio: float = 0.0
     device: str = "cpu"
+    lm: Optional[str] = None  # packed LM dir (default: the ASR's own packed LM, if any)
+    lm_weight: Optional[float] = None  # None: the packed weight; 0: no LM
+    length_bonus: Optional[float] = None  # None: the packed bonus (with the LM)
 
     def decode_kwargs(self) -> Dict[str, Any]:
         return dict(beam_size=self.beam_size, ctc_weight=self.ctc_weight, penalty=self.penalty,
-                    maxlenratio=self.maxlenratio, minlenratio=self.minlenratio, nbest=1)
+                    maxlenratio=self.maxlenratio, minlenratio=self.minlenratio, nbest=1,
+                    lm=self.lm, lm_weight=self.lm_weight, length_bonus=self.length_bonus)
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ import logging
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple, Union
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
 import yaml
 
@@ -53,7 +53,7 @@ FILE_KEYS: Dict[Tuple[str, ...], str] = {
 TRAINING_LISTS = ("train_data_path_and_name_and_type", "valid_data_path_and_name_and_type",
                   "train_shape_file", "valid_shape_file", "init_param")
 TRAINING_PATHS = ("output_dir", "config", "pretrain_path", "rir_scp", "noise_scp")
-TASKS = ("asr", "tts")
+TASKS = ("asr", "tts", "lm")
 META_ORDER = ("task", "token_type", "sample_rate", "target_speaker", "speakers")
 DEFAULT_SAMPLE_RATE = 16000
 
@@ -100,12 +100,16 @@ def read_yaml(path: Path) -> Dict:
 
 
 def task_of(config: Mapping, where: str) -> str:
-    """'tts' for a config with a `tts:` model, 'asr' for one with an `encoder:`."""
+    """'tts' for a config with a `tts:` model, 'asr' for one with an `encoder:`, 'lm' for one
+    with an `lm:`."""
     if config.get("tts") is not None:
         return "tts"
     if config.get("encoder") is not None:
         return "asr"
-    raise PackError(f"{where}: neither `tts:` nor `encoder:` set; not an ESPnet TTS/ASR config")
+    if config.get("lm") is not None:
+        return "lm"
+    raise PackError(f"{where}: none of `tts:`, `encoder:`, `lm:` set; not an ESPnet TTS, ASR "
+                    "or LM config")
 
 
 def sample_rate_of(config: Mapping) -> int:
@@ -210,7 +214,8 @@ def build_meta(config: Mapping, meta: Mapping[str, Any], where: str,
                         "model; fix the meta or pack the right exp dir")
     if out.get("token_type") is None:
         out["token_type"] = config.get("token_type")
-    out.setdefault("sample_rate", sample_rate_of(config))
+    if task != "lm":
+        out.setdefault("sample_rate", sample_rate_of(config))
     out.setdefault("lrspeech_version", __version__)
     out.setdefault("espnet_version", config.get("version"))
     out.setdefault("has_lang_config", lang_config is not None)
@@ -419,21 +424,26 @@ def check_state_dict(model: Any, checkpoint: Path, config: Optional[Path] = None
 
 
 def load_asr(model_dir: PathLike, device: str = "cpu", espnet_search: bool = False,
-             **decode_kw: Any) -> Any:
+             lm: Optional[PathLike] = None, lm_weight: Optional[float] = None,
+             length_bonus: Optional[float] = None, **decode_kw: Any) -> Any:
     """ESPnet `Speech2Text` for a packed ASR dir; `decode_kw` go to Speech2Text.
 
     Defaults: CTC-only decoding (ctc_weight 1.0; attention decoders trained on little data
     are unreliable, DESIGN.md) with beam 10, searched frame by frame
     (`lrspeech.models.ctc_search`, many times faster than ESPnet's label-synchronous search
-    for the same objective); joint or LM decoding, or `espnet_search=True`, uses ESPnet's
-    beam search. A model without a decoder always decodes CTC-only.
+    for the same objective); joint decoding, or `espnet_search=True`, uses ESPnet's beam
+    search. A model without a decoder always decodes CTC-only.
+    Shallow fusion with a language model (CTC-only decoding): the ASR dir's own packed LM
+    (`<model_dir>/lm`, with the weights tuned for it in meta.json) unless `lm` names another
+    packed LM dir; `lm_weight`/`length_bonus` override the packed weights; `lm_weight=0`
+    decodes without the LM.
     """
     from espnet2.bin.asr_inference import Speech2Text
 
     register_models()  # lrspeech's models (e.g. mixspeech) must be known to ESPnet first
 
     model_dir = Path(model_dir)
-    expect_task(model_dir, "asr")
+    meta = expect_task(model_dir, "asr")
     kwargs = {"ctc_weight": 1.0, "beam_size": 10, "lm_weight": 0.0, **decode_kw}
     with _ResolvedConfig(model_dir) as config:
         if _is_unset(read_yaml(config).get("decoder")):
@@ -441,11 +451,38 @@ def load_asr(model_dir: PathLike, device: str = "cpu", espnet_search: bool = Fal
         s2t = Speech2Text(asr_train_config=str(config), asr_model_file=str(model_dir / MODEL),
                           device=device, **kwargs)
     check_state_dict(s2t.asr_model, model_dir / MODEL)
-    if kwargs["ctc_weight"] == 1.0 and not kwargs.get("lm_file") and not espnet_search:
+    fusion = fusion_for(model_dir, meta, list(s2t.asr_train_args.token_list), device, lm,
+                        lm_weight, length_bonus)
+    ctc_only = kwargs["ctc_weight"] == 1.0 and not kwargs.get("lm_file") and not espnet_search
+    if fusion.active and not ctc_only:
+        raise PackError(f"{model_dir}: LM fusion works with CTC-only decoding (ctc_weight 1.0, "
+                        "lrspeech's prefix search); decode with --lm_weight 0 otherwise")
+    if ctc_only:
         from lrspeech.models.ctc_search import use_ctc_prefix_search
 
-        use_ctc_prefix_search(s2t, int(kwargs["beam_size"]))
+        use_ctc_prefix_search(s2t, int(kwargs["beam_size"]), fusion)
     return s2t
+
+
+def fusion_for(model_dir: Path, meta: Mapping[str, Any], asr_tokens: Sequence[str], device: str,
+               lm: Optional[PathLike], lm_weight: Optional[float],
+               length_bonus: Optional[float]) -> Any:
+    """The shallow fusion an ASR decodes with: its packed LM and weights, or the given ones."""
+    from lrspeech.models.ctc_search import Fusion
+    from lrspeech.models.lm import LM_DIR, check_tokens, load_lm
+
+    packed = meta.get("lm") or {}
+    lm_dir = Path(lm) if lm is not None else (model_dir / LM_DIR if packed else None)
+    weight = lm_weight if lm_weight is not None else packed.get("weight", 0.0)
+    bonus = length_bonus if length_bonus is not None else packed.get("length_bonus", 0.0)
+    if lm is not None and lm_weight is None and not packed:
+        raise PackError(f"{lm}: give the LM's weight with it (--lm_weight; tune it with "
+                        "python -m lrspeech.bin.lm_fusion tune)")
+    if lm_dir is None or weight == 0.0:
+        return Fusion(None, 0.0, float(bonus))
+    scorer = load_lm(lm_dir, device)
+    check_tokens(scorer, asr_tokens, str(model_dir))
+    return Fusion(scorer, float(weight), float(bonus))
 
 
 def load_tts(

@@ -22,10 +22,10 @@ from lrspeech.runtime import limit_threads
 
 logger = logging.getLogger(__name__)
 
-TASKS = ("asr", "tts")
+TASKS = ("asr", "tts", "lm")
 # The key that names the model family; a config without it would silently train ESPnet's
 # default (an RNN encoder for ASR, Tacotron2 for TTS), which is never what a user meant.
-REQUIRED_KEYS = {"asr": ("encoder",), "tts": ("tts",)}
+REQUIRED_KEYS = {"asr": ("encoder",), "tts": ("tts",), "lm": ("lm",)}
 
 
 class ConfigError(ValueError):
@@ -44,7 +44,7 @@ def register_models() -> None:
 
 
 def get_task(task: str) -> Type:
-    """ESPnet's Task class for 'asr' or 'tts', with lrspeech's models registered."""
+    """ESPnet's Task class for 'asr', 'tts' or 'lm', with lrspeech's models registered."""
     register_models()
     if task == "asr":
         from espnet2.tasks.asr import ASRTask
@@ -54,6 +54,10 @@ def get_task(task: str) -> Type:
         from espnet2.tasks.tts import TTSTask
 
         return TTSTask
+    if task == "lm":
+        from espnet2.tasks.lm import LMTask
+
+        return LMTask
     raise ConfigError(f"unknown task {task!r}; use one of {', '.join(TASKS)}")
 
 

@@ -29,6 +29,7 @@ MICRO = [
     "--pretrain_epochs", "1", "--finetune_epochs", "1", "--dt_rounds", "1",
     "--dt_text_per_round", "6", "--dt_epochs", "1", "--kd_tts_sentences", "6", "--kd_epochs", "1",
     "--train_args", "--num_iters_per_epoch 3",
+    "--lm_epochs", "1", "--lm_weights", "0.5", "--lm_bonuses", "0 1",
 ]
 
 
@@ -118,8 +119,34 @@ def test_every_stage_output_is_well_formed(recipe: Path) -> None:
     # Stage 6 logs each round's dev figures next to round 0's, judged by the fine-tuned ASR.
     for label in ("round0", "round1"):
         summary = lines(recipe / "exp" / "dt" / "eval" / f"{label}.log")[-1]
-        assert re.match(rf"{label}: ASR CER [\d.]+% WER [\d.]+% \| TTS IR [\d.]+% judge CER "
-                        r"[\d.]+% \(judge: exp/finetune/asr/model\)$", summary), summary
+        assert re.match(rf"{label}: ASR CER [\d.]+% WER [\d.]+% \(with the LM: CER [\d.]+% "
+                        r"WER [\d.]+%\) \| TTS IR [\d.]+% judge CER [\d.]+% "
+                        r"\(judge: exp/finetune/asr/model\)$", summary), summary
+
+
+@pytest.mark.slow
+def test_the_lm_is_trained_tuned_used_and_packed(recipe: Path) -> None:
+    lm = json.loads((recipe / "exp" / "lm" / "lm.json").read_text())
+    assert lm["sentences"]["kept"] >= 100 and lm["dev_perplexity"] > 1.0
+    fusion = json.loads((recipe / "exp" / "lm" / "fusion.json").read_text())
+    assert len(fusion["grid"]) == 3  # (0, 0) and --lm_weights 0.5 x --lm_bonuses "0 1"
+    chosen = fusion["chosen"]
+    assert chosen["cer"] <= fusion["no_lm"]["cer"]
+    # Pseudo-labels are decoded with it (DT and KD), with the tuned weights.
+    for log in ("dt/round1/asr_hyp", "kd/asr_hyp"):
+        cmd = lines(recipe / "exp" / log / "log" / "decode.1.log")[0]
+        assert f"--lm exp/lm/model --lm_weight {chosen['lm_weight']} " in cmd, cmd
+    # Dev figures with and without it, side by side in every stage's result and the report.
+    for label in ("finetune", "dt_round1", "kd"):
+        result = json.loads((recipe / "exp" / "eval" / f"{label}.json").read_text())
+        assert result["asr_lm_cer"] >= 0.0 and result["asr_cer"] >= 0.0
+    assert "ASR WER +LM" in (recipe / "exp" / "report" / "report.md").read_text()
+    # The packed ASR carries it; the judge did not use it.
+    meta = json.loads((recipe / "exp" / "packed" / "asr" / "meta.json").read_text())
+    assert meta["lm"]["weight"] == chosen["lm_weight"]
+    assert (recipe / "exp" / "packed" / "asr" / "lm" / "model.pth").is_file()
+    ir = json.loads((recipe / "exp" / "eval" / "kd" / "ir" / "ir.json").read_text())
+    assert ir["judge_lm"] is False
 
 
 @pytest.mark.slow

@@ -50,6 +50,12 @@ pretrain_epochs=8       # epochs of rich-resource pretraining
 finetune_epochs=20      # epochs of fine-tuning on the paired data
 train_args=""           # extra ESPnet training arguments for every training (e.g. "--batch_bins 400000")
 synth_min_dur=0.1       # a synthesized clip shorter than this (s) is recorded as failed and left out
+# Language model of the unpaired text (stage 5): shallow fusion in CTC decoding
+use_lm=true             # train it and decode pseudo-labels, dev (beside the plain figures) and the packed ASR with it
+lm_config="${lr_root}/conf/lm/lstm_tiny.yaml"  # ESPnet LM config (char LSTM)
+lm_epochs=8             # LM training epochs (on the second core, while stage 5 fine-tunes)
+lm_weights="0.2 0.4 0.6 0.8"  # LM weights tried on dev (lm_fusion tune)
+lm_bonuses="0 0.5 1 2"  # length bonuses tried on dev
 dt_label_keep=1.0       # DT: share of the unpaired speech's ASR labels the TTS keeps, best-scored first
                         # (1.0: all; measured: the score barely ranks label quality, docs/benchmarks.md)
 # Dual transformation (stage 6)
@@ -71,6 +77,7 @@ kd_asr_synth_ratio=0.5  # synthetic share of the ASR student's training utteranc
 kd_epochs=8             # epochs of each student
 # Evaluation (stage 8)
 judge=""                # IR judge: packed ASR dir or pocketsphinx (empty: the final pipeline ASR)
+judge_lm=false          # the judge decodes with its packed LM (default: without, so it does not hear what it expects)
 eval_set=dev            # data set the stages are evaluated on
 eval_mos=true           # compute MOS proxies (DNSMOS and reference-based)
 # Report and packing (stage 9)
@@ -103,6 +110,8 @@ check_choice() { [ "$2" = "$3" ] || [ "$2" = "$4" ] || die "--$1 must be $3 or $
 check_choice kd_student "${kd_student}" fastspeech transformer
 check_choice kd_student_init "${kd_student_init}" teacher scratch
 check_choice pack "${pack}" best final
+check_choice use_lm "${use_lm}" true false
+check_choice judge_lm "${judge_lm}" true false
 
 done_dir=exp
 
@@ -177,15 +186,24 @@ train() {
 # Options a TTS training needs to get durations from an ASR (ctc path) or none (attention path).
 tts_align_opts() { [ "${tts_align}" = ctc ] && echo "--align_asr $1 --align_min_score ${align_min_score}"; return 0; }
 
-# decode ASR_MODEL DATA_DIR OUT_DIR: ASR hypotheses (OUT/text, OUT/score) over nj jobs; clips
-# too short for the ASR's encoder are left out and counted in OUT/split/*/skipped.json.
+# lm_opts: asr_inference options for shallow fusion with stage 5's LM and its tuned weights
+# (none without --use_lm or before stage 5 made them).
+lm_opts() {
+    [ "${use_lm}" = true ] && [ -f exp/lm/fusion.json ] || return 0
+    "${py}" -c "import json, sys; c = json.load(open(sys.argv[1]))['chosen']; print('--lm exp/lm/model --lm_weight', c['lm_weight'], '--length_bonus', c['length_bonus'])" exp/lm/fusion.json
+}
+
+# decode ASR_MODEL DATA_DIR OUT_DIR: ASR hypotheses (OUT/text, OUT/score) over nj jobs, with
+# the LM when there is one (lm_opts); clips too short for the ASR's encoder are left out and
+# counted in OUT/split/*/skipped.json.
 decode() {
     local model=$1 data=$2 out=$3
     [ -f "${out}/text" ] && [ "${force}" != true ] && return 0
     rm -rf "${out}"
+    # shellcheck disable=SC2046
     ${decode_cmd} JOB=1:"${nj}" "${out}/log/decode.JOB.log" "${py}" -m lrspeech.bin.asr_inference \
         --model_dir "${model}" --data_dir "${data}" --out_dir "${out}/split/JOB" \
-        --job_index JOB --num_jobs "${nj}" || die "decoding ${data} failed; see ${out}/log/decode.*.log"
+        --job_index JOB --num_jobs "${nj}" $(lm_opts) || die "decoding ${data} failed; see ${out}/log/decode.*.log"
     cat "${out}"/split/*/score | sort > "${out}/score"
     cat "${out}"/split/*/text | sort > "${out}/text.tmp" && mv "${out}/text.tmp" "${out}/text"
 }
@@ -216,9 +234,11 @@ round_eval() {
 # eval_stage LABEL STAGE_DIR OUT_DIR JUDGE [eval_stage options]: dev figures of STAGE_DIR's ASR
 # and TTS in one process; the log goes to OUT_DIR.log and its summary line to the recipe log.
 eval_stage() {
-    local label=$1 dir=$2 out=$3 judge_model=$4; shift 4
+    local label=$1 dir=$2 out=$3 judge_model=$4 judge_opt=(); shift 4
+    [ "${judge_lm}" = true ] && judge_opt=(--judge_lm)
+    # shellcheck disable=SC2046
     lr eval_stage --stage_dir "${dir}" --data_dir "${raw}/${eval_set}" --judge "${judge_model}" \
-        --lang_config "${lang_config}" --out_dir "${out}" --label "${label}" "$@" > "${out}.log" 2>&1 \
+        --lang_config "${lang_config}" --out_dir "${out}" --label "${label}" $(lm_opts) "${judge_opt[@]}" "$@" > "${out}.log" 2>&1 \
         || die "evaluating ${dir} failed; see ${out}.log"
     log "$(tail -n 1 "${out}.log")"
 }
@@ -343,12 +363,40 @@ if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
                 --token_map "${tok}/token_map_${t}.tsv" --out "${init}" "${set_opt[@]}"
         fi
     done
+    # The LM of the unpaired text trains on the second core meanwhile (it needs only stage 3's
+    # token list); its weights are tuned on dev with the fine-tuned ASR below.
+    lm_pid=""
+    lm_inputs=("${raw}/unpaired_text/text" "${raw}/${eval_set}/text" "${lang_config}" "${asr_tokens}" "${lm_config}" "${lm_epochs}" "${seed}")
+    if [ "${use_lm}" = true ] && ! { [ -f exp/lm/model/meta.json ] && is_done lm "${lm_inputs[@]}"; }; then
+        mkdir -p exp/lm
+        log "training the LM of ${raw}/unpaired_text in the background (log: exp/lm/train.log)"
+        lr lm_train --text "${raw}/unpaired_text" --exclude "${raw}/${eval_set}" --lang_config "${lang_config}" \
+            --token_list "${asr_tokens}" --config "${lm_config}" --out_dir exp/lm --epochs "${lm_epochs}" \
+            --seed "${seed}" > exp/lm/train.log 2>&1 &
+        lm_pid=$!
+    fi
     train asr exp/finetune/asr "${finetune_epochs}" "${paired_dirs}" "${raw}/${eval_set}" \
         "${lang_config}" "${asr_tokens}" --init exp/finetune/asr_init.pth
     # shellcheck disable=SC2046
     train tts exp/finetune/tts "${finetune_epochs}" "${paired_dirs}" "${raw}/${eval_set}" \
         "${lang_config}" "${tts_tokens}" --init exp/finetune/tts_init.pth --spk2sid "${tok}/spk2sid" \
         --target_speaker "${target_speaker}" $(tts_align_opts exp/finetune/asr/model)
+    if [ -n "${lm_pid}" ]; then
+        wait "${lm_pid}" || die "LM training failed; see exp/lm/train.log"
+        mark_done lm "${lm_inputs[@]}"
+        log "$(tail -n 1 exp/lm/train.log)"
+    fi
+    if [ "${use_lm}" = true ]; then
+        fusion_inputs=(exp/finetune/asr/model/model.pth exp/lm/model/model.pth "${raw}/${eval_set}/text" "${lm_weights}" "${lm_bonuses}")
+        if ! { [ -f exp/lm/fusion.json ] && is_done lm_fusion "${fusion_inputs[@]}"; }; then
+            # shellcheck disable=SC2086
+            lr lm_fusion tune --asr_dir exp/finetune/asr/model --lm_dir exp/lm/model --data_dir "${raw}/${eval_set}" \
+                --lang_config "${lang_config}" --weights ${lm_weights} --bonuses ${lm_bonuses} --out exp/lm/fusion.json \
+                > exp/lm/fusion.log 2>&1 || die "tuning the LM weights failed; see exp/lm/fusion.log"
+            mark_done lm_fusion "${fusion_inputs[@]}"
+        fi
+        log "LM: $(tail -n 1 exp/lm/fusion.log)"
+    fi
 fi
 
 if [ "${stage}" -le 6 ] && [ "${stop_stage}" -ge 6 ]; then
@@ -362,7 +410,7 @@ if [ "${stage}" -le 6 ] && [ "${stop_stage}" -ge 6 ]; then
     for r in $(seq 1 "${dt_rounds}"); do
         rd=exp/dt/round${r}
         log "round ${r}: ASR(r-1) labels the unpaired speech, TTS(r-1) reads ${dt_text_per_round} sentences in voices ${voices}"
-        pseudo_inputs=("${prev}/asr/model/model.pth" "${prev}/tts/model/model.pth" "${dt_text_per_round}" "${voices}" "${seed}" "${synth_min_dur}" "${dt_label_keep}" "${dt_vocoder}")
+        pseudo_inputs=("${prev}/asr/model/model.pth" "${prev}/tts/model/model.pth" "${dt_text_per_round}" "${voices}" "${seed}" "${synth_min_dur}" "${dt_label_keep}" "${dt_vocoder}" "$(lm_opts)")
         if ! is_done "dt_round${r}_pseudo" "${pseudo_inputs[@]}"; then
             rm -rf "${rd}"/{asr_hyp,dev_hyp,labels.json,tts_pairs,text,text_*,spk_*,synth_*,asr_pairs}
         fi
@@ -425,7 +473,7 @@ if [ "${stage}" -le 7 ] && [ "${stop_stage}" -ge 7 ]; then
         "${student_init[@]}" $(tts_align_opts "${last_dt}/asr/model")
     # ASR: the teacher (the last ASR) labels the unpaired speech afresh; the synthetic speech is
     # the last round's multi-speaker TTS speech (without rounds: the TTS teacher's).
-    kd_asr_inputs=("${last_dt}/asr/model/model.pth" "${raw}/unpaired_speech/wav.scp")
+    kd_asr_inputs=("${last_dt}/asr/model/model.pth" "${raw}/unpaired_speech/wav.scp" "$(lm_opts)")
     if ! is_done kd_asr_pseudo "${kd_asr_inputs[@]}"; then rm -rf "${kd}"/{asr_hyp,speech_pairs}; fi
     decode "${last_dt}/asr/model" "${raw}/unpaired_speech" "${kd}/asr_hyp"
     lr make_pseudo_data asr_pairs --speech_dir "${raw}/unpaired_speech" --hyp_dir "${kd}/asr_hyp" --out "${kd}/speech_pairs"
@@ -452,13 +500,14 @@ if [ "${stage}" -le 8 ] && [ "${stop_stage}" -ge 8 ]; then
         IFS=: read -r label dir data_desc <<< "${entry}"
         [ -f "${dir}/asr/model/meta.json" ] && [ -f "${dir}/tts/model/meta.json" ] || { log "${label}: no models; skipped"; continue; }
         out=${ev}/${label}
-        if is_done "stage8.${label}" "${dir}/asr/model/model.pth" "${dir}/tts/model/model.pth" "${judge_dir}"; then
+        ev_inputs=("${dir}/asr/model/model.pth" "${dir}/tts/model/model.pth" "${judge_dir}" "$(lm_opts)" "${judge_lm}")
+        if is_done "stage8.${label}" "${ev_inputs[@]}"; then
             log "${label}: complete; skipped"; continue
         fi
         mos=all; [ "${eval_mos}" = true ] || mos=reference
         eval_stage "${label}" "${dir}" "${out}" "${judge_dir}" --collect "${ev}/${label}.json" \
             --data "${data_desc}" --mos "${mos}"
-        mark_done "stage8.${label}" "${dir}/asr/model/model.pth" "${dir}/tts/model/model.pth" "${judge_dir}"
+        mark_done "stage8.${label}" "${ev_inputs[@]}"
     done
 fi
 
@@ -481,6 +530,10 @@ if [ "${stage}" -le 9 ] && [ "${stop_stage}" -ge 9 ]; then
     fi
     rm -rf exp/packed.tmp && mkdir -p exp/packed.tmp
     cp -r "${stage_dirs[${asr_label}]}/asr/model" exp/packed.tmp/asr && cp -r "${stage_dirs[${tts_label}]}/tts/model" exp/packed.tmp/tts
+    if [ "${use_lm}" = true ] && [ -f exp/lm/fusion.json ]; then
+        lr lm_fusion attach --asr_dir exp/packed.tmp/asr --lm_dir exp/lm/model --fusion exp/lm/fusion.json >/dev/null \
+            || die "packing the LM with the ASR failed (see above)"
+    fi
     printf '{"pack": "%s", "asr": "%s", "tts": "%s"}\n' "${pack}" "${asr_label}" "${tts_label}" > exp/packed.tmp/packed.json
     rm -rf exp/packed && mv exp/packed.tmp exp/packed
     log "report: $(pwd)/exp/report/report.html (and report.md)"
