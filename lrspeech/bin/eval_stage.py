@@ -15,17 +15,26 @@ asr/{text,score}, asr_score/score.json, tts/data (wav.scp, wav/, attention.json)
 ir/ir.json, mos/mos.json; the stage result JSON is written last, atomically, to --collect,
 with the clips every step of the stage and of this evaluation left out (skipped.json files
 under --stage_dir and --out_dir, lrspeech.data.skips) counted per step and reason.
-A line `<label>: ASR CER .. WER .. | TTS IR .. judge CER ..` is printed at the end.
+
+The judge also transcribes the real dev recordings (and DNSMOS scores them, with --mos all):
+the report's reference for what the speaker's own voice gets. That is the same for every
+stage judged alike, so it is kept in --real_dir (default <out_dir>/real) with a key of the
+judge (path, size and time of its files) and the data, and reused while the key matches.
+Each shown sample names its sentence and real recording (the dev text and wav.scp).
+A line `<label>: ASR CER .. WER .. | TTS IR .. judge CER ..` is printed at the end, after one
+with the real recordings' IR and judge CER.
 """
 
 import argparse
+import hashlib
 import json
 import shutil
 import sys
 from pathlib import Path
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 from lrspeech.bin import asr_inference, eval_ir, eval_mos, make_report, score_asr, tts_inference
+from lrspeech.data.atomic import atomic_write_text
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -49,6 +58,9 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--length_bonus", type=float, default=0.0, help="with --lm")
     p.add_argument("--judge_lm", action="store_true",
                    help="the judge decodes with its own packed LM (default: without)")
+    p.add_argument("--real_dir", type=Path, default=None,
+                   help="where the judge's figures on the real dev recordings are kept and "
+                        "reused across stages (default: <out_dir>/real, made afresh)")
     return p
 
 
@@ -69,6 +81,48 @@ def _samples(tts_dir: Path, n: int) -> List[str]:
         if att.is_file():
             args.append(str(att))
     return args
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else ""
+
+
+def real_key(a: argparse.Namespace, with_mos: bool) -> dict:
+    """What the real-recording figures depend on: the judge (its files' size and time), the
+    dev text and audio list, the language config and how the judge decodes."""
+    judge: object = a.judge
+    if a.judge != "pocketsphinx":
+        files = sorted(p for p in Path(a.judge).iterdir() if p.is_file())
+        judge = [str(Path(a.judge).resolve())] + [
+            [p.name, p.stat().st_size, p.stat().st_mtime_ns] for p in files]
+    return {"judge": judge, "text": _sha(a.data_dir / "text"),
+            "wav.scp": _sha(a.data_dir / "wav.scp"), "lang_config": _sha(a.lang_config),
+            "judge_lm": a.judge_lm, "dnsmos": with_mos}
+
+
+def real_reference(a: argparse.Namespace) -> Tuple[List[str], dict]:
+    """make_report options with the judge's IR (and DNSMOS) on the real dev recordings,
+    computed unless --real_dir holds them for the same key; and the IR figures."""
+    real_dir = a.real_dir or a.out_dir / "real"
+    with_mos = a.mos == "all"
+    key = real_key(a, with_mos)
+    key_file = real_dir / "key.json"
+    if not (key_file.is_file() and json.loads(key_file.read_text(encoding="utf-8")) == key):
+        shutil.rmtree(real_dir, ignore_errors=True)
+        _run("eval_ir", eval_ir.main, [
+            "--judge", a.judge, "--text", str(a.data_dir), "--wav_dir", str(a.data_dir),
+            "--out_dir", str(real_dir / "ir"), "--lang_config", str(a.lang_config),
+            *(["--judge_lm"] if a.judge_lm else [])])
+        if with_mos:
+            _run("eval_mos", eval_mos.main, ["--wav_dir", str(a.data_dir), "--out_dir",
+                                             str(real_dir / "mos")])
+        atomic_write_text(key_file, json.dumps(key, indent=1) + "\n")
+    else:
+        print(f"real recordings: figures of {real_dir} reused (same judge and data)")
+    ir_json = real_dir / "ir" / "ir.json"
+    opts = ["--real_ir_json", str(ir_json)]
+    opts += ["--real_mos_json", str(real_dir / "mos" / "mos.json")] if with_mos else []
+    return opts, json.loads(ir_json.read_text(encoding="utf-8"))
 
 
 def evaluate_stage(a: argparse.Namespace) -> dict:
@@ -104,8 +158,9 @@ def evaluate_stage(a: argparse.Namespace) -> dict:
     _run("eval_ir", eval_ir.main, ["--judge", a.judge, "--text", str(a.data_dir), "--wav_dir",
          str(tts_dir), "--out_dir", str(out / "ir"), *lang,
          *(["--judge_lm"] if a.judge_lm else [])])
+    real_opts, real_ir = real_reference(a)
     report = ["--ir_json", str(out / "ir" / "ir.json"),
-              "--score_json", str(out / "asr_score" / "score.json"), *report_lm]
+              "--score_json", str(out / "asr_score" / "score.json"), *report_lm, *real_opts]
     if a.mos != "none":
         mos_opts = ["--no_dnsmos"] if a.mos == "reference" else []
         _run("eval_mos", eval_mos.main, ["--wav_dir", str(tts_dir), "--ref_dir", str(a.data_dir),
@@ -118,14 +173,16 @@ def evaluate_stage(a: argparse.Namespace) -> dict:
     if a.collect:
         label = a.label or a.stage_dir.name
         skips = ["--skips_from", str(a.stage_dir), str(out)]
+        samples = [*_samples(tts_dir, a.samples), "--dev_dir", str(a.data_dir)]
         _run("make_report", make_report.main, ["--collect", str(a.collect), "--stage", label,
-             "--data", a.data, *report, *_samples(tts_dir, a.samples), *skips])
+             "--data", a.data, *report, *samples, *skips])
     lm_score = {}
     if report_lm:
         lm_score = json.loads((out / "asr_lm_score" / "score.json").read_text(encoding="utf-8"))
     return {"cer": score.get("cer"), "wer": score.get("wer"), "ir": ir.get("ir"),
             "judge_cer": ir.get("judge_cer"), "lm_cer": lm_score.get("cer"),
-            "lm_wer": lm_score.get("wer")}
+            "lm_wer": lm_score.get("wer"), "real_ir": real_ir.get("ir"),
+            "real_judge_cer": real_ir.get("judge_cer")}
 
 
 def _pct(x: Optional[float]) -> str:
@@ -140,6 +197,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"eval_stage: error: {err}", file=sys.stderr)
         return 1
     label = a.label or a.stage_dir.name
+    print(f"real recordings (reference): IR {_pct(s['real_ir'])} judge CER "
+          f"{_pct(s['real_judge_cer'])} (judge: {a.judge})")
     with_lm = "" if a.lm is None else \
         f" (with the LM: CER {_pct(s['lm_cer'])} WER {_pct(s['lm_wer'])})"
     print(f"{label}: ASR CER {_pct(s['cer'])} WER {_pct(s['wer'])}{with_lm} | "

@@ -16,16 +16,24 @@ Input: one JSON file per stage (in the order the stages ran), written by the rec
       "mos": {"dnsmos_ovrl": {"mean": 3.1, "ci95": 0.1}, "mcd": 6.4},   # number or {mean, ci95}
       "attention": {"wcr": 0.6, "adr": 0.9, "focus_rate": 0.7},         # TTS dev set means
       "samples": [{"utt": "sw_0017", "text": "...", "wav": "synth/sw_0017.wav",
-                   "att": "att/sw_0017.npy"}],  # att: (frames, tokens) or stacked heads
-      "skipped": {"dt_round1/asr_hyp": {"too_short": 2}, "eval/ir": {"empty": 1}}
-    }                                        # clips left out per step and reason
+                   "att": "att/sw_0017.npy",   # att: (frames, tokens) or stacked heads
+                   "real_wav": "dump/raw/dev/wav/sw_0017.wav"}],   # the real recording
+      "skipped": {"dt_round1/asr_hyp": {"too_short": 2}, "eval/ir": {"empty": 1}},
+      "real": {"judge": "pocketsphinx", "ir": 0.93, "sentence_ir": 0.7, "judge_cer": 0.04,
+               "mos": {"dnsmos_ovrl": {"mean": 3.2, "ci95": 0.1}}}
+    }
 
 `skipped` counts the clips each step of the stage left out because they were empty or shorter
 than an ASR encoder takes (lrspeech.data.skips); the table shows their total per stage.
+`real` holds the same judge's figures on the real dev recordings: the report's reference row
+and the dashed line in every plot, what a stage's TTS would score if it spoke like the
+speaker. Besides the stages, the report takes the dual-transformation rounds' result files
+(same schema; a plot of their dev figures), the recipe's stage wall times
+(lrspeech.eval.stage_times) and the labels of the packed stages.
 
 Relative sample paths are read from the working dir, else next to the JSON file. The
 HTML embeds every image and audio clip (base64), so it can be mailed or archived as one
-file; the Markdown links the PNGs written to `<out_dir>/img/` and the audio files.
+file; the Markdown links the PNGs and WAVs written to `<out_dir>/img/` and `<out_dir>/audio/`.
 """
 
 import json
@@ -35,16 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from lrspeech.data.atomic import atomic_write_bytes, atomic_write_text
-from lrspeech.eval.pages import (
-    RenderedSample,
-    Sample,
-    html_page,
-    markdown,
-    render_sample,
-    write_images,
-)
-from lrspeech.eval.plots import stage_bars
+from lrspeech.eval.pages import Sample
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +57,10 @@ RATE_COLUMNS = (
     ("asr_lm_wer", "ASR WER +LM"),
 )
 ATT_COLUMNS = (("wcr", "WCR"), ("adr", "ADR"))
+REAL_KEYS = ("ir", "sentence_ir", "judge_cer")  # the judge's figures on the real recordings
 SKIPPED_HEADER = "skipped clips"
+PACKED_HEADER = "packed"
+REAL_LABEL = "real recordings"
 
 
 class ReportError(ValueError):
@@ -67,7 +69,7 @@ class ReportError(ValueError):
 
 @dataclass
 class StageResult:
-    """One stage's row and samples."""
+    """One stage's row and samples; `real`: the judge on the real recordings (a row too)."""
 
     stage: str
     data: str = ""
@@ -76,6 +78,8 @@ class StageResult:
     samples: List[Sample] = field(default_factory=list)
     source: Optional[Path] = None
     skipped: Dict[str, Dict[str, int]] = field(default_factory=dict)
+    judge: str = ""
+    real: Optional["StageResult"] = None
 
     @property
     def skipped_total(self) -> Dict[str, int]:
@@ -110,6 +114,32 @@ def _mos_entry(path: Path, name: str, value: Any) -> Tuple[Optional[float], Opti
     return _number(path, f"mos.{name}", value), None
 
 
+def _samples(data: Dict[str, Any], path: Path) -> List[Sample]:
+    samples = []
+    for i, s in enumerate(data.get("samples") or []):
+        if not isinstance(s, dict) or not s.get("utt"):
+            raise ReportError(f"{path}: samples[{i}] needs an 'utt' id; fix the file")
+        samples.append(Sample(str(s["utt"]), _resolve(s.get("wav"), path.parent),
+                              _resolve(s.get("att"), path.parent), str(s.get("text") or ""),
+                              _resolve(s.get("real_wav"), path.parent)))
+    return samples
+
+
+def _real(data: Dict[str, Any], path: Path) -> Optional[StageResult]:
+    real = data.get("real")
+    if real is None:
+        return None
+    if not isinstance(real, dict):
+        raise ReportError(f"{path}: 'real' must be an object (the judge on the real recordings); "
+                          "regenerate the file (eval_stage --collect)")
+    values = {k: _number(path, f"real.{k}", real.get(k)) for k in REAL_KEYS}
+    mos = {n: _mos_entry(path, f"real.{n}", v) for n, v in (real.get("mos") or {}).items()}
+    if all(v is None for v in values.values()) and not mos:
+        return None
+    return StageResult(REAL_LABEL, "the real dev recordings, same judge", values, mos,
+                       source=path, judge=str(real.get("judge") or ""))
+
+
 def parse_stage(data: Dict[str, Any], path: Path) -> StageResult:
     """Validate one stage JSON object (see the module docstring)."""
     if not isinstance(data, dict) or not isinstance(data.get("stage"), str) or not data["stage"]:
@@ -118,18 +148,6 @@ def parse_stage(data: Dict[str, Any], path: Path) -> StageResult:
     att = data.get("attention") or {}
     values.update({k: _number(path, f"attention.{k}", att.get(k)) for k, _ in ATT_COLUMNS})
     mos = {n: _mos_entry(path, n, v) for n, v in (data.get("mos") or {}).items()}
-    samples = []
-    for i, s in enumerate(data.get("samples") or []):
-        if not isinstance(s, dict) or not s.get("utt"):
-            raise ReportError(f"{path}: samples[{i}] needs an 'utt' id; fix the file")
-        samples.append(
-            Sample(
-                str(s["utt"]),
-                _resolve(s.get("wav"), path.parent),
-                _resolve(s.get("att"), path.parent),
-                str(s.get("text") or ""),
-            )
-        )
     skipped = data.get("skipped") or {}
     if not isinstance(skipped, dict) or not all(
         isinstance(c, dict) and all(isinstance(n, int) for n in c.values())
@@ -137,8 +155,9 @@ def parse_stage(data: Dict[str, Any], path: Path) -> StageResult:
     ):
         raise ReportError(f"{path}: 'skipped' must map step names to {{reason: count}}; "
                           "regenerate the file (make_report --collect)")
-    return StageResult(data["stage"], str(data.get("data") or ""), values, mos, samples, path,
-                       skipped)
+    return StageResult(data["stage"], str(data.get("data") or ""), values, mos,
+                       _samples(data, path), path, skipped, str(data.get("judge") or ""),
+                       _real(data, path))
 
 
 def load_stage(path: Path) -> StageResult:
@@ -155,6 +174,21 @@ def load_stage(path: Path) -> StageResult:
             f"{path}:{err.lineno}: not valid JSON ({err.msg}); fix or regenerate it"
         ) from err
     return parse_stage(data, path)
+
+
+def reference(stages: Sequence[StageResult]) -> Optional[StageResult]:
+    """The real recordings' row: the last stage's `real` (stage 8 judges every stage with one
+    judge, so they agree; a stage that disagrees was judged otherwise and is named)."""
+    reals = [s for s in stages if s.real is not None]
+    if not reals:
+        return None
+    ref = reals[-1].real
+    for s in reals[:-1]:
+        if (s.real.values, s.real.judge) != (ref.values, ref.judge):
+            logger.warning("%s: its real-recording figures (judge %s) differ from %s's (judge "
+                           "%s); the reference row shows the latter", s.source, s.real.judge,
+                           reals[-1].stage, ref.judge)
+    return ref
 
 
 LOWER_IS_BETTER = ("judge_cer", "asr_cer", "asr_wer", "asr_lm_cer", "asr_lm_wer")
@@ -175,6 +209,18 @@ def best_stage(stages: Sequence[StageResult], metric: str) -> StageResult:
     return min(scored, key=lambda t: (t[0], -t[1]))[2]
 
 
+def packed_marks(stages: Sequence[StageResult], packed: Dict[str, str]) -> List[str]:
+    """Per stage, which packed models came from it ("ASR + TTS", "TTS", ""); `packed` maps
+    asr/tts to a stage label, which must be one of the stages."""
+    labels = [s.stage for s in stages]
+    for task, label in packed.items():
+        if label not in labels:
+            raise ReportError(f"the packed {task.upper()} stage '{label}' is not among the "
+                              f"stage results ({', '.join(labels)}); pass one of them")
+    return [" + ".join(t.upper() for t in ("asr", "tts") if packed.get(t) == label)
+            for label in labels]
+
+
 def _fmt(value: Optional[float], pct: bool) -> str:
     if value is None:
         return "–"
@@ -187,25 +233,34 @@ def _fmt_mos(entry: Optional[Tuple[Optional[float], Optional[float]]]) -> str:
     return f"{entry[0]:.2f}" if entry[1] is None else f"{entry[0]:.2f} ± {entry[1]:.2f}"
 
 
-def table(stages: Sequence[StageResult]) -> Tuple[List[str], List[List[str]]]:
-    """Header and rows of the stage table (only columns some stage has a value for)."""
-    rate_cols = [
-        (k, h)
-        for k, h in RATE_COLUMNS + ATT_COLUMNS
-        if any(s.values.get(k) is not None for s in stages)
-    ]
+def columns(stages: Sequence[StageResult]) -> Tuple[List[Tuple[str, str]], List[str]]:
+    """The (key, header) rate columns and the MOS names some stage has a value for."""
+    rate_cols = [(k, h) for k, h in RATE_COLUMNS + ATT_COLUMNS
+                 if any(s.values.get(k) is not None for s in stages)]
     mos_names: List[str] = []
     for s in stages:
         mos_names += [n for n in s.mos if n not in mos_names]
+    return rate_cols, mos_names
+
+
+def table(
+    stages: Sequence[StageResult], ref: Optional[StageResult] = None,
+    packed: Optional[Dict[str, str]] = None,
+) -> Tuple[List[str], List[List[str]]]:
+    """Header and rows of the stage table (only columns some stage has a value for); `ref`
+    (the real recordings) is the last row, `packed` adds a column marking the packed stages."""
+    rate_cols, mos_names = columns(stages)
     with_skips = any(s.skipped_total for s in stages)
-    header = ["stage", "data"] + [h for _, h in rate_cols] + mos_names
-    header += [SKIPPED_HEADER] if with_skips else []
+    marks = packed_marks(stages, packed) if packed is not None else None
+    header = ["stage", "data"] + ([PACKED_HEADER] if marks is not None else [])
+    header += [h for _, h in rate_cols] + mos_names + ([SKIPPED_HEADER] if with_skips else [])
     rows = []
-    for s in stages:
-        row = [s.stage, s.data]
+    for i, s in enumerate(list(stages) + ([ref] if ref is not None else [])):
+        real_row = i >= len(stages)
+        row = [s.stage, s.data] + ([] if marks is None else ["" if real_row else marks[i]])
         row += [_fmt(s.values.get(k), k not in ("wcr", "adr")) for k, _ in rate_cols]
         row += [_fmt_mos(s.mos.get(n)) for n in mos_names]
-        row += [_fmt_skips(s.skipped_total)] if with_skips else []
+        row += [("" if real_row else _fmt_skips(s.skipped_total))] if with_skips else []
         rows.append(row)
     return header, rows
 
@@ -214,50 +269,6 @@ def _fmt_skips(total: Dict[str, int]) -> str:
     if not total:
         return "0"
     return f"{sum(total.values())} (" + ", ".join(f"{r} {n}" for r, n in total.items()) + ")"
-
-
-def bars_png(stages: Sequence[StageResult]) -> Optional[bytes]:
-    """Per-stage bar chart of every metric with at least one value, or None."""
-    values: Dict[str, List[Optional[float]]] = {}
-    errors: Dict[str, List[Optional[float]]] = {}
-    for key, head in RATE_COLUMNS + ATT_COLUMNS:
-        vals = [s.values.get(key) for s in stages]
-        if any(v is not None for v in vals):
-            values[head] = vals
-    header, _ = table(stages)
-    for name in [h for h in header[2 + len(values) :] if h != SKIPPED_HEADER]:
-        values[name] = [s.mos.get(name, (None, None))[0] for s in stages]
-        errors[name] = [s.mos.get(name, (None, None))[1] for s in stages]
-    if not values:
-        return None
-    return stage_bars([s.stage for s in stages], values, errors)
-
-
-def render_samples(stages: Sequence[StageResult], max_samples: int) -> List[RenderedSample]:
-    return [render_sample(s.stage, smp) for s in stages for smp in s.samples[:max_samples]]
-
-
-def write_report(
-    results: Sequence[Path], out_dir: Path, title: str = "lrspeech run report", max_samples: int = 3
-) -> Tuple[Path, Path]:
-    """Build `report.md` (+ `img/`) and the self-contained `report.html` in `out_dir`."""
-    if not results:
-        raise ReportError("no stage result files given; pass --results exp/eval/*.json")
-    stages = [load_stage(Path(p)) for p in results]
-    out_dir = Path(out_dir)
-    header, rows = table(stages)
-    bars = bars_png(stages)
-    rendered = render_samples(stages, max_samples)
-    bars_link = None
-    if bars:
-        bars_link = "img/stages.png"
-        atomic_write_bytes(out_dir / bars_link, bars)
-    md = markdown(title, header, rows, bars_link, write_images(out_dir, rendered))
-    paths = (out_dir / "report.md", out_dir / "report.html")
-    atomic_write_text(paths[0], md)
-    atomic_write_text(paths[1], html_page(title, header, rows, bars, rendered))
-    logger.info("report: %s and %s (%d stages, %d samples)", *paths, len(stages), len(rendered))
-    return paths
 
 
 def _read_json(path: Optional[Path]) -> Dict[str, Any]:
@@ -273,6 +284,31 @@ def _read_json(path: Optional[Path]) -> Dict[str, Any]:
         ) from err
 
 
+def dev_recordings(dev_dir: Path) -> Dict[str, Dict[str, str]]:
+    """utt -> {"text": its sentence, "real_wav": absolute path of its recording} of a dev data
+    dir, what a sample shows beside the synthesized clip. A recording is named only for a
+    plain-file wav.scp entry: a dir with segments, or a piped entry, has no file to show."""
+    out: Dict[str, Dict[str, str]] = {}
+    dev_dir = Path(dev_dir)
+    if (dev_dir / "text").is_file():
+        for line in (dev_dir / "text").read_text(encoding="utf-8").splitlines():
+            parts = line.split(maxsplit=1)
+            if parts:
+                out.setdefault(parts[0], {})["text"] = parts[1] if len(parts) > 1 else ""
+    if (dev_dir / "segments").exists() or not (dev_dir / "wav.scp").is_file():
+        return out
+    for line in (dev_dir / "wav.scp").read_text(encoding="utf-8").splitlines():
+        parts = line.split(maxsplit=1)
+        if len(parts) == 2 and not parts[1].rstrip().endswith("|"):
+            out.setdefault(parts[0], {})["real_wav"] = str(Path(parts[1].strip()).resolve())
+    return out
+
+
+def _mos_means(mos: Dict[str, Any]) -> Dict[str, Dict[str, Any]]:
+    metrics = mos.get("metrics", {})
+    return {n: {"mean": m.get("mean"), "ci95": m.get("ci95")} for n, m in metrics.items()}
+
+
 def collect_stage_result(
     stage: str,
     data: str = "",
@@ -283,9 +319,12 @@ def collect_stage_result(
     samples: Sequence[Dict[str, str]] = (),
     skipped: Optional[Dict[str, Dict[str, int]]] = None,
     score_lm_json: Optional[Path] = None,
+    real_ir_json: Optional[Path] = None,
+    real_mos_json: Optional[Path] = None,
 ) -> Dict[str, Any]:
     """One stage's result object from the files eval_ir, score_asr and eval_mos write
-    (`score_lm_json`: score_asr's of the decoding with the LM)."""
+    (`score_lm_json`: score_asr's of the decoding with the LM; `real_*`: eval_ir's and
+    eval_mos's on the real dev recordings, the report's reference)."""
     ir, score, mos = _read_json(ir_json), _read_json(score_json), _read_json(mos_json)
     out: Dict[str, Any] = {"stage": stage, "data": data}
     for key in ("ir", "sentence_ir", "judge", "judge_cer"):
@@ -294,9 +333,12 @@ def collect_stage_result(
     if score_lm_json is not None:
         lm = _read_json(score_lm_json)
         out["asr_lm_cer"], out["asr_lm_wer"] = lm.get("cer"), lm.get("wer")
-    metrics = mos.get("metrics", {})
-    out["mos"] = {n: {"mean": m.get("mean"), "ci95": m.get("ci95")} for n, m in metrics.items()}
+    out["mos"] = _mos_means(mos)
     out["attention"] = dict(attention or {})
     out["samples"] = [dict(s) for s in samples]
     out["skipped"] = dict(skipped or {})
+    if real_ir_json is not None or real_mos_json is not None:
+        real_ir = _read_json(real_ir_json)
+        out["real"] = {k: real_ir.get(k) for k in ("judge",) + REAL_KEYS}
+        out["real"]["mos"] = _mos_means(_read_json(real_mos_json))
     return out

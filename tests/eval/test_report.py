@@ -7,7 +7,8 @@ import re
 import numpy as np
 import pytest
 
-from lrspeech.eval.report import ReportError, collect_stage_result, load_stage, table, write_report
+from lrspeech.eval.report import ReportError, collect_stage_result, load_stage, table
+from lrspeech.eval.report_page import write_report
 
 
 def diagonal(frames, tokens):
@@ -116,7 +117,7 @@ def test_report_embeds_images_and_audio(stage_files, tmp_path, sw_rows):
     text = md.read_text()
     assert "| pretrain | espeak en | 31.0% |" in text
     assert "| finetune | paired_hq 10 utts | 74.0% | 40.0% |" in text
-    assert "![metrics per stage](img/stages.png)" in text
+    assert "![Metrics per stage](img/stages.png)" in text
     assert (tmp_path / "report" / "img" / "stages.png").read_bytes()[:4] == b"\x89PNG"
     utt = sw_rows[0]["id"]
     assert f"img/finetune_{utt}_attention.png" in text and f"img/finetune_{utt}_mel.png" in text

@@ -22,6 +22,7 @@ def run_lr(cwd: Path, *opts: str) -> subprocess.CompletedProcess:
     ("--kd_student_init", "teacher or scratch"),
     ("--tts_align", "ctc or attention"),
     ("--pack", "best or final"),
+    ("--digits", "drop or keep"),
 ])
 def test_bad_choice_stops_before_any_stage(tmp_path: Path, option: str, choices: str) -> None:
     res = run_lr(tmp_path, option, "bogus")

@@ -116,6 +116,18 @@ def test_every_stage_output_is_well_formed(recipe: Path) -> None:
         stage_dir = {"finetune": "finetune", "dt_round1": "dt/round1", "kd": "kd"}[packed[task]]
         src = recipe / "exp" / stage_dir / task / "model" / "model.pth"
         assert (recipe / "exp" / "packed" / task / "model.pth").read_bytes() == src.read_bytes()
+    # The report's reference: the judge on the real dev recordings, computed once per judge
+    # (exp/eval/real), each sample's real recording, the DT rounds, stage times, packed marks.
+    assert json.loads((recipe / "exp" / "eval" / "real" / "key.json").read_text())["dnsmos"]
+    for result in evals.values():
+        assert result["real"]["judge"] == "exp/kd/asr/model"
+        assert 0.0 <= result["real"]["ir"] <= 1.0 and result["real"]["judge_cer"] >= 0.0
+        assert Path(result["samples"][0]["real_wav"]).is_file() and result["samples"][0]["text"]
+    assert (recipe / "exp" / "dt" / "eval" / "round1.json").is_file()
+    assert "| real recordings | the real dev recordings, same judge |" in report
+    assert "## Dual transformation rounds" in report and "| stage | data | packed |" in report
+    times = [ln.split("\t")[0] for ln in lines(recipe / "exp" / "stage_times.tsv")]
+    assert times[:9] == [str(s) for s in range(1, 10)]
     # Stage 6 logs each round's dev figures next to round 0's, judged by the fine-tuned ASR.
     for label in ("round0", "round1"):
         summary = lines(recipe / "exp" / "dt" / "eval" / f"{label}.log")[-1]

@@ -29,6 +29,8 @@ min_dur=1.0             # drop formatted utterances shorter than this (s)
 max_dur=16.0            # drop formatted utterances longer than this (s)
 trim_db=40              # trim leading/trailing silence below this many dB under the peak
 split_unpaired=true     # cut unpaired speech longer than --max_dur at pauses (energy) instead of dropping it
+digits=drop             # unpaired sentences with digits lang.yaml's number_normalizer leaves unspoken: drop | keep
+                        # (drop: a digit token is never said, so the TTS cannot learn it and garbles it in DT/KD)
 # Rich-resource data and pretraining (stage 1, 4)
 rich_text="${lr_root}/egs/TEMPLATE/lr1/db/ljspeech_transcripts.tsv.xz"   # text espeak-ng reads as rich-resource speech
 rich_lang_config="${lr_root}/conf/lang/en.yaml"                          # frontend of the rich-resource language
@@ -112,8 +114,11 @@ check_choice kd_student_init "${kd_student_init}" teacher scratch
 check_choice pack "${pack}" best final
 check_choice use_lm "${use_lm}" true false
 check_choice judge_lm "${judge_lm}" true false
+check_choice digits "${digits}" drop keep
 
 done_dir=exp
+# Each stage's wall time goes to exp/stage_times.tsv (utils/log.sh), for the report.
+LOG_STAGE_TIMES=exp/stage_times.tsv; trap 'log_stage_end $?' EXIT
 
 # is_done NAME INPUTS...: the step NAME completed with these inputs (paths are hashed by
 # content, other values as given; values that look like options are kept as plain values).
@@ -226,8 +231,8 @@ synthesize() {
 # round_eval LABEL STAGE_DIR: stage 6's dev figures of one round (judge: dt_judge), once per models.
 round_eval() {
     local inputs=("$2/asr/model/model.pth" "$2/tts/model/model.pth" "${dt_judge}")
-    if is_done "dt_eval.$1" "${inputs[@]}"; then log "$(tail -n 1 "exp/dt/eval/$1.log")"; return 0; fi
-    eval_stage "$1" "$2" "exp/dt/eval/$1" "${dt_judge}" --mos none
+    if [ -f "exp/dt/eval/$1.json" ] && is_done "dt_eval.$1" "${inputs[@]}"; then log "$(tail -n 1 "exp/dt/eval/$1.log")"; return 0; fi
+    eval_stage "$1" "$2" "exp/dt/eval/$1" "${dt_judge}" --mos none --collect "exp/dt/eval/$1.json"
     mark_done "dt_eval.$1" "${inputs[@]}"
 }
 
@@ -238,7 +243,8 @@ eval_stage() {
     [ "${judge_lm}" = true ] && judge_opt=(--judge_lm)
     # shellcheck disable=SC2046
     lr eval_stage --stage_dir "${dir}" --data_dir "${raw}/${eval_set}" --judge "${judge_model}" \
-        --lang_config "${lang_config}" --out_dir "${out}" --label "${label}" $(lm_opts) "${judge_opt[@]}" "$@" > "${out}.log" 2>&1 \
+        --lang_config "${lang_config}" --out_dir "${out}" --label "${label}" --real_dir "$(dirname "${out}")/real" \
+        $(lm_opts) "${judge_opt[@]}" "$@" > "${out}.log" 2>&1 \
         || die "evaluating ${dir} failed; see ${out}.log"
     log "$(tail -n 1 "${out}.log")"
 }
@@ -270,7 +276,8 @@ if [ "${stage}" -le 2 ] && [ "${stop_stage}" -ge 2 ]; then
     for d in data/*/; do
         set_name=$(basename "${d}"); [ "${set_name}" = local ] && continue
         split=false; [ "${set_name}" = unpaired_speech ] && split=${split_unpaired}
-        if is_done "stage2.${set_name}" "${d}" "${fs}" "${trim_db}" "${min_dur}" "${max_dur}" "${split}"; then
+        text_opts=(); [ "${set_name}" = unpaired_text ] && text_opts=("${digits}" "${lang_config}")
+        if is_done "stage2.${set_name}" "${d}" "${fs}" "${trim_db}" "${min_dur}" "${max_dur}" "${split}" "${text_opts[@]}"; then
             log "${set_name}: complete; skipped"; continue
         fi
         src=${d}
@@ -284,7 +291,12 @@ if [ "${stage}" -le 2 ] && [ "${stop_stage}" -ge 2 ]; then
         fi
         lr format_audio --in "${src}" --out "${raw}/${set_name}" --fs "${fs}" --trim_db "${trim_db}" \
             --min_dur "${min_dur}" --max_dur "${max_dur}" --nj "${nj}"
-        mark_done "stage2.${set_name}" "${d}" "${fs}" "${trim_db}" "${min_dur}" "${max_dur}" "${split}"
+        if [ "${set_name}" = unpaired_text ]; then
+            digit_log=$(lr filter_digits --data_dir "${raw}/${set_name}" --lang_config "${lang_config}" --digits "${digits}") \
+                || die "checking ${raw}/${set_name} for digits failed (see above)"
+            log "${digit_log}"
+        fi
+        mark_done "stage2.${set_name}" "${d}" "${fs}" "${trim_db}" "${min_dur}" "${max_dur}" "${split}" "${text_opts[@]}"
     done
     # The rich-resource corpus gets a small validation split of its own.
     if ! is_done stage2.rich_split "${raw}/rich_synth"; then
@@ -296,7 +308,7 @@ fi
 
 if [ "${stage}" -le 3 ] && [ "${stop_stage}" -ge 3 ]; then
     log_stage 3 "Text frontend: token lists, cross-lingual token maps, speaker ids"
-    stage3_inputs=("${lang_config}" "${rich_lang_config}" "${tts_token_type}" "${raw}/paired_hq")
+    stage3_inputs=("${lang_config}" "${rich_lang_config}" "${tts_token_type}" "${raw}/paired_hq" "${raw}/unpaired_text/text")
     if is_done stage3 "${stage3_inputs[@]}"; then
         log "complete; skipped"
     else
@@ -519,7 +531,6 @@ if [ "${stage}" -le 9 ] && [ "${stop_stage}" -ge 9 ]; then
         [ -f "exp/eval/${label}.json" ] && { results+=("exp/eval/${label}.json"); stage_dirs[${label}]=${dir}; }
     done
     [ "${#results[@]}" -gt 0 ] || die "no evaluation results in exp/eval; run stage 8 first"
-    lr make_report --results "${results[@]}" --out_dir exp/report --title "lrspeech: $(basename "$(dirname "$(pwd -P)")")/$(basename "$(pwd -P)")"
     # The stages to pack: the last evaluated one, or the best on the eval set (chosen on the
     # same set the report shows, so the packed models' figures there are optimistic).
     last_label=$(basename "${results[-1]}" .json)
@@ -528,6 +539,12 @@ if [ "${stage}" -le 9 ] && [ "${stop_stage}" -ge 9 ]; then
         best=$(lr make_report --results "${results[@]}" --best asr_cer judge_cer) || die "choosing the models to pack failed (see above)"
         read -r asr_label tts_label <<< "${best}"
     fi
+    # The report marks them, plots the DT rounds' dev figures and shows the stage wall times.
+    report_opts=(--packed "${asr_label}" "${tts_label}")
+    rounds=(); for r in $(seq 0 "${dt_rounds}"); do [ -f "exp/dt/eval/round${r}.json" ] && rounds+=("exp/dt/eval/round${r}.json"); done
+    [ "${#rounds[@]}" -gt 0 ] && report_opts+=(--rounds "${rounds[@]}")
+    [ -f exp/stage_times.tsv ] && report_opts+=(--times exp/stage_times.tsv)
+    lr make_report --results "${results[@]}" --out_dir exp/report --title "lrspeech: $(basename "$(dirname "$(pwd -P)")")/$(basename "$(pwd -P)")" "${report_opts[@]}"
     rm -rf exp/packed.tmp && mkdir -p exp/packed.tmp
     cp -r "${stage_dirs[${asr_label}]}/asr/model" exp/packed.tmp/asr && cp -r "${stage_dirs[${tts_label}]}/tts/model" exp/packed.tmp/tts
     if [ "${use_lm}" = true ] && [ -f exp/lm/fusion.json ]; then
