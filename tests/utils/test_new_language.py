@@ -1,6 +1,7 @@
 """Scaffold a language espeak-ng lacks (Yoruba, tone marks) and run recipe stages 1-3 on it."""
 
 import csv
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -134,3 +135,77 @@ def test_grapheme_language_runs_stages_1_to_3(tmp_path: Path, test_data: Path) -
     assert len((recipe / "dump" / "raw" / "paired_hq" / "wav.scp").read_text().splitlines()) == 2
     res = run([recipe / "run.sh", *opts], cwd=recipe)
     assert res.stderr.count("complete; skipped") >= 3  # a rerun redoes nothing
+
+
+TUTORIAL = REPO / "docs" / "tutorial.md"
+WALK = "<!-- walk -->"
+
+
+def walk_blocks(text: str) -> list:
+    """(commands, expected lines) of each `<!-- walk -->` bash block of the tutorial, the
+    expected lines from the text block right after it (none if there is none)."""
+    blocks = []
+    for part in text.split(WALK)[1:]:
+        lines = part.strip("\n").splitlines()
+        assert lines[0] == "```bash", f"{WALK} must precede a bash block, not {lines[0]!r}"
+        end = lines.index("```", 1)
+        commands, rest = lines[1:end], lines[end + 1:]
+        while rest and not rest[0].strip():
+            rest = rest[1:]
+        expected = []
+        if rest and rest[0] == "```text":
+            expected = rest[1:rest.index("```", 1)]
+        blocks.append((commands, expected))
+    return blocks
+
+
+def matches(expected: str, line: str) -> bool:
+    """`[...]` stands for any text (a log prefix, the rest of a long line)."""
+    pattern = ".*".join(re.escape(p) for p in expected.split("[...]"))
+    return re.fullmatch(pattern, line.rstrip()) is not None
+
+
+def check_in_order(expected: list, output: list) -> None:
+    pos = 0
+    for want in expected:
+        found = next((i for i in range(pos, len(output)) if matches(want, output[i])), None)
+        assert found is not None, f"tutorial line not printed (in order): {want!r}\n" + \
+            "\n".join(output[pos:pos + 60])
+        pos = found + 1
+
+
+def test_walk_blocks_parse() -> None:
+    doc = "x\n<!-- walk -->\n```bash\necho a\n```\n\n```text\n[...] a\n```\n" \
+          "<!-- walk -->\n```bash\ntrue\n```\nno output\n"
+    assert walk_blocks(doc) == [(["echo a"], ["[...] a"]), (["true"], [])]
+    assert matches("[...] Stage 1: Data", "2026-01-02T10:00:00 [stage 1] (lr.sh:9) Stage 1: Data")
+    assert not matches("[...] Stage 1: Data", "... Stage 1: Data preparation")
+    assert matches("n: 4 of 9 kept; e.g. a [...]", "n: 4 of 9 kept; e.g. a 'x'; b 'y'")
+    with pytest.raises(AssertionError, match="not printed"):
+        check_in_order(["b", "a"], ["a", "b"])
+
+
+@pytest.mark.slow
+def test_tutorial_walk_prints_what_the_tutorial_quotes(tmp_path: Path) -> None:
+    """docs/tutorial.md's new-language walk, its commands as written (the recipe goes under
+    a temporary --egs instead of the repository's egs/), prints the lines it quotes."""
+    egs = tmp_path / "egs"
+    blocks = walk_blocks(TUTORIAL.read_text(encoding="utf-8"))
+    assert len(blocks) >= 4
+    script = ["set -euo pipefail"]
+    for i, (commands, _) in enumerate(blocks):
+        script.append(f"echo '@@block {i}@@'")
+        for cmd in commands:
+            cmd = cmd.replace("egs/mylang/", f"{egs}/mylang/")
+            if cmd.startswith("utils/new_language.sh "):
+                cmd += f" --egs {egs}"
+            script.append(cmd)
+    res = subprocess.run(["bash", "-c", "\n".join(script)], cwd=REPO, text=True,
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    assert res.returncode == 0, res.stdout[-4000:]
+    outputs = re.split(r"^@@block \d+@@\n", res.stdout, flags=re.MULTILINE)[1:]
+    assert len(outputs) == len(blocks)
+    for (_, expected), output in zip(blocks, outputs):
+        expected = [e.replace("<repo>/egs/", f"{egs}/") for e in expected]
+        check_in_order(expected, output.splitlines())
+    assert sum(len(e) for _, e in blocks) >= 15
