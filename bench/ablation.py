@@ -165,7 +165,7 @@ def train_baseline(recipe: Path, opts: Sequence[str], times: Dict[str, float]) -
           f"{tok}/target_tts_tokens.txt", token_type,
           REPO / "conf" / "tts" / "fastspeech2_tiny.yaml",
           ["--spk2sid", f"{tok}/spk2sid", "--target_speaker", speaker,
-           "--align_asr", "exp/baseline/asr/model", "--align_min_score", "-3.0"], espnet)
+           "--align_asr", "exp/baseline/asr/model", "--align_min_score", "auto"], espnet)
     times.setdefault("baseline", round(time.time() - t0, 1))
 
 

@@ -47,7 +47,8 @@ tts_config=""           # TTS training config (default: fastspeech2_tiny with ct
 asr_token_type=char     # ASR tokens: char | bpe
 tts_token_type=""       # TTS tokens: phn | char (empty: lang.yaml's token_type; char without an espeak-ng voice)
 tts_align=ctc           # TTS durations: ctc (ASR forced alignment + FastSpeech2) | attention (Transformer-TTS)
-align_min_score=-3.0    # leave utterances whose CTC alignment score is below this out of TTS training
+align_min_score=auto    # leave utterances whose CTC alignment score is below this out of TTS training
+                        # (auto: the corpus's outliers; measured to drop mismatched pairs, docs/benchmarks.md)
 pretrain_epochs=8       # epochs of rich-resource pretraining
 finetune_epochs=20      # epochs of fine-tuning on the paired data
 train_args=""           # extra ESPnet training arguments for every training (e.g. "--batch_bins 400000")
