@@ -31,6 +31,14 @@ def test_bad_choice_stops_before_any_stage(tmp_path: Path, option: str, choices:
     assert not (tmp_path / "exp").exists() and not (tmp_path / "data").exists()
 
 
+@pytest.mark.parametrize("option", ["--use_lm", "--judge_lm", "--split_unpaired"])
+def test_a_bad_boolean_stops_before_any_stage(tmp_path: Path, option: str) -> None:
+    res = run_lr(tmp_path, option, "bogus")
+    assert res.returncode != 0
+    assert f"{option} expects true or false, got 'bogus'" in res.stderr
+    assert not (tmp_path / "exp").exists() and not (tmp_path / "data").exists()
+
+
 def test_good_choices_pass_the_checks(tmp_path: Path) -> None:
     """Valid choices get past the checks: stage 1 then fails on the missing local/data.sh."""
     res = run_lr(tmp_path, "--kd_student", "transformer", "--kd_student_init", "scratch",

@@ -113,8 +113,6 @@ check_choice() { [ "$2" = "$3" ] || [ "$2" = "$4" ] || die "--$1 must be $3 or $
 check_choice kd_student "${kd_student}" fastspeech transformer
 check_choice kd_student_init "${kd_student_init}" teacher scratch
 check_choice pack "${pack}" best final
-check_choice use_lm "${use_lm}" true false
-check_choice judge_lm "${judge_lm}" true false
 check_choice digits "${digits}" drop keep
 
 done_dir=exp
