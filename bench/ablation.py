@@ -401,14 +401,20 @@ def markdown(rows: List[Dict[str, object]], real: Dict[str, float], shared: floa
     return "\n".join(out) + "\n"
 
 
-def main(argv: Optional[List[str]] = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__,
+def corpus_parser(doc: str) -> argparse.ArgumentParser:
+    """The options every judged corpus benchmark takes: corpus, work dir, judge."""
+    p = argparse.ArgumentParser(description=doc,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--db_root", type=Path, help="corpus folder with metadata.tsv (default with "
                    "--quick: tests/data/sw)")
     p.add_argument("--work_dir", type=Path, required=True)
     p.add_argument("--judge", type=Path, default=None, help="packed judge ASR (else trained)")
     p.add_argument("--judge_epochs", type=int, default=20, help="epochs of the judge training")
+    return p
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    p = corpus_parser(__doc__)
     p.add_argument("--dev_max_dur", type=float, default=60.0,
                    help="score the rows on the val clips up to this long (s); 0: the recipe's dev")
     p.add_argument("--recipe_opts", default="", help="extra recipe options for every stage")

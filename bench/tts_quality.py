@@ -25,7 +25,6 @@ seconds of speech; model loading included). Every step keeps its output in --wor
 skipped when rerun; results: work_dir/results.json and work_dir/results.md.
 """
 
-import argparse
 import json
 import logging
 import os
@@ -251,13 +250,7 @@ def markdown(figs: Sequence[Figures], real: Dict, labels: Dict, corpus: str,
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--db_root", type=Path, help="corpus folder with metadata.tsv (default with "
-                   "--quick: tests/data/sw)")
-    p.add_argument("--work_dir", type=Path, required=True)
-    p.add_argument("--judge", type=Path, default=None, help="packed judge ASR (else trained)")
-    p.add_argument("--judge_epochs", type=int, default=20, help="epochs of the judge training")
+    p = ablation.corpus_parser(__doc__)
     p.add_argument("--lang_config", type=Path, default=None,
                    help="the corpus's lang.yaml (default: Swahili's, else a char config)")
     p.add_argument("--unpaired_text", type=Path, default=None,

@@ -56,3 +56,17 @@ def micro_builders():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture(scope="session")
+def packed_micro_asr(tmp_path_factory, sw_rows, an4_rows, micro_builders) -> Path:
+    """The micro ASR of the alignment tests (reused when already trained), packed: a real
+    packed char CTC ASR for tests that decode, align or attach an LM (do not modify it)."""
+    from lrspeech.models.packing import pack_model
+
+    b = micro_builders
+    rows = b.split_rows(sw_rows, an4_rows)
+    micro = b.build_micro_asr(tmp_path_factory.getbasetemp() / "ctc_align_micro_asr",
+                              rows["train"], rows["valid"])
+    return pack_model(micro.exp_dir, micro.checkpoint,
+                      tmp_path_factory.mktemp("packed_micro_asr") / "asr")

@@ -11,7 +11,7 @@ import yaml
 from lrspeech.bin import lm_fusion, lm_train
 from lrspeech.data.datadir import DataDir
 from lrspeech.models.lm import LM_DIR, LmMismatchError
-from lrspeech.models.packing import load_asr, pack_model
+from lrspeech.models.packing import load_asr
 from lrspeech.pipeline.lm import FusionPoint, LmDataError, choose_point, lm_text
 from lrspeech.text.lang import LangConfig
 
@@ -22,13 +22,8 @@ LANG = REPO / "egs" / "swahili" / "lr1" / "conf" / "lang.yaml"
 
 
 @pytest.fixture(scope="module")
-def packed_asr(tmp_path_factory, sw_rows, an4_rows, micro_builders) -> Path:
-    """The micro ASR of the alignment tests (reused when already trained), packed."""
-    b = micro_builders
-    rows = b.split_rows(sw_rows, an4_rows)
-    micro = b.build_micro_asr(tmp_path_factory.getbasetemp() / "ctc_align_micro_asr",
-                              rows["train"], rows["valid"])
-    return pack_model(micro.exp_dir, micro.checkpoint, tmp_path_factory.mktemp("lm") / "asr")
+def packed_asr(packed_micro_asr) -> Path:
+    return packed_micro_asr
 
 
 @pytest.fixture(scope="module")

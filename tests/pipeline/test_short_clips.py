@@ -19,7 +19,6 @@ from lrspeech.eval.inputs import audio_set
 from lrspeech.eval.ir import evaluate_ir, write_ir
 from lrspeech.eval.judge import EspnetJudge
 from lrspeech.models.inference import decode_data_dir
-from lrspeech.models.packing import pack_model
 from lrspeech.pipeline.align import CtcAligner
 from lrspeech.pipeline.durations import Transcripts, TtsFrames, align_data_dir
 
@@ -27,14 +26,8 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def packed_asr(tmp_path_factory, sw_rows, an4_rows, micro_builders) -> Path:
-    """The micro ASR of the alignment tests (reused when already trained), packed."""
-    b = micro_builders
-    rows = b.split_rows(sw_rows, an4_rows)
-    micro = b.build_micro_asr(tmp_path_factory.getbasetemp() / "ctc_align_micro_asr",
-                              rows["train"], rows["valid"])
-    return pack_model(micro.exp_dir, micro.checkpoint,
-                      tmp_path_factory.mktemp("short_clips") / "packed")
+def packed_asr(packed_micro_asr) -> Path:
+    return packed_micro_asr
 
 
 @pytest.fixture(scope="module")
