@@ -161,7 +161,10 @@ def evaluate_stage(a: argparse.Namespace) -> dict:
     real_opts, real_ir = real_reference(a)
     report = ["--ir_json", str(out / "ir" / "ir.json"),
               "--score_json", str(out / "asr_score" / "score.json"), *report_lm, *real_opts]
-    if a.mos != "none":
+    spoke = (tts_dir / "wav.scp").is_file() and (tts_dir / "wav.scp").stat().st_size > 0
+    if not spoke:
+        print(f"{tts_dir}: every synthesized clip failed (see its `failed` list): IR 0, no MOS")
+    if a.mos != "none" and spoke:
         mos_opts = ["--no_dnsmos"] if a.mos == "reference" else []
         _run("eval_mos", eval_mos.main, ["--wav_dir", str(tts_dir), "--ref_dir", str(a.data_dir),
              "--out_dir", str(out / "mos"), *mos_opts])

@@ -22,6 +22,7 @@ from lrspeech.data.atomic import atomic_write_text
 logger = logging.getLogger(__name__)
 
 SKIPPED_JSON = "skipped.json"
+FAILED_LIST = "failed"  # a synthesis output dir's `utt text` of the clips that came out empty
 EMPTY = "empty"  # no audio at all (0 samples or 0 frames)
 TOO_SHORT = "too_short"  # shorter than the ASR encoder's subsampling takes
 NEAR_EMPTY = "near_empty"  # a TTS output with at most a frame or so per token

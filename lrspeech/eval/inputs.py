@@ -18,6 +18,7 @@ from lrspeech.data.audio import is_pipe, load_audio
 from lrspeech.data.datadir import DataDir
 from lrspeech.data.errors import UNSORTED, DataDirError
 from lrspeech.data.kaldi_files import Entry, check_order, first_values, read_entries
+from lrspeech.data.skips import FAILED_LIST
 
 logger = logging.getLogger(__name__)
 
@@ -101,13 +102,16 @@ def _data_dir_audio(path: Path) -> Dict[str, AudioRef]:
 
 
 def audio_set(path: PathLike) -> Dict[str, AudioRef]:
-    """Audio of a data dir with wav.scp, or of a folder of `<utt>.wav` files."""
+    """Audio of a data dir with wav.scp, or of a folder of `<utt>.wav` files. A synthesis
+    output dir whose every clip failed (empty wav.scp, a `failed` list) has none: {}."""
     path = Path(path)
     if not path.is_dir():
         raise EvalInputError(
             f"{path}: not a directory; give a data dir with wav.scp or a folder of <utt>.wav files"
         )
     refs = _data_dir_audio(path) if (path / "wav.scp").is_file() else _wav_folder(path)
+    if not refs and (path / "wav.scp").is_file() and (path / FAILED_LIST).is_file():
+        return refs  # a synthesis output where every clip failed: all missing, not an error
     if not refs:
         raise EvalInputError(
             f"{path}: holds no audio (no wav.scp and no .wav/.flac files); "

@@ -47,7 +47,7 @@ from lrspeech.data.audio import AudioError, load_audio, resample, write_wav
 from lrspeech.data.datadir import DataDir
 from lrspeech.data.errors import EMPTY_AUDIO, MALFORMED, DataDirError
 from lrspeech.data.kaldi_files import format_lines
-from lrspeech.data.skips import EMPTY, NEAR_EMPTY, SKIPPED_JSON, Skips
+from lrspeech.data.skips import EMPTY, FAILED_LIST, NEAR_EMPTY, SKIPPED_JSON, Skips
 from lrspeech.models import packing
 from lrspeech.models.input_limits import measure_limit
 from lrspeech.progress import progress as progress_bar
@@ -738,7 +738,7 @@ class SynthesisResult:
 
 
 TTS_FILES = ("wav", "wav.scp", "text", "utt2spk", "spk2utt", "feats", "feats.scp", "att_ws",
-             "attention.json", "durations", "failed", SKIPPED_JSON)
+             "attention.json", "durations", FAILED_LIST, SKIPPED_JSON)
 
 
 def synthesize_text_dir(
@@ -818,7 +818,7 @@ def _write_failed(tmp: Path, failed: List[TtsRecord], texts: Mapping[str, str]) 
     skips = Skips()
     for r in failed:
         skips.add(r.utt, r.failed, r.detail)
-    _write_lines(tmp / "failed", {r.utt: texts[r.utt] for r in failed})
+    _write_lines(tmp / FAILED_LIST, {r.utt: texts[r.utt] for r in failed})
     skips.write(tmp / SKIPPED_JSON)
     return skips
 

@@ -65,3 +65,28 @@ def test_bad_audio_sets_have_clear_messages(tmp_path):
     (tmp_path / "dd" / "wav.scp").write_text("b x.wav\na y.wav\n")
     with pytest.raises(EvalInputError, match=r"wav.scp:2: .*'a' is out of order"):
         audio_set(tmp_path / "dd")
+
+
+def test_a_synthesis_where_every_clip_failed_is_all_missing_not_an_error(tmp_path):
+    out = tmp_path / "synth"
+    out.mkdir()
+    (out / "wav.scp").write_text("")
+    with pytest.raises(EvalInputError, match="holds no audio"):  # an empty dir: the wrong one
+        audio_set(out)
+    (out / "failed").write_text("u1 habari za asubuhi\n")
+    assert audio_set(out) == {}
+
+
+def test_ir_counts_every_failed_clip_unintelligible(tmp_path):
+    from lrspeech.eval.ir import evaluate_ir
+    from lrspeech.eval.judge import Judge
+
+    class Deaf(Judge):
+        name = "deaf"
+
+        def transcribe(self, wav, sr):  # never called: no audio
+            raise AssertionError("no clip to transcribe")
+
+    r = evaluate_ir(Deaf(), {"u1": "habari za asubuhi", "u2": "mvua"}, {})
+    assert r.ir == 0.0 and sorted(r.score.missing) == ["u1", "u2"]
+    assert r.score.cer == 1.0  # all deletions

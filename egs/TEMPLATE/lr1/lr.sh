@@ -201,8 +201,10 @@ lm_opts() {
 # the LM when there is one (lm_opts); clips too short for the ASR's encoder are left out and
 # counted in OUT/split/*/skipped.json.
 decode() {
-    local model=$1 data=$2 out=$3
-    [ -f "${out}/text" ] && [ "${force}" != true ] && return 0
+    local model=$1 data=$2 out=$3 key
+    key="decode.$(echo "${out}" | tr '/' '_')"
+    local inputs=("${model}/model.pth" "${data}/wav.scp" "$(lm_opts)")
+    [ -f "${out}/text" ] && is_done "${key}" "${inputs[@]}" && return 0
     rm -rf "${out}"
     # shellcheck disable=SC2046
     ${decode_cmd} JOB=1:"${nj}" "${out}/log/decode.JOB.log" "${py}" -m lrspeech.bin.asr_inference \
@@ -210,13 +212,16 @@ decode() {
         --job_index JOB --num_jobs "${nj}" $(lm_opts) || die "decoding ${data} failed; see ${out}/log/decode.*.log"
     cat "${out}"/split/*/score | sort > "${out}/score"
     cat "${out}"/split/*/text | sort > "${out}/text.tmp" && mv "${out}/text.tmp" "${out}/text"
+    mark_done "${key}" "${inputs[@]}"
 }
 
 # synthesize TTS_MODEL TEXT_DIR OUT_DIR SPEAKER [tts_inference options]: OUT/data (wav.scp, text);
 # clips that came out empty or near-empty are listed in OUT/split/*/failed and left out.
 synthesize() {
-    local model=$1 text=$2 out=$3 spk=$4; shift 4
-    [ -f "${out}/data/wav.scp" ] && [ "${force}" != true ] && return 0
+    local model=$1 text=$2 out=$3 spk=$4 key; shift 4
+    key="synth.$(echo "${out}" | tr '/' '_')"
+    local inputs=("${model}/model.pth" "${text}/text" "${spk}" "${synth_min_dur}" "$@")
+    [ -f "${out}/data/wav.scp" ] && is_done "${key}" "${inputs[@]}" && return 0
     rm -rf "${out}"
     ${decode_cmd} JOB=1:"${nj}" "${out}/log/synth.JOB.log" "${py}" -m lrspeech.bin.tts_inference \
         --model_dir "${model}" --text_dir "${text}" --out_dir "${out}/split/JOB" --speaker "${spk}" \
@@ -225,6 +230,7 @@ synthesize() {
     # Jobs may get no sentence (more jobs than sentences): combine the ones that spoke.
     # shellcheck disable=SC2046
     lr combine_data "${out}/data" $(for d in "${out}"/split/*/; do [ -s "${d}wav.scp" ] && echo "${d}"; done) >/dev/null
+    mark_done "${key}" "${inputs[@]}"
 }
 
 # round_eval LABEL STAGE_DIR: stage 6's dev figures of one round (judge: dt_judge), once per models.
@@ -307,7 +313,9 @@ fi
 
 if [ "${stage}" -le 3 ] && [ "${stop_stage}" -ge 3 ]; then
     log_stage 3 "Text frontend: token lists, cross-lingual token maps, speaker ids"
-    stage3_inputs=("${lang_config}" "${rich_lang_config}" "${tts_token_type}" "${raw}/paired_hq" "${raw}/unpaired_text/text")
+    stage3_inputs=("${lang_config}" "${rich_lang_config}" "${tts_token_type}" "${eval_set}" "${raw}/unpaired_text/text"
+                   "${raw}/${eval_set}/text" "${raw}/rich_synth/text" "${raw}/unpaired_speech/utt2spk")
+    for d in ${paired_sets}; do stage3_inputs+=("${raw}/${d}/text" "${raw}/${d}/utt2spk"); done
     if is_done stage3 "${stage3_inputs[@]}"; then
         log "complete; skipped"
     else
@@ -366,12 +374,15 @@ if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
         src=${pre_asr}; [ "${t}" = tts ] && src=${pre_tts}
         cfg=${asr_config}; [ "${t}" = tts ] && cfg=${tts_config}
         init=exp/finetune/${t}_init.pth
-        if [ ! -f "${init}" ] || [ "${force}" = true ]; then
-            set_opt=(); [ "${t}" = tts ] && set_opt=(--set "tts_conf.spks=$(wc -l < "${tok}/spk2sid")")
-            [ "${t}" = asr ] && [ "${speech_encoder}" != none ] && set_opt=(--set "frontend_conf.speech_encoder=${speech_encoder}")
+        set_opt=(); [ "${t}" = tts ] && set_opt=(--set "tts_conf.spks=$(wc -l < "${tok}/spk2sid")")
+        [ "${t}" = asr ] && [ "${speech_encoder}" != none ] && set_opt=(--set "frontend_conf.speech_encoder=${speech_encoder}")
+        # Rebuilt whenever the pretrained model or the target's tokens change (not only when missing).
+        init_inputs=("${src}/config.yaml" "${src}/model.pth" "${src}/tokens.txt" "${cfg}" "${tok}/target_${t}_tokens.txt" "${tok}/token_map_${t}.tsv" "${set_opt[@]}")
+        if [ ! -f "${init}" ] || ! is_done "init_${t}" "${init_inputs[@]}"; then
             lr transfer_init --task "${t}" --src_config "${src}/config.yaml" --src_ckpt "${src}/model.pth" \
                 --src_tokens "${src}/tokens.txt" --tgt_config "${cfg}" --tgt_tokens "${tok}/target_${t}_tokens.txt" \
                 --token_map "${tok}/token_map_${t}.tsv" --out "${init}" "${set_opt[@]}"
+            mark_done "init_${t}" "${init_inputs[@]}"
         fi
     done
     # The LM of the unpaired text trains on the second core meanwhile (it needs only stage 3's
@@ -511,7 +522,8 @@ if [ "${stage}" -le 8 ] && [ "${stop_stage}" -ge 8 ]; then
         IFS=: read -r label dir data_desc <<< "${entry}"
         [ -f "${dir}/asr/model/meta.json" ] && [ -f "${dir}/tts/model/meta.json" ] || { log "${label}: no models; skipped"; continue; }
         out=${ev}/${label}
-        ev_inputs=("${dir}/asr/model/model.pth" "${dir}/tts/model/model.pth" "${judge_dir}" "$(lm_opts)" "${judge_lm}")
+        ev_inputs=("${dir}/asr/model/model.pth" "${dir}/tts/model/model.pth" "${judge_dir}" "$(lm_opts)" "${judge_lm}"
+                   "${eval_set}" "${raw}/${eval_set}/wav.scp" "${raw}/${eval_set}/text" "${eval_mos}")
         if is_done "stage8.${label}" "${ev_inputs[@]}"; then
             log "${label}: complete; skipped"; continue
         fi
