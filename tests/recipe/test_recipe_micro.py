@@ -323,8 +323,9 @@ def test_a_changed_pretrained_model_reaches_fine_tuning(recipe: Path,
     shutil.copytree(recipe, copy, symlinks=True)
     ckpt = copy / "exp" / "pretrain" / "asr" / "model" / "model.pth"
     state = torch.load(ckpt, map_location="cpu")
-    name = next(k for k, v in state.items() if v.is_floating_point() and v.numel() > 1)
-    state[name] = state[name] + 0.01  # "stage 4 retrained": other weights, same file names
+    for name, value in state.items():  # "stage 4 retrained": other weights, same names
+        if value.is_floating_point():
+            state[name] = value + 0.01
     torch.save(state, ckpt)
     init = copy / "exp" / "finetune" / "asr_init.pth"
     before = init.read_bytes()

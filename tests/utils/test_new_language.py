@@ -1,6 +1,7 @@
 """Scaffold a language espeak-ng lacks (Yoruba, tone marks) and run recipe stages 1-3 on it."""
 
 import csv
+import os
 import re
 import shutil
 import subprocess
@@ -22,9 +23,9 @@ YORUBA = [
 SENTENCES = ["Àwọn ọmọdé ń ṣeré.", "Ọ̀rọ̀ yìí dára.", "Bàbá mi ń ṣiṣẹ́ lóko.", "Ìyá ń se oúnjẹ."]
 
 
-def run(cmd, cwd=None, check=True) -> subprocess.CompletedProcess:
+def run(cmd, cwd=None, check=True, env=None) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [str(c) for c in cmd], cwd=cwd, capture_output=True, text=True, check=check
+        [str(c) for c in cmd], cwd=cwd, capture_output=True, text=True, check=check, env=env
     )
 
 
@@ -81,6 +82,11 @@ def test_data_sh_never_pairs_clips_longer_than_max_paired_dur(
     assert len(paired) == 4 and not {u.split("-", 1)[1] for u in paired} & long_ids
     any_len = [ln.split()[0] for ln in (recipe / "data_any" / "paired_hq" / "utt2spk").open()]
     assert {u.split("-", 1)[1] for u in any_len} & long_ids  # 0: the limit is off
+    # lr.sh hands its --max_dur down as the default (LRSPEECH_MAX_DUR): 25 s lets them in.
+    run([recipe / "local" / "data.sh", "--n_paired", "4", "--out", "data_25"], cwd=recipe,
+        env={**os.environ, "LRSPEECH_MAX_DUR": "25"})
+    lax = [ln.split()[0] for ln in (recipe / "data_25" / "paired_hq" / "utt2spk").open()]
+    assert {u.split("-", 1)[1] for u in lax} & long_ids
 
 
 def make_corpus(db: Path, test_data: Path) -> None:

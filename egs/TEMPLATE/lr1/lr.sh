@@ -256,13 +256,14 @@ eval_stage() {
 
 if [ "${stage}" -le 1 ] && [ "${stop_stage}" -ge 1 ]; then
     log_stage 1 "Data preparation"
-    stage1_inputs=("${db_root}" "${local_data_opts}" "${rich_text}" "${rich_espeak}" "${rich_num_speakers}" "${rich_num_utts}")
+    stage1_inputs=("${db_root}" "${local_data_opts}" "${rich_text}" "${rich_espeak}" "${rich_num_speakers}" "${rich_num_utts}" "${max_dur}")
     if is_done stage1 "${stage1_inputs[@]}"; then
         log "complete; skipped"
     else
         opts=(); [ -n "${db_root}" ] && opts+=(--db_root "${db_root}")
+        # LRSPEECH_MAX_DUR: local/data.sh's default --max_paired_dur (stage 2 drops longer clips).
         # shellcheck disable=SC2086
-        local/data.sh "${opts[@]}" ${local_data_opts} --out data
+        LRSPEECH_MAX_DUR=${max_dur} local/data.sh "${opts[@]}" ${local_data_opts} --out data
         for d in data/*/; do
             [ "${d}" = data/local/ ] && continue
             "${lr_root}/utils/validate_data_dir.sh" "${d}" || die "${d} is invalid (see above); fix local/data.sh"

@@ -15,9 +15,8 @@ set -euo pipefail
 db_root=db                # corpus folder with metadata.tsv
 unpaired_text=db/text.tsv # sentences: id<TAB>text or one per line (.xz allowed)
 n_paired=50               # paired utterances of the target speaker
-max_paired_dur=16         # choose them among clips this short (s; 0: any): the recipe's --max_dur
-                          # (lr.sh's default 16) drops longer ones in stage 2; if you change it,
-                          # pass --local_data_opts "--max_paired_dur <the same>"
+max_paired_dur=${LRSPEECH_MAX_DUR:-16}  # choose them among clips this short (s; 0: any):
+                          # lr.sh passes its --max_dur (stage 2 drops longer clips) as the default
 out=data                  # where the data dirs go
 . "$(dirname "$0")/../path.sh"
 . "${lr_root}/utils/parse_options.sh"

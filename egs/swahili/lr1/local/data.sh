@@ -11,7 +11,7 @@ set -euo pipefail
 db_root=db/sw_mini                             # corpus folder with metadata.tsv
 unpaired_text=db/text/bible_nt.tsv.xz          # Swahili sentences (id<TAB>text)
 n_paired=50                                    # paired utterances of the target speaker
-max_paired_dur=16                              # choose them among clips this short (s): the recipe's --max_dur drops longer ones
+max_paired_dur=${LRSPEECH_MAX_DUR:-16}         # choose them among clips this short (s); lr.sh passes its --max_dur
 max_text=0                                     # keep at most this many sentences (0: all)
 sw_synth=false                                 # add espeak-ng Swahili multi-voice speech as paired_lq
 sw_synth_utts=200                              # utterances of that synthetic set
