@@ -413,6 +413,19 @@ def corpus_parser(doc: str) -> argparse.ArgumentParser:
     return p
 
 
+def parse_corpus_args(p: argparse.ArgumentParser, argv: Optional[List[str]]
+                      ) -> Tuple[argparse.Namespace, Path]:
+    """Parse; set up logging and one thread per process; the corpus (tests/data/sw with
+    --quick), refused unless it has a metadata.tsv."""
+    a = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    db_root = a.db_root or (REPO / "tests" / "data" / "sw" if a.quick else None)
+    if db_root is None or not (db_root / "metadata.tsv").is_file():
+        p.error("--db_root must be a corpus folder with a metadata.tsv")
+    return a, db_root
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     p = corpus_parser(__doc__)
     p.add_argument("--dev_max_dur", type=float, default=60.0,
@@ -424,12 +437,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                    help="only evaluate the rows whose models exist (training runs elsewhere)")
     p.add_argument("--no_sw_synth", action="store_true",
                    help="leave out row 5 (the recipe again with espeak-ng Swahili paired data)")
-    a = p.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    db_root = a.db_root or (REPO / "tests" / "data" / "sw" if a.quick else None)
-    if db_root is None or not (db_root / "metadata.tsv").is_file():
-        p.error("--db_root must be a corpus folder with a metadata.tsv")
+    a, db_root = parse_corpus_args(p, argv)
     work = a.work_dir.resolve()
     opts = (QUICK_OPTS if a.quick else []) + a.recipe_opts.split()
     data_opts = QUICK_DATA_OPTS if a.quick else ""

@@ -265,12 +265,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--nj", type=int, default=2, help="synthesis workers")
     p.add_argument("--no_mos", action="store_true", help="judge only (no DNSMOS, no MCD)")
     p.add_argument("--quick", action="store_true", help="micro setting on tests/data")
-    a = p.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    db_root = a.db_root or (REPO / "tests" / "data" / "sw" if a.quick else None)
-    if db_root is None or not (db_root / "metadata.tsv").is_file():
-        p.error("--db_root must be a corpus folder with a metadata.tsv")
+    a, db_root = ablation.parse_corpus_args(p, argv)
     db_root = db_root.resolve()
     work = a.work_dir.resolve()
     work.mkdir(parents=True, exist_ok=True)
