@@ -198,7 +198,7 @@ def test_file_missing_from_a_packed_dir(packed_asr, tmp_path):
 def test_bad_meta_json(packed_asr, tmp_path):
     broken = shutil.copytree(packed_asr, tmp_path / "asr")
     (broken / "meta.json").write_text(json.dumps({"task": "mt"}))
-    with pytest.raises(PackError, match=r"meta.json: task must be one of \('asr', 'tts'\)"):
+    with pytest.raises(PackError, match=r"meta.json: task must be one of \('asr', 'tts', 'lm'\)"):
         load_asr(broken)
 
 
