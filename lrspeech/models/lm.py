@@ -185,7 +185,9 @@ def attach_lm(asr_dir: PathLike, lm_dir: PathLike, weight: float, length_bonus: 
     asr_dir, lm_dir = Path(asr_dir), Path(lm_dir)
     meta = expect_task(asr_dir, "asr")
     lm_meta = expect_task(lm_dir, "lm")
-    asr_tokens = (asr_dir / "tokens.txt").read_text(encoding="utf-8").splitlines()
+    from lrspeech.models.espnet_io import read_token_list
+
+    asr_tokens = read_token_list(asr_dir / "tokens.txt")
     if lm_meta.get("tokens_sha256") != token_digest(asr_tokens):
         raise LmMismatchError(f"{lm_dir}: trained on another token list than the ASR of "
                               f"{asr_dir}; train the LM on {asr_dir / 'tokens.txt'}")

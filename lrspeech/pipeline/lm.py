@@ -65,15 +65,12 @@ class LmText:
 
 def read_text(path: Path) -> Dict[str, str]:
     """`id sentence` lines of a data dir's text file (or of the file itself)."""
+    from lrspeech.eval.inputs import read_text as read_kaldi_text
+
     path = path / "text" if path.is_dir() else path
     if not path.is_file():
         raise LmDataError(f"{path}: no text file; give a data dir with `text` (id sentence)")
-    out = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        key, _, value = line.strip().partition(" ")
-        if key:
-            out[key] = value
-    return out
+    return read_kaldi_text(path)
 
 
 def lm_text(text: Dict[str, str], held_out: Sequence[str], cfg: LangConfig,
@@ -296,7 +293,7 @@ def tune_fusion(asr_dir: Path, lm_dir: Path, data_dir: Path, lang_config: Path,
     from lrspeech.models.lm import check_tokens
 
     cfg = LangConfig.load(lang_config)
-    tokens = (asr_dir / "tokens.txt").read_text(encoding="utf-8").splitlines()
+    tokens = espnet_io.read_token_list(asr_dir / "tokens.txt")
     lm = load_lm(lm_dir, device)
     check_tokens(lm, tokens, str(asr_dir))
     refs = DataDir.load(data_dir).text
