@@ -184,6 +184,37 @@ def _load_paired_text(text_path: Path, wav: Mapping[str, str], data_dir: Path) -
     return texts
 
 
+def write_lists(
+    out_dir: PathLike,
+    wav_scp: Mapping[str, str],
+    text: Mapping[str, str],
+    utt2spk: Optional[Mapping[str, str]] = None,
+    spk2sid: Optional[Union[PathLike, Mapping]] = None,
+    extra: Optional[Mapping[str, Mapping[str, object]]] = None,
+) -> Path:
+    """`write_train_lists` from tables in memory: the lists of the utterances of `text`.
+
+    With `utt2spk`, speaker ids as `with_sids` gives them; `extra` tables (e.g. `durations`)
+    are written for the same utterances. A step that built its data in memory writes only the
+    files ESPnet reads, not a data dir to read back.
+    """
+    out_dir = Path(out_dir)
+    if not text:
+        raise DataListError(f"{out_dir}: no utterances; nothing to train on")
+    tables: Dict[str, Mapping[str, object]] = {
+        "wav.scp": _subset(wav_scp, text, out_dir / "wav.scp"),
+        "text": dict(text),
+    }
+    if utt2spk is not None:
+        tables.update(_sid_tables(_subset(utt2spk, text, out_dir / "utt2spk"), spk2sid,
+                                  out_dir / "utt2spk"))
+    for name, table in (extra or {}).items():
+        tables[name] = _subset(table, text, out_dir / name)
+    _write_dir_atomically(out_dir, tables)
+    logger.info("wrote %d utterances to %s", len(text), out_dir)
+    return out_dir
+
+
 def _speaker_tables(
     data_dir: Path, texts: Mapping[str, str], spk2sid: Optional[Union[PathLike, Mapping]]
 ) -> Dict[str, Mapping[str, object]]:
@@ -191,13 +222,19 @@ def _speaker_tables(
     if not utt2spk_path.is_file():
         raise DataListError(f"{utt2spk_path}: missing; speaker ids (with_sids) need utt2spk")
     utt2spk = _subset(read_kaldi_map(utt2spk_path), texts, utt2spk_path)
+    return _sid_tables(utt2spk, spk2sid, utt2spk_path)
+
+
+def _sid_tables(
+    utt2spk: Mapping[str, str], spk2sid: Optional[Union[PathLike, Mapping]], where: Path
+) -> Dict[str, Mapping[str, object]]:
     sids = _speaker_ids(utt2spk, spk2sid)
     unknown = sorted({s for s in utt2spk.values() if s not in sids})
     if unknown:
         logger.warning("%s: speakers %s are not in spk2sid; they get sid 0 (%s)",
-                       utt2spk_path, ", ".join(unknown[:5]), UNK_SPEAKER)
+                       where, ", ".join(unknown[:5]), UNK_SPEAKER)
     utt2sid = {u: sids.get(s, 0) for u, s in utt2spk.items()}
-    return {"utt2spk": utt2spk, "utt2sid": utt2sid, "spk2sid": sids}
+    return {"utt2spk": dict(utt2spk), "utt2sid": utt2sid, "spk2sid": sids}
 
 
 def _speaker_ids(

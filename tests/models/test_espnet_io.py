@@ -77,6 +77,24 @@ def test_tokenized_text_and_durations_are_used(tmp_path):
     assert entries[-1] == f"{out}/durations,durations,text_int"
 
 
+def test_lists_from_tables_in_memory_match_the_data_dir_ones(tmp_path):
+    from_dir = espnet_io.write_train_lists(data_dir(tmp_path), tmp_path / "dump", with_sids=True)
+    wav = {"u1": "/a/1.flac", "u2": "/a/2.flac", "u3": "/a/3.flac", "u4": "/a/4.flac"}
+    text = {"u3": "c", "u1": "a b", "u2": "b <space> c"}  # u4: audio, no text: not listed
+    utt2spk = {"u1": "spkB", "u2": "spkA", "u3": "spkB", "u4": "spkC"}
+    out = espnet_io.write_lists(tmp_path / "mem", wav, text, utt2spk,
+                                extra={"durations": {"u1": "1 2 1", "u2": "1 1 1 1", "u3": "2 1"}})
+    for name in ("wav.scp", "text", "utt2spk", "utt2sid", "spk2sid"):
+        assert lines(out / name) == lines(from_dir / name), name
+    assert lines(out / "durations") == ["u1 1 2 1", "u2 1 1 1 1", "u3 2 1"]
+    missing = r"mem2/wav.scp: utterance 'u9' \(1 in all\) is missing"
+    with pytest.raises(DataListError, match=missing):
+        espnet_io.write_lists(tmp_path / "mem2", wav, {"u9": "x"})
+    with pytest.raises(DataListError, match="no utterances"):
+        espnet_io.write_lists(tmp_path / "mem2", wav, {})
+    assert not (tmp_path / "mem2").exists()
+
+
 def test_rewriting_lists_replaces_old_files(tmp_path):
     out = espnet_io.write_train_lists(data_dir(tmp_path), tmp_path / "dump", with_sids=True)
     espnet_io.write_train_lists(data_dir(tmp_path), out)
