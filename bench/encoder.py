@@ -143,7 +143,7 @@ def run_cell(cell: Path, config: Path, setting: Dict[str, Path], lang: Path, tok
                            config)
         return cached
     from lrspeech.eval.scoring import score_corpus
-    from lrspeech.models.inference import decode_data_dir
+    from lrspeech.models.asr_decode import decode_data_dir
     from lrspeech.pipeline.training import TrainStep, run_step
     from lrspeech.text.lang import LangConfig
 

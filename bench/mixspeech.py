@@ -14,7 +14,7 @@ and seed per cell:
 
 Each cell trains through the toolkit's training entry (`python -m lrspeech.bin.train_model`,
 one process per cell, its log in the cell dir), decodes the dev dir with the toolkit's
-inference (lrspeech.models.inference, CTC-only by default as in the recipe) and is scored by
+inference (lrspeech.models.asr_decode, CTC-only by default as in the recipe) and is scored by
 lrspeech.eval.scoring with the language config's normalization. The figures: dev CER mean and
 standard deviation over seeds, the per-seed CERs, WER, training wall time, and the relative
 CER change of mixspeech and both against specaug alone. Target: MixSpeech at least 5%
@@ -308,7 +308,7 @@ def score_model(model: Path, out: Path, s: Setting) -> Dict[str, Any]:
     if path.is_file():
         return json.loads(path.read_text(encoding="utf-8"))
     from lrspeech.eval.scoring import score_corpus
-    from lrspeech.models.inference import AsrOptions, decode_data_dir
+    from lrspeech.models.asr_decode import AsrOptions, decode_data_dir
     from lrspeech.text.lang import LangConfig
 
     options = AsrOptions(beam_size=s.beam_size, ctc_weight=s.ctc_weight)

@@ -16,7 +16,7 @@ Swahili and AN4 clips; or the `train`/`val` rows of a corpus folder with a metad
    Transformer-TTS teacher (conf/tts/transformer_tiny.yaml) and the FastSpeech student
    (conf/tts/fastspeech_tiny.yaml) on the same sentences. Both are trained here at tiny scale
    the way the recipe's stage 7 does it: the teacher on the clips, then its teacher-forced
-   attention durations (lrspeech.models.inference) train the student. Both are packed and
+   attention durations (lrspeech.models.synthesis) train the student. Both are packed and
    loaded with lrspeech.models.packing. So that each sentence costs the same amount of
    speech, the teacher runs for as many frames as the student produced (its stop token is
    ignored). RTF is reported for the acoustic model alone and with Griffin-Lim.
@@ -191,7 +191,7 @@ def teacher_durations(teacher: Path, data: Path, out: Path) -> Path:
     """The student's training dir: the clips plus the teacher's teacher-forced durations."""
     import shutil
 
-    from lrspeech.models.inference import TtsOptions, synthesize_text_dir
+    from lrspeech.models.synthesis import TtsOptions, synthesize_text_dir
 
     if (out / "durations").is_file():
         return out

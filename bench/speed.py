@@ -596,7 +596,8 @@ def rtf_run(inputs: Inputs, a: argparse.Namespace) -> Dict[str, Any]:
 def rtf_pass(ar: Path, fs: Path, texts: Dict[str, str], vocoder: Optional[str],
              repeats: int) -> Dict[str, Any]:
     """Compute seconds per second of speech of both models, sentence by sentence."""
-    from lrspeech.models.inference import Synthesizer, TextEncoder, TextReport, TtsOptions
+    from lrspeech.models.synthesis import Synthesizer, TtsOptions
+    from lrspeech.models.text_encoder import TextEncoder, TextReport
 
     models = {}
     unknown = {}

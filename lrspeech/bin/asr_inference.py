@@ -65,7 +65,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     if a.nj < 1:
         print("asr_inference: error: --nj must be >= 1", file=sys.stderr)
         return 1
-    from lrspeech.models.inference import AsrOptions, decode_data_dir
+    from lrspeech.models.asr_decode import AsrOptions, decode_data_dir
 
     options = AsrOptions(beam_size=a.beam_size, ctc_weight=a.ctc_weight, penalty=a.penalty,
                          device=a.device, lm=str(a.lm) if a.lm else None, lm_weight=a.lm_weight,

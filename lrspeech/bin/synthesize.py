@@ -41,7 +41,7 @@ def speak(model_dir: Path, text: str, out: Path, speaker: str = "target",
           min_seconds: float = 0.1, vocoder: str = "auto") -> float:
     """Write `text` spoken by the model to `out`; return its duration in seconds."""
     from lrspeech.data.datadir import DataDir
-    from lrspeech.models.inference import TtsOptions, synthesize_text_dir
+    from lrspeech.models.synthesis import TtsOptions, synthesize_text_dir
 
     if not text.strip():
         raise ValueError("--text is empty; give a sentence to speak")

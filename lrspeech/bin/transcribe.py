@@ -40,7 +40,7 @@ def transcribe(model_dir: Path, files: List[Path], beam_size: int = 10,
     unless lm_weight is 0)."""
     from lrspeech.data.audio import AudioError, load_audio, resample
     from lrspeech.data.errors import EMPTY_AUDIO
-    from lrspeech.models.inference import hypothesis_text
+    from lrspeech.models.asr_decode import hypothesis_text
     from lrspeech.models.input_limits import measure_limit
     from lrspeech.models.packing import load_asr, model_sample_rate
 

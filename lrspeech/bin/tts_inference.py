@@ -85,7 +85,7 @@ def attention_summary(out_dir: Path, records: List[Any]) -> Dict[str, Optional[f
 
 
 def _options(a: argparse.Namespace) -> Any:
-    from lrspeech.models.inference import TtsOptions
+    from lrspeech.models.synthesis import TtsOptions
 
     return TtsOptions(
         speaker=a.speaker, vocoder=None if a.no_vocoder else a.vocoder,
@@ -121,7 +121,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     if problem:
         print(f"tts_inference: error: {problem}", file=sys.stderr)
         return 1
-    from lrspeech.models.inference import synthesize_text_dir
+    from lrspeech.models.synthesis import synthesize_text_dir
 
     def finalize(tmp: Path, records: List[Any]) -> None:
         if a.attention_scores:

@@ -14,9 +14,9 @@ import yaml
 
 from lrspeech.data.audio import load_audio
 from lrspeech.models import vocoder as voc
-from lrspeech.models.inference import TtsOptions, synthesize_text_dir
 from lrspeech.models.packing import load_tts, pack_model
 from lrspeech.models.speakers import read_spk2sid
+from lrspeech.models.synthesis import TtsOptions, synthesize_text_dir
 
 from .conftest import REPO, TTS_CONFIG, build_micro_tts, split_rows
 

@@ -59,7 +59,7 @@ def test_the_head_trains_on_cached_features_and_packs_for_audio(head, tmp_path):
 
 def test_decode_align_and_transcribe_raw_audio(head, sw_rows, tmp_path, capsys):
     from lrspeech.bin import transcribe
-    from lrspeech.models.inference import decode_data_dir
+    from lrspeech.models.asr_decode import decode_data_dir
     from lrspeech.pipeline.align import CtcAligner
 
     valid = head.parent.parent / "valid"

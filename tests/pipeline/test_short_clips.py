@@ -18,7 +18,7 @@ from lrspeech.data.skips import collect_counts
 from lrspeech.eval.inputs import audio_set
 from lrspeech.eval.ir import evaluate_ir, write_ir
 from lrspeech.eval.judge import EspnetJudge
-from lrspeech.models.inference import decode_data_dir
+from lrspeech.models.asr_decode import decode_data_dir
 from lrspeech.pipeline.align import CtcAligner
 from lrspeech.pipeline.durations import Transcripts, TtsFrames, align_data_dir
 

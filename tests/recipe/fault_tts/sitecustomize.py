@@ -4,7 +4,7 @@ Usage: PYTHONPATH=tests/recipe/fault_tts LRSPEECH_TEST_TTS_FAULTS="utt_a=0,utt_b
     egs/swahili/lr1/run.sh --stage 7 --stop_stage 7
 
 Python imports `sitecustomize` from PYTHONPATH at start-up, so every process of the recipe
-gets this hook; nothing in lrspeech knows about it. When `lrspeech.models.inference` is
+gets this hook; nothing in lrspeech knows about it. When `lrspeech.models.synthesis` is
 imported, its Synthesizer is wrapped so that each listed utterance's waveform keeps only the
 given number of samples (and its features the frames those samples cover): 0 gives an empty
 clip, a few hundred samples a clip too short for an ASR encoder's subsampling.
@@ -15,7 +15,7 @@ import importlib.util
 import os
 import sys
 
-TARGET = "lrspeech.models.inference"
+TARGET = "lrspeech.models.synthesis"
 
 
 def _faults():

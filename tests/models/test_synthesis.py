@@ -1,29 +1,18 @@
-"""Tests for lrspeech.models.inference: decode and synthesize real data dirs with packed micro
-models (ASR on Swahili + AN4, multi-speaker Transformer-TTS), jobs, and bad inputs."""
+"""Tests for lrspeech.models.synthesis: synthesize real text dirs with a packed micro
+multi-speaker Transformer-TTS: speakers, attention and durations, teacher forcing, failed
+clips, Griffin-Lim, speaker embeddings."""
 
-import logging
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
 
-from lrspeech.data.audio import load_audio
 from lrspeech.data.datadir import DataDir
-from lrspeech.data.errors import DataDirError
-from lrspeech.models.inference import (
-    InferenceError,
-    Throughput,
-    TtsOptions,
-    decode_data_dir,
-    hypothesis_text,
-    job_share,
-    most_diagonal_head,
-    split_parts,
-    synthesize_text_dir,
-)
+from lrspeech.models.jobs import InferenceError
 from lrspeech.models.packing import PackError, pack_model, read_meta
 from lrspeech.models.speakers import SpeakerError, read_spk2sid
+from lrspeech.models.synthesis import TtsOptions, most_diagonal_head, synthesize_text_dir
 
 LANG_YAML = ("language: test\niso: sw\nespeak_voice: none\ntoken_type: char\n"
              "punctuation: strip\nnumber_normalizer: none\n")
@@ -34,12 +23,6 @@ FAST = dict(minlenratio=3.0, maxlenratio=3.5)
 
 
 @pytest.fixture(scope="module")
-def packed_asr(micro_asr, tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("inference_asr")
-    return pack_model(micro_asr.exp_dir, None, root / "asr", meta={"token_type": "char"})
-
-
-@pytest.fixture(scope="module")
 def packed_tts(micro_tts, tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("inference_tts")
     (root / "lang.yaml").write_text(LANG_YAML)
@@ -47,18 +30,6 @@ def packed_tts(micro_tts, tmp_path_factory) -> Path:
             "target_speaker": TARGET}
     return pack_model(micro_tts.exp_dir, None, root / "tts", lang_config=root / "lang.yaml",
                       meta=meta)
-
-
-@pytest.fixture(scope="module")
-def eval_dir(sw_rows, an4_rows, tmp_path_factory) -> Path:
-    """The held-out real clips (2 Swahili, 2 AN4) as a data dir."""
-    rows = [r for r in sw_rows + an4_rows if r["split"] != "train"]
-    dd = DataDir(wav_scp={r["id"]: r["audio"] for r in rows},
-                 text={r["id"]: r["text"] for r in rows},
-                 utt2spk={r["id"]: r["speaker"] for r in rows})
-    out = tmp_path_factory.mktemp("eval") / "data"
-    dd.save(out)
-    return out
 
 
 def write_text_dir(path: Path, lines: str) -> Path:
@@ -72,88 +43,11 @@ def kaldi(path: Path) -> dict:
                 for line in path.read_text().splitlines())
 
 
-# ---------------------------------------------------------------- jobs and helpers
-
-
-def test_job_share_is_contiguous_and_balanced():
-    ids = [f"u{i}" for i in range(7)]
-    parts = [job_share(ids, k, 3) for k in (1, 2, 3)]
-    assert parts == [["u0", "u1", "u2"], ["u3", "u4"], ["u5", "u6"]]
-    assert job_share(ids[:2], 3, 3) == []  # more jobs than utterances: an empty job
-    with pytest.raises(InferenceError, match="job 4 of 3: need 1 <= job_index <= num_jobs"):
-        job_share(ids, 4, 3)
-
-
-def test_split_parts_never_yields_empty_parts():
-    assert split_parts(["a", "b"], 4) == [["a"], ["b"]]
-    assert split_parts([], 2) == []
-
-
-def test_hypothesis_text_spells_out_space_tokens():
-    assert hypothesis_text("x", ["a", "b", "<space>", "c"], "word") == "ab c"
-    assert hypothesis_text("hali  yako", ["h"], "char") == "hali yako"
-
-
-def test_throughput_figures():
-    took = Throughput(utterances=4, seconds=2.0, compute_seconds=1.0, audio_seconds=10.0)
-    assert took.utts_per_second == 2.0 and took.rtf == 0.1
-    assert "2.00 utt/s; RTF 0.100" in took.summary()
-
-
 def test_most_diagonal_head_picks_the_focused_one():
     flat = np.full((4, 4), 0.25)
     sharp = np.eye(4)
     att = np.stack([np.stack([flat, flat]), np.stack([flat, sharp])])  # layers x heads
     np.testing.assert_array_equal(most_diagonal_head(att), sharp)
-
-
-# ---------------------------------------------------------------- ASR
-
-
-def test_decode_nj2_equals_nj1(packed_asr, eval_dir, tmp_path):
-    hyps1, took = decode_data_dir(packed_asr, eval_dir, tmp_path / "nj1")
-    hyps2, _ = decode_data_dir(packed_asr, eval_dir, tmp_path / "nj2", nj=2)
-    assert [h.utt for h in hyps1] == sorted(DataDir.load(eval_dir).wav_scp)
-    assert (tmp_path / "nj1" / "text").read_text() == (tmp_path / "nj2" / "text").read_text()
-    assert (tmp_path / "nj1" / "score").read_text() == (tmp_path / "nj2" / "score").read_text()
-    scores = {u: float(v) for u, v in kaldi(tmp_path / "nj1" / "score").items()}
-    for h in hyps1:
-        assert scores[h.utt] == pytest.approx(h.total_score / (h.tokens + 1), abs=1e-4)
-        assert h.score <= 0.0
-    assert took.utterances == 4 and took.audio_seconds == pytest.approx(
-        sum(sf.info(p).duration for p in DataDir.load(eval_dir).wav_scp.values()))
-
-
-def test_decode_jobs_split_the_dir(packed_asr, eval_dir, tmp_path):
-    decode_data_dir(packed_asr, eval_dir, tmp_path / "all")
-    decode_data_dir(packed_asr, eval_dir, tmp_path / "j2", job_index=2, num_jobs=2)
-    full, second = kaldi(tmp_path / "all" / "text"), kaldi(tmp_path / "j2" / "text")
-    assert list(second) == sorted(full)[2:]
-    assert all(second[u] == full[u] for u in second)
-
-
-def test_audio_at_another_rate_is_resampled_with_one_note(packed_asr, sw_rows, tmp_path, caplog):
-    wavs = {}
-    for r in sw_rows[:2]:
-        x, sr = load_audio(r["audio"], target_sr=8000)
-        wavs[r["id"]] = tmp_path / f"{r['id']}.wav"
-        sf.write(wavs[r["id"]], x, sr)
-    DataDir(wav_scp={u: str(p) for u, p in wavs.items()}).save(tmp_path / "data8k")
-    with caplog.at_level(logging.WARNING, logger="lrspeech"):
-        hyps, _ = decode_data_dir(packed_asr, tmp_path / "data8k", tmp_path / "out")
-    notes = [r.getMessage() for r in caplog.records if "resampled" in r.getMessage()]
-    assert len(notes) == 1 and "2 utterances resampled to the model's 16000 Hz (2 at 8000 Hz" \
-        in notes[0]
-    assert [h.sample_rate for h in hyps] == [8000, 8000]
-
-
-def test_decode_needs_audio(packed_asr, tmp_path):
-    write_text_dir(tmp_path / "text_only", "u1 hali\n")
-    with pytest.raises(InferenceError, match="text_only/wav.scp: missing or empty"):
-        decode_data_dir(packed_asr, tmp_path / "text_only", tmp_path / "out")
-
-
-# ---------------------------------------------------------------- TTS
 
 
 def synth(packed_tts, text_dir, out, **kw):
@@ -260,65 +154,6 @@ def test_griffin_lim_writes_a_data_dir_of_wavs(packed_tts, tmp_path):
         assert abs(info.frames - rec.frames * 256) <= 1024  # n_fft edge effects only
     assert not (tmp_path / "out" / "feats.scp").exists()
     assert result.throughput.utterances == 2 and result.throughput.rtf > 0
-
-
-def test_empty_texts_and_blank_lines_are_skipped_with_one_report(packed_tts, tmp_path, caplog):
-    text = write_text_dir(tmp_path / "text", "u1 hali\nu2\n\nu3   \nu4 ni mimi\n")
-    with caplog.at_level(logging.WARNING, logger="lrspeech"):
-        result = synth(packed_tts, text, tmp_path / "out")
-    assert [r.utt for r in result.records] == ["u1", "u4"]
-    messages = [r.getMessage() for r in caplog.records]
-    assert sum("empty text skipped (u2, u3)" in m for m in messages) == 1
-    assert sum("1 blank lines skipped (line 3)" in m for m in messages) == 1
-
-
-def test_unknown_characters_are_counted_and_reported_once(packed_tts, tmp_path, caplog):
-    text = write_text_dir(tmp_path / "text", "u1 hali ßana\nu2 jana ß\nu3 mimi\n")
-    with caplog.at_level(logging.WARNING, logger="lrspeech"):
-        result = synth(packed_tts, text, tmp_path / "out")
-    unknown = [r.getMessage() for r in caplog.records if "<unk>" in r.getMessage()]
-    assert len(unknown) == 1 and "2 tokens not in the token list" in unknown[0]
-    assert "'ß' x2" in unknown[0]
-    assert result.report.unknown["ß"] == 2
-    assert result.records[0].tokens.count("<unk>") == 1
-
-
-def test_bad_text_dir_names_the_line(packed_tts, tmp_path):
-    text = write_text_dir(tmp_path / "text", "u1 hali\nu1 jambo\n")
-    with pytest.raises(DataDirError, match=r"text:2: utterance 'u1' is a duplicate id"):
-        synth(packed_tts, text, tmp_path / "out")
-
-
-def test_missing_lang_yaml_says_how_to_fix(packed_tts, tmp_path):
-    import shutil
-
-    bare = shutil.copytree(packed_tts, tmp_path / "tts")
-    (bare / "lang.yaml").unlink()
-    text = write_text_dir(tmp_path / "text", "u1 h a l i\n")
-    with pytest.raises(InferenceError, match="lang.yaml: missing; .*--lang_config, or pass "
-                                             r"pre-tokenized text \(--tokenized\)"):
-        synth(bare, text, tmp_path / "out")
-    result = synth(bare, text, tmp_path / "out", tokenized=True)
-    assert result.records[0].tokens == ["h", "a", "l", "i"]
-
-
-def test_espnet_token_types_use_espnets_tokenizer(packed_tts, tmp_path, caplog):
-    """A model trained on ESPnet's own `char` tokens reads raw text through ESPnet's tokenizer."""
-    import shutil
-
-    import yaml
-
-    model = shutil.copytree(packed_tts, tmp_path / "tts")
-    config = yaml.safe_load((model / "config.yaml").read_text())
-    config["token_type"] = "char"
-    (model / "config.yaml").write_text(yaml.safe_dump(config))
-    text = write_text_dir(tmp_path / "text", "u1 hali ßß\nu2 mimi\n")
-    with caplog.at_level(logging.WARNING, logger="lrspeech"):
-        result = synth(model, text, tmp_path / "out")
-    assert result.records[0].tokens == ["h", "a", "l", "i", "<space>", "<unk>", "<unk>"]
-    unknown = [r.getMessage() for r in caplog.records if "<unk>" in r.getMessage()]
-    assert len(unknown) == 1 and "2 tokens unknown to the model were read as <unk>: 'ß' x2 " \
-        "(e.g. in u1)" in unknown[0]
 
 
 def test_speaker_embeddings_condition_synthesis(micro_tts, tmp_path):
