@@ -24,6 +24,7 @@ import soundfile as sf
 
 from lrspeech.data.atomic import atomic_file
 from lrspeech.data.errors import EMPTY_AUDIO, MISSING_AUDIO, UNREADABLE_AUDIO
+from lrspeech.errors import LrspeechError
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +36,7 @@ ZERO_LENGTH = "has no samples (zero-length audio)"
 FIX_UNREADABLE = "re-export the file as wav/flac or remove the utterance (utils/fix_data_dir.sh)"
 
 
-class AudioError(Exception):
+class AudioError(LrspeechError):
     """An audio spec that cannot be used: names the spec, the problem and the fix."""
 
     def __init__(self, spec: Spec, message: str, fix: str, kind: str = UNREADABLE_AUDIO) -> None:

@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Callable, Dict, List, Optional, Tuple, TypeVar
 
 from lrspeech.data.atomic import atomic_dir, carried_over
-from lrspeech.data.errors import BAD_VALUE, MISSING_FILE, DataDirError, Problem
+from lrspeech.data.errors import BAD_VALUE, MISSING_FILE, DataDirError, NoAudioError, Problem
 from lrspeech.data.kaldi_files import Entry, check_order, first_values, format_lines, read_entries
+from lrspeech.errors import InputError
 
 logger = logging.getLogger(__name__)
 
@@ -114,14 +115,17 @@ class DataDir:
         return out
 
     def audio_of(self, utt: str) -> Tuple[str, float, Optional[float]]:
-        """(wav.scp spec, start s, end s or None) of an utterance; KeyError names the dir."""
+        """(wav.scp spec, start s, end s or None) of an utterance; NoAudioError (a KeyError)
+        names the dir."""
         if self.has_segments:
             seg = self.segments.get(utt)
             if seg is None or seg.recording not in self.wav_scp:
-                raise KeyError(f"{self.name}: utterance '{utt}' has no segment with a recording")
+                raise NoAudioError(
+                    f"{self.name}: utterance '{utt}' has no segment with a recording"
+                )
             return self.wav_scp[seg.recording], seg.start, seg.end
         if utt not in self.wav_scp:
-            raise KeyError(f"{self.name}: utterance '{utt}' is not in wav.scp")
+            raise NoAudioError(f"{self.name}: utterance '{utt}' is not in wav.scp")
         return self.wav_scp[utt], 0.0, None
 
     def copy(self, **changes: object) -> "DataDir":
@@ -306,7 +310,7 @@ def save_datadir(dd: DataDir, path: Path) -> None:
     """Write `dd` to `path` through a temporary sibling dir and one rename."""
     files = datadir_files(dd)
     if not files:
-        raise ValueError(f"{path}: refusing to write an empty data dir (no utterances left)")
+        raise InputError(f"{path}: refusing to write an empty data dir (no utterances left)")
     with atomic_dir(path, replace=MANAGED_FILES) as tmp:
         for name, content in files.items():
             (tmp / name).write_text(content, encoding="utf-8")

@@ -10,6 +10,8 @@ each one (drop the utterance, resort the file) instead of parsing messages.
 from dataclasses import dataclass
 from typing import Iterator, List, Optional, Sequence
 
+from lrspeech.errors import LrspeechError
+
 MAX_SHOWN = 20
 
 # Kinds of problem. fix_data_dir drops the utterances named by the DROP_KINDS; the others are
@@ -77,7 +79,7 @@ class Problem:
         return f"{where}: {who}{self.message}; {self.fix}"
 
 
-class DataDirError(ValueError):
+class DataDirError(LrspeechError, ValueError):
     """All problems of a data dir in one exception; iterate it to get the `Problem`s."""
 
     def __init__(self, problems: Sequence[Problem], max_shown: int = MAX_SHOWN) -> None:
@@ -94,6 +96,13 @@ class DataDirError(ValueError):
 
     def __getitem__(self, index: int) -> Problem:
         return self.problems[index]
+
+
+class NoAudioError(LrspeechError, KeyError):
+    """An utterance with no recording in its data dir (a KeyError: a lookup that failed)."""
+
+    def __str__(self) -> str:  # KeyError quotes its message; this one is a sentence
+        return str(self.args[0]) if self.args else ""
 
 
 def format_problems(problems: Sequence[Problem], max_shown: int = MAX_SHOWN) -> str:

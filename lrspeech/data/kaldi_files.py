@@ -1,22 +1,43 @@
-"""Read and write the one-id-per-line files of a Kaldi data dir (`wav.scp`, `text`, ...).
+"""Read and write Kaldi `id value` files (`wav.scp`, `text`, `utt2spk`, `spk2sid`, `score`...).
 
-Usage: python -c "import lrspeech.data.kaldi_files as k; print(k.read_entries('data/x/text'))"
+Usage: python -c "import lrspeech.data.kaldi_files as k; print(k.read_mapping('data/x/text'))"
 
-Reading is lenient and reports instead of raising: every line that is not valid UTF-8, blank,
-duplicated or out of order becomes a `Problem`, and the readable lines are still returned, so
-validation can list everything at once and fix_data_dir can repair what is repairable.
+The one place lrspeech parses and writes these files; two ways to read them:
+- `read_entries` is lenient and reports instead of raising: every line that is not valid
+  UTF-8, blank, duplicated or out of order becomes a `Problem`, and the readable lines are
+  still returned, so validation can list everything at once and fix_data_dir can repair what
+  is repairable.
+- `read_mapping` (and `read_mapping_entries`, `parse_mapping`, `read_scores` on top of it) is
+  strict, for every other reader: any such problem but the order, an empty value (unless
+  allowed) or a value that does not parse raises one `DataDirError` naming file, line, id and
+  fix. A silently deduplicated or truncated file would feed training or scoring something
+  other than what the user gave.
 Ids may hold any non-whitespace characters; the value is the rest of the line with its
-internal spaces kept. Kaldi sorts by id in C-locale byte order, which for UTF-8 is the order
-of Python's `sorted()` on str (UTF-8 preserves code point order).
+internal spaces kept (as ESPnet's `read_2column_text`). Files are written sorted and atomically
+(`write_mapping`). Kaldi sorts by id in C-locale byte order, which for UTF-8 is the order of
+Python's `sorted()` on str (UTF-8 preserves code point order).
 """
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Iterable, List, Mapping, Optional, Tuple
+from typing import Callable, Dict, Iterable, List, Mapping, Optional, Tuple, TypeVar, Union
 
 from lrspeech.data.atomic import atomic_write_text
-from lrspeech.data.errors import CONFLICT, DUPLICATE, ENCODING, MALFORMED, UNSORTED, Problem
+from lrspeech.data.errors import (
+    BAD_VALUE,
+    CONFLICT,
+    DUPLICATE,
+    ENCODING,
+    MALFORMED,
+    MISSING_FILE,
+    UNSORTED,
+    DataDirError,
+    Problem,
+)
+from lrspeech.errors import InputError
 
+PathLike = Union[str, Path]
+T = TypeVar("T")
 WHITESPACE = " \t\r\f\v"
 FIX_SORT = "sort it with `LC_ALL=C sort -k1,1 -o FILE FILE` or run utils/fix_data_dir.sh"
 FIX_UTF8 = "re-encode the file as UTF-8 (e.g. `iconv -f latin1 -t utf-8`) or fix that line"
@@ -132,12 +153,72 @@ def format_lines(mapping: Mapping[str, str]) -> str:
     lines = []
     for key in sorted(mapping):
         if not is_valid_id(key):
-            raise ValueError(f"id {key!r} is empty or contains whitespace; Kaldi ids cannot")
-        value = mapping[key]
+            raise InputError(f"id {key!r} is empty or contains whitespace; Kaldi ids cannot")
+        value = str(mapping[key])
+        if "\n" in value or "\r" in value:
+            raise ValueError(f"id {key!r}: its value {value!r} holds a line break; a Kaldi "
+                             "file has one id per line")
         lines.append(f"{key} {value}\n" if value != "" else f"{key}\n")
     return "".join(lines)
 
 
-def write_mapping(path: Path, mapping: Mapping[str, str]) -> None:
-    """Write a sorted Kaldi file atomically."""
+def write_mapping(path: PathLike, mapping: Mapping[str, object]) -> None:
+    """Write `id value` lines sorted by id, atomically (values go through str())."""
     atomic_write_text(Path(path), format_lines(mapping))
+
+
+# ---------------------------------------------------------------- strict reading
+
+
+def read_mapping_entries(
+    path: PathLike, noun: str = "id", allow_empty: bool = False
+) -> Dict[str, Entry]:
+    """id -> Entry (value and line number) of a Kaldi file, in file order; strict.
+
+    Raises one `DataDirError` for all lines that are not UTF-8, blank, repeated (even with the
+    same value) or, unless `allow_empty` (a hypothesis may be empty), have no value. Unsorted
+    files are read: ESPnet does not need the order, and the writers here sort anyway.
+    """
+    path = Path(path)
+    if not path.is_file():
+        fix = "check the path, or run the step that writes it"
+        raise DataDirError([Problem(str(path), None, None, "is missing", fix, MISSING_FILE)])
+    entries, problems = read_entries(path, noun)
+    problems += [p for p in check_order(path, entries, noun) if p.kind != UNSORTED]
+    if not allow_empty:
+        problems += [
+            Problem(str(path), e.line, e.key, "has no value after the id",
+                    "fill it in or delete the line (utils/fix_data_dir.sh)", MALFORMED, noun)
+            for e in entries if not e.value
+        ]
+    if problems:
+        raise DataDirError(sorted(problems, key=lambda p: p.line or 0))
+    return first_values(entries)
+
+
+def read_mapping(path: PathLike, noun: str = "id", allow_empty: bool = False) -> Dict[str, str]:
+    """id -> value of a Kaldi file, in file order; strict (see `read_mapping_entries`)."""
+    return {k: e.value for k, e in read_mapping_entries(path, noun, allow_empty).items()}
+
+
+def parse_mapping(
+    path: PathLike, parse: Callable[[str], T], expected: str, fix: str, noun: str = "id"
+) -> Dict[str, T]:
+    """id -> `parse(value)` of a strict Kaldi file; every value `parse` rejects (ValueError)
+    is a Problem "has value '...', expected <expected>; <fix>", all raised at once."""
+    typed: Dict[str, T] = {}
+    problems: List[Problem] = []
+    for key, e in read_mapping_entries(path, noun).items():
+        try:
+            typed[key] = parse(e.value)
+        except ValueError:
+            msg = f"has value {e.value!r}, expected {expected}"
+            problems.append(Problem(str(path), e.line, key, msg, fix, BAD_VALUE, noun))
+    if problems:
+        raise DataDirError(problems)
+    return typed
+
+
+def read_scores(path: PathLike) -> Dict[str, float]:
+    """`utt score` lines (an ASR decode's `score`, ctc_align's `scores`) as floats."""
+    return parse_mapping(path, float, "a number", "rerun the step that wrote it", "utterance")

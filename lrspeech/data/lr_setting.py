@@ -21,6 +21,7 @@ from lrspeech.data.corpus import datadir_from_metadata
 from lrspeech.data.datadir import DataDir
 from lrspeech.data.ops import compute_utt2dur, restrict, seeded_order
 from lrspeech.data.sentences import read_sentences
+from lrspeech.errors import InputError
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +57,7 @@ def build_setting(
     spk = target_speaker(train)
     own = [u for u in train.utt_ids if train.utt2spk[u] == spk]
     if len(own) <= n_paired:
-        raise ValueError(
+        raise InputError(
             f"{metadata}: speaker '{spk}' has {len(own)} train utterances; need more than "
             f"--n_paired {n_paired} to leave unpaired speech (lower --n_paired)"
         )
@@ -64,7 +65,7 @@ def build_setting(
         durations = _durations(train, own)
         own = [u for u in own if durations[u] <= max_paired_dur]
         if len(own) < n_paired:
-            raise ValueError(
+            raise InputError(
                 f"{metadata}: speaker '{spk}' has {len(own)} train utterances of at most "
                 f"{max_paired_dur} s; lower --n_paired or raise --max_paired_dur")
     paired = seeded_order(own, seed)[:n_paired]

@@ -14,6 +14,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 from lrspeech.data.audio import AudioError, audio_info
 from lrspeech.data.datadir import UTT2DUR, WAV_SCP, DataDir, Segment
 from lrspeech.data.errors import BAD_VALUE, CONFLICT, DUPLICATE, MISSING_FILE, DataDirError, Problem
+from lrspeech.errors import InputError
 from lrspeech.progress import progress
 
 logger = logging.getLogger(__name__)
@@ -63,7 +64,7 @@ def combine(dirs: Sequence[DataDir]) -> DataDir:
     """
     dirs = [d for d in dirs if d.utt_ids]
     if not dirs:
-        raise ValueError("combine: no non-empty data dirs given")
+        raise InputError("combine: no non-empty data dirs given")
     _check_same_kind(dirs)
     if any(d.has_segments for d in dirs):
         dirs = [_with_segments(d) for d in dirs]
@@ -141,7 +142,7 @@ def subset_random(dd: DataDir, n: int, seed: int = 0) -> DataDir:
     """`n` utterances chosen by `seed` (the same ones on every run and machine)."""
     ids = dd.utt_ids
     if not 0 < n <= len(ids):
-        raise ValueError(f"{dd.name}: cannot pick {n} of its {len(ids)} utterances; "
+        raise InputError(f"{dd.name}: cannot pick {n} of its {len(ids)} utterances; "
                          f"ask for 1..{len(ids)}")
     return restrict(dd, seeded_order(ids, seed)[:n])
 
@@ -170,7 +171,7 @@ def split_n(dd: DataDir, n: int, by_speaker: bool = False) -> List[DataDir]:
     """
     ids = dd.utt_ids
     if n < 1 or n > len(ids):
-        raise ValueError(f"{dd.name}: cannot split {len(ids)} utterances into {n} parts; "
+        raise InputError(f"{dd.name}: cannot split {len(ids)} utterances into {n} parts; "
                          f"use 1..{len(ids)} parts")
     if not by_speaker:
         sizes = [len(ids) // n + (k < len(ids) % n) for k in range(n)]  # larger parts first
@@ -183,11 +184,11 @@ def _speaker_parts(dd: DataDir, n: int) -> List[List[str]]:
     """Contiguous groups of whole speakers; a part closes once the next speaker's middle
     would pass its share of the utterances, or when the speakers left just fill the parts."""
     if not dd.utt2spk:
-        raise ValueError(f"{dd.name}: has no utt2spk, so it cannot be split by speaker")
+        raise InputError(f"{dd.name}: has no utt2spk, so it cannot be split by speaker")
     spk2utt = dd.spk2utt
     spks = sorted(spk2utt)
     if len(spks) < n:
-        raise ValueError(f"{dd.name}: {len(spks)} speakers cannot fill {n} parts; use at most "
+        raise InputError(f"{dd.name}: {len(spks)} speakers cannot fill {n} parts; use at most "
                          f"{len(spks)} parts or split per utterance")
     total = sum(len(u) for u in spk2utt.values())
     parts: List[List[str]] = [[]]
@@ -210,7 +211,7 @@ def split_share(dd: DataDir, share: float, seed: int = 0) -> Tuple[DataDir, Data
     ids = dd.utt_ids
     n_dev = round(share * len(ids))
     if not 0 < share < 1 or not 0 < n_dev < len(ids):
-        raise ValueError(f"{dd.name}: a dev share of {share} of {len(ids)} utterances gives "
+        raise InputError(f"{dd.name}: a dev share of {share} of {len(ids)} utterances gives "
                          f"{n_dev} dev utterances; choose a share giving 1..{len(ids) - 1}")
     dev = set(seeded_order(ids, seed)[:n_dev])
     return restrict(dd, (u for u in ids if u not in dev)), restrict(dd, dev)
@@ -224,7 +225,7 @@ def filter_by_duration(
 ) -> DataDir:
     """Utterances with min_s <= duration <= max_s (bounds optional); needs utt2dur."""
     if min_s is not None and max_s is not None and min_s > max_s:
-        raise ValueError(f"min duration {min_s} s is above max duration {max_s} s")
+        raise InputError(f"min duration {min_s} s is above max duration {max_s} s")
     if not dd.has_audio:
         raise DataDirError([_problem(dd, None, "has no audio, so no durations to filter on",
                                      "filter a dir with wav.scp", MISSING_FILE)])

@@ -17,12 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import List, Optional, Union
 
+from lrspeech.errors import LrspeechError
+
 logger = logging.getLogger(__name__)
 
 SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
-class SentenceFileError(ValueError):
+class SentenceFileError(LrspeechError, ValueError):
     """The sentence file cannot be used; the message names the file, the line and the fix."""
 
 

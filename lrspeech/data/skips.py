@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Dict, Iterable, Mapping, Union
 
 from lrspeech.data.atomic import atomic_write_text
+from lrspeech.errors import InputError
 
 logger = logging.getLogger(__name__)
 
@@ -89,10 +90,10 @@ def read_counts(path: Union[str, Path]) -> Dict[str, int]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as err:
-        raise ValueError(f"{path}: cannot read the skip record ({err}); rerun the step") from err
+        raise InputError(f"{path}: cannot read the skip record ({err}); rerun the step") from err
     counts = data.get("counts") if isinstance(data, dict) else None
     if not isinstance(counts, dict):
-        raise ValueError(f"{path}: no 'counts' object; rerun the step that wrote it")
+        raise InputError(f"{path}: no 'counts' object; rerun the step that wrote it")
     return {str(k): int(v) for k, v in counts.items()}
 
 

@@ -45,6 +45,7 @@ from lrspeech.data.errors import (
     DataDirError,
     Problem,
 )
+from lrspeech.errors import InputError
 from lrspeech.progress import progress
 
 __all__ = ["AUDIO_CHECKS", "DataDirError", "Problem", "find_problems", "validate_data_dir"]
@@ -85,7 +86,7 @@ def find_problems(
     "text-only" or "speech-only" when the caller needs one.
     """
     if audio_check not in AUDIO_CHECKS:
-        raise ValueError(f"audio_check must be one of {AUDIO_CHECKS}, got {audio_check!r}")
+        raise InputError(f"audio_check must be one of {AUDIO_CHECKS}, got {audio_check!r}")
     dd, problems, lines = read_datadir(Path(path))
     c = _Checker(dd, lines)
     c.problems.extend(problems)

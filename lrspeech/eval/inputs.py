@@ -19,6 +19,7 @@ from lrspeech.data.datadir import DataDir
 from lrspeech.data.errors import UNSORTED, DataDirError
 from lrspeech.data.kaldi_files import Entry, check_order, first_values, read_entries
 from lrspeech.data.skips import FAILED_LIST
+from lrspeech.errors import LrspeechError
 
 logger = logging.getLogger(__name__)
 
@@ -26,7 +27,7 @@ PathLike = Union[str, Path]
 AUDIO_SUFFIXES = (".wav", ".flac")
 
 
-class EvalInputError(ValueError):
+class EvalInputError(LrspeechError, ValueError):
     """An evaluation input that cannot be used; the message names the file and the fix."""
 
 

@@ -33,7 +33,7 @@ from lrspeech.data.audio import AudioError
 from lrspeech.data.errors import EMPTY_AUDIO
 from lrspeech.data.skips import EMPTY, SKIPPED_JSON, Skips
 from lrspeech.eval.align import CORRECT
-from lrspeech.eval.inputs import AudioRef
+from lrspeech.eval.inputs import AudioRef, EvalInputError
 from lrspeech.eval.judge import Judge
 from lrspeech.eval.scoring import CorpusScore, UttScore, score_corpus
 from lrspeech.progress import progress
@@ -157,7 +157,7 @@ def evaluate_ir(
     """
     extra = sorted(set(audio) - set(texts))
     if extra:
-        raise ValueError(
+        raise EvalInputError(
             f"{len(extra)} synthesized utterance(s) have no reference text (first: '{extra[0]}'); "
             "give the text dir the audio was synthesized from"
         )

@@ -21,11 +21,16 @@ import numpy as np
 
 from lrspeech.data.audio import resample
 from lrspeech.data.skips import EMPTY
+from lrspeech.errors import LrspeechError
 
 logger = logging.getLogger(__name__)
 
 POCKETSPHINX = "pocketsphinx"
 SPACE = "<space>"
+
+
+class JudgeUnavailableError(LrspeechError, ImportError):
+    """The judge's package is not installed; the message says what to install."""
 
 
 class Judge(abc.ABC):
@@ -56,7 +61,7 @@ class PocketsphinxJudge(Judge):
         try:
             from pocketsphinx import Decoder
         except ImportError as err:
-            raise ImportError(
+            raise JudgeUnavailableError(
                 "the pocketsphinx judge needs the `pocketsphinx` package; install the eval "
                 "extra: pip install 'lrspeech[eval]'"
             ) from err

@@ -25,6 +25,7 @@ from torch import nn
 
 from lrspeech.data.audio import resample
 from lrspeech.eval.features import mel_filterbank, stft_power
+from lrspeech.eval.inputs import EvalInputError
 
 logger = logging.getLogger(__name__)
 
@@ -235,12 +236,12 @@ class NisqaTTS:
             missing, unexpected = self.model.load_state_dict(state, strict=False)
         except RuntimeError as err:  # shape mismatches
             msg = str(err).splitlines()[1:3]
-            raise ValueError(
+            raise EvalInputError(
                 f"{path}: weights do not fit the NISQA-TTS architecture ({' '.join(msg)}); {fix}"
             ) from err
         unexpected = [k for k in unexpected if not k.endswith("pos_encoder.pe")]
         if missing or unexpected:
-            raise ValueError(
+            raise EvalInputError(
                 f"{path}: weights do not fit the NISQA-TTS architecture (missing: "
                 f"{list(missing)[:5]}, unexpected: {list(unexpected)[:5]}); {fix}"
             )
@@ -250,12 +251,12 @@ class NisqaTTS:
         try:
             ckpt = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as err:
-            raise ValueError(
+            raise EvalInputError(
                 f"{path}: cannot be read as a torch checkpoint ({err}); give the NISQA-TTS "
                 "weights file (nisqa_tts.tar)"
             ) from err
         if not isinstance(ckpt, dict) or "args" not in ckpt or "model_state_dict" not in ckpt:
-            raise ValueError(
+            raise EvalInputError(
                 f"{path}: not a NISQA checkpoint (needs the keys 'args' and "
                 "'model_state_dict'); give the NISQA-TTS weights file (nisqa_tts.tar)"
             )
@@ -264,7 +265,7 @@ class NisqaTTS:
     def _check_args(self, path: Path) -> None:
         for key, want in SUPPORTED.items():
             if self.args.get(key, want) != want:
-                raise ValueError(
+                raise EvalInputError(
                     f"{path}: {key}={self.args.get(key)!r} is not supported (NISQA-TTS uses "
                     f"{key}={want!r}); give the NISQA-TTS weights file"
                 )

@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+from lrspeech.errors import LrspeechError
 from lrspeech.eval.pages import Sample
 
 logger = logging.getLogger(__name__)
@@ -63,7 +64,7 @@ PACKED_HEADER = "packed"
 REAL_LABEL = "real recordings"
 
 
-class ReportError(ValueError):
+class ReportError(LrspeechError, ValueError):
     """A stage result file that cannot be used; names the file and the fix."""
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import List, Mapping, Optional
 
 from lrspeech.eval.align import AlignedPair, ErrorCounts, align, count
+from lrspeech.eval.inputs import EvalInputError
 from lrspeech.text.cleaners import normalize_for_scoring
 from lrspeech.text.lang import LangConfig
 
@@ -124,7 +125,7 @@ def score_corpus(
     extra = sorted(set(hyps) - set(refs))
     if extra:
         shown = ", ".join(repr(u) for u in extra[:5])
-        raise ValueError(
+        raise EvalInputError(
             f"{len(extra)} hypothesis utterance(s) have no reference ({shown}); score against "
             "the text of the data dir that was decoded"
         )

@@ -20,6 +20,8 @@ from typing import Dict, List, Mapping, Optional, Tuple
 
 import numpy as np
 
+from lrspeech.eval.inputs import EvalInputError
+
 Counts = Mapping[str, Tuple[float, float]]  # utt -> (numerator, denominator)
 
 
@@ -49,10 +51,10 @@ def paired_bootstrap(a: Counts, b: Counts, n_resamples: int = 2000, level: float
         raise ValueError(f"level {level} must be in (0, 1)")
     utts = sorted(set(a) & set(b))
     if not utts:
-        raise ValueError("the two systems share no utterance; score them on the same dev set")
+        raise EvalInputError("the two systems share no utterance; score them on the same dev set")
     arr = np.array([[a[u][0], a[u][1], b[u][0], b[u][1]] for u in utts], dtype=np.float64)
     if arr[:, 1].sum() <= 0 or arr[:, 3].sum() <= 0:
-        raise ValueError("the denominators sum to 0 (empty references?)")
+        raise EvalInputError("the denominators sum to 0 (empty references?)")
     diff = arr[:, 2].sum() / arr[:, 3].sum() - arr[:, 0].sum() / arr[:, 1].sum()
     rng = np.random.default_rng(seed)
     idx = rng.integers(0, len(utts), size=(n_resamples, len(utts)))
@@ -69,8 +71,8 @@ def score_counts(path: Path, metric: str = "char") -> Dict[str, Tuple[float, flo
     """Per-utterance (errors, reference length) from a score.json of lrspeech.eval.scoring."""
     data = json.loads(Path(path).read_text(encoding="utf-8"))
     if "utts" not in data:
-        raise ValueError(f"{path}: no per-utterance scores; rescore with lrspeech.bin.score_asr "
-                         "(it writes 'utts')")
+        raise EvalInputError(f"{path}: no per-utterance scores; rescore with "
+                             "lrspeech.bin.score_asr (it writes 'utts')")
     return {u["utt"]: (float(u[metric]["err"]), float(u[metric]["ref_len"])) for u in data["utts"]}
 
 
@@ -84,8 +86,8 @@ def ir_counts(path: Path, metric: str = "ir") -> Dict[str, Tuple[float, float]]:
     with open(path, encoding="utf-8", newline="") as f:
         rows = list(csv.DictReader(f, delimiter="\t"))
     if rows and not {"utt", num, den} <= set(rows[0]):
-        raise ValueError(f"{path}: no columns {num}, {den}; rerun lrspeech.bin.eval_ir "
-                         "(it writes them)")
+        raise EvalInputError(f"{path}: no columns {num}, {den}; rerun lrspeech.bin.eval_ir "
+                             "(it writes them)")
     return {r["utt"]: (float(r[num]), float(r[den])) for r in rows}
 
 

@@ -29,6 +29,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from lrspeech.errors import InputError
+
 NEG_INF = -math.inf
 PRUNE_LOGP = math.log(1e-4)  # tokens less likely than this in a frame do not start a new label
 
@@ -218,7 +220,7 @@ def use_ctc_prefix_search(speech2text: Any, beam: int, fusion: Fusion = Fusion()
     """Make a CTC-only `Speech2Text` search with `CtcPrefixSearch`; returns it."""
     model = speech2text.asr_model
     if getattr(model, "ctc", None) is None:
-        raise ValueError("CTC prefix search needs a model with a CTC branch (ctc_weight > 0)")
+        raise InputError("CTC prefix search needs a model with a CTC branch (ctc_weight > 0)")
     speech2text.beam_search = CtcPrefixSearch(model.ctc, model.sos, model.eos, beam,
                                               model.blank_id, fusion)
     return speech2text

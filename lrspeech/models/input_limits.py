@@ -20,13 +20,14 @@ from typing import Any, Callable, Mapping, Optional
 import numpy as np
 
 from lrspeech.data.skips import EMPTY, TOO_SHORT
+from lrspeech.errors import LrspeechError
 
 logger = logging.getLogger(__name__)
 
 PROBE_SECONDS = 4.0  # a length every ASR must take; the search runs below it
 
 
-class EncoderProbeError(RuntimeError):
+class EncoderProbeError(LrspeechError, RuntimeError):
     """The encoder rejected even the longest probe: the model itself is broken."""
 
 

@@ -22,6 +22,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 import torch
 
+from lrspeech.errors import LrspeechError
 from lrspeech.models.packing import MODEL, PackError, _ResolvedConfig, expect_task
 from lrspeech.models.tasks import get_task
 
@@ -29,7 +30,7 @@ PathLike = Union[str, Path]
 LM_DIR = "lm"  # a packed ASR's LM lives in <asr model dir>/lm
 
 
-class LmMismatchError(ValueError):
+class LmMismatchError(LrspeechError, ValueError):
     """An LM whose tokens are not the ASR's."""
 
 

@@ -36,6 +36,8 @@ from espnet2.asr.espnet_model import ESPnetASRModel
 from espnet2.torch_utils.device_funcs import force_gatherable
 from espnet.nets.pytorch_backend.nets_utils import make_pad_mask
 
+from lrspeech.errors import InputError
+
 logger = logging.getLogger(__name__)
 
 LOSS_KEYS = ("loss", "loss_ctc", "loss_att", "acc")
@@ -88,11 +90,11 @@ class MixSpeechASRModel(ESPnetASRModel):
     def __init__(self, *args, mix_alpha: float = 0.5, mix_share: float = 0.15, **kwargs):
         super().__init__(*args, **kwargs)
         if mix_alpha <= 0:
-            raise ValueError(f"model_conf.mix_alpha must be > 0 (Beta(a, a)); got {mix_alpha}")
+            raise InputError(f"model_conf.mix_alpha must be > 0 (Beta(a, a)); got {mix_alpha}")
         if not 0.0 <= mix_share <= 1.0:
-            raise ValueError(f"model_conf.mix_share must be in [0, 1]; got {mix_share}")
+            raise InputError(f"model_conf.mix_share must be in [0, 1]; got {mix_share}")
         if self.use_transducer_decoder or self.use_linear_decoder or self.interctc_weight > 0:
-            raise ValueError(
+            raise InputError(
                 "model: mixspeech supports the hybrid CTC/attention model only "
                 "(no transducer or linear decoder, interctc_weight 0); use model: espnet"
             )

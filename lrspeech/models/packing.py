@@ -30,6 +30,7 @@ from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 import yaml
 
 from lrspeech.data.atomic import atomic_dir
+from lrspeech.errors import LrspeechError
 from lrspeech.models.speakers import SpeakerError, SpeakerTable, read_speaker_embeddings
 from lrspeech.models.tasks import register_models
 from lrspeech.text.lang import LangConfig
@@ -58,7 +59,7 @@ META_ORDER = ("task", "token_type", "sample_rate", "target_speaker", "speakers")
 DEFAULT_SAMPLE_RATE = 16000
 
 
-class PackError(ValueError):
+class PackError(LrspeechError, ValueError):
     """A model that cannot be packed or loaded; the message names the file and the fix."""
 
 

@@ -19,6 +19,7 @@ from typing import Dict, List, Mapping, Optional, Tuple, Union
 import numpy as np
 
 from lrspeech.data.atomic import atomic_file, atomic_write_text
+from lrspeech.errors import LrspeechError
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +29,7 @@ TARGET = "target"
 MAX_LISTED = 20
 
 
-class SpeakerError(ValueError):
+class SpeakerError(LrspeechError, ValueError):
     """A speaker name, map or embedding that cannot be used; the message says what to do."""
 
 

@@ -41,6 +41,8 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from lrspeech.errors import InputError, LrspeechError
+
 logger = logging.getLogger(__name__)
 
 PathLike = Union[str, Path]
@@ -75,11 +77,11 @@ KNOWN: Dict[str, KnownEncoder] = {
 DEFAULT_ENCODER = "whisper-base"
 
 
-class EncoderNotFound(FileNotFoundError):
+class EncoderNotFound(LrspeechError, FileNotFoundError):
     """No source has the encoder; the message names all three and the install command."""
 
 
-class EncoderMismatch(ValueError):
+class EncoderMismatch(LrspeechError, ValueError):
     """The encoder found is not the one a model was trained on."""
 
 
@@ -301,7 +303,7 @@ class SpeechEncoder:
         from faster_whisper.feature_extractor import FeatureExtractor
 
         if not 0 < self.bucket_s <= WINDOW_S:
-            raise ValueError(f"bucket_s must be in (0, {WINDOW_S}], not {self.bucket_s}")
+            raise InputError(f"bucket_s must be in (0, {WINDOW_S}], not {self.bucket_s}")
         self.features = FeatureExtractor(feature_size=int(self.model.n_mels))
         self._dim: Optional[int] = None
 

@@ -18,6 +18,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Type
 
 import yaml
 
+from lrspeech.errors import LrspeechError
 from lrspeech.runtime import limit_threads
 
 logger = logging.getLogger(__name__)
@@ -28,8 +29,12 @@ TASKS = ("asr", "tts", "lm")
 REQUIRED_KEYS = {"asr": ("encoder",), "tts": ("tts",), "lm": ("lm",)}
 
 
-class ConfigError(ValueError):
+class ConfigError(LrspeechError, ValueError):
     """A training config (or a config/checkpoint/token list combination) that cannot work."""
+
+
+class TrainingFailedError(LrspeechError, RuntimeError):
+    """ESPnet's training process failed; the message names its log and quotes its last lines."""
 
 
 def register_models() -> None:
@@ -206,7 +211,7 @@ def _run_logged(task: str, argv: List[str], log_file: Path) -> None:
         result = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, check=False)
     if result.returncode != 0:
         tail = "".join(log_file.read_text(encoding="utf-8").splitlines(True)[-15:])
-        raise RuntimeError(
+        raise TrainingFailedError(
             f"{task} training failed (exit {result.returncode}); see {log_file}. Last lines:\n"
             f"{tail}"
         )

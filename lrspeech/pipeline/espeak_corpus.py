@@ -31,10 +31,11 @@ from typing import Dict, List, Optional, Sequence, Set, Tuple
 import numpy as np
 import soundfile as sf
 
+from lrspeech.data.atomic import atomic_dir
 from lrspeech.data.audio import resample, to_mono, write_wav
 from lrspeech.data.datadir import DataDir, datadir_files
 from lrspeech.data.sentences import SAFE_ID, Sentence, SentenceFileError, read_sentences
-from lrspeech.pipeline.stages import atomic_dir
+from lrspeech.errors import InputError, LrspeechError
 from lrspeech.progress import progress
 
 logger = logging.getLogger(__name__)
@@ -50,7 +51,7 @@ SILENCE_PEAK = 1e-3  # espeak-ng renders text without speakable words as silence
 VOICE_HELP = "list them with `espeak-ng --voices` (languages) and `espeak-ng --voices=variant`"
 
 
-class EspeakError(RuntimeError):
+class EspeakError(LrspeechError, RuntimeError):
     """espeak-ng is missing, lacks the voice, or failed on an utterance."""
 
 
@@ -97,7 +98,7 @@ class EspeakCorpusConfig:
         ]
         for ok, message in checks:
             if not ok:
-                raise ValueError(message)
+                raise InputError(message)
 
     @property
     def prefix(self) -> str:
@@ -193,7 +194,7 @@ def make_speakers(cfg: EspeakCorpusConfig, available: Dict[str, str]) -> List[Sp
     if not pool:
         raise EspeakError(f"espeak-ng lists no voice variants; {VOICE_HELP}")
     if not SAFE_ID.match(cfg.prefix):
-        raise ValueError(
+        raise InputError(
             f"speaker prefix {cfg.prefix!r} is not usable in ids and file names; use letters, "
             "digits, '.', '_' and '-' only"
         )
@@ -313,14 +314,14 @@ def make_espeak_corpus(
     """
     out_dir = Path(out_dir).absolute()
     if wav_dir is not None and Path(wav_dir).absolute().is_relative_to(out_dir):
-        raise ValueError(
+        raise InputError(
             f"--wav_dir {wav_dir} lies inside --out {out_dir}; leave --wav_dir out to keep the "
             "wavs in <out>/wav, or give a folder outside it"
         )
     check_voice(cfg.lang)
     sentences = choose_sentences(read_sentences(text_path), cfg.num_utts, cfg.seed, text_path)
     if len(sentences) < cfg.num_speakers:
-        raise ValueError(
+        raise InputError(
             f"{text_path}: {len(sentences)} sentences for {cfg.num_speakers} speakers; every "
             "speaker needs one: raise --num_utts or lower --num_speakers"
         )
@@ -329,14 +330,14 @@ def make_espeak_corpus(
     for spk in speakers:
         logger.info("speaker %s: %s", spk.spk_id, spk.describe(cfg.lang))
     if wav_dir is None:
-        with atomic_dir(out_dir) as tmp:
+        with atomic_dir(out_dir, carry_over=False) as tmp:
             dd = render_corpus(plans, cfg, tmp / "wav", out_dir / "wav")
             write_corpus_files(tmp, dd, speakers, cfg.lang)
     else:
         final_wav = Path(wav_dir).absolute()
-        with atomic_dir(final_wav) as wav_tmp:
+        with atomic_dir(final_wav, carry_over=False) as wav_tmp:
             dd = render_corpus(plans, cfg, wav_tmp, final_wav)
-        with atomic_dir(out_dir) as tmp:
+        with atomic_dir(out_dir, carry_over=False) as tmp:
             write_corpus_files(tmp, dd, speakers, cfg.lang)
     hours = sum(dd.utt2dur.values()) / 3600
     logger.info("%s: %d utterances, %d speakers, %.2f h", out_dir, len(dd.wav_scp),

@@ -17,6 +17,7 @@ from typing import Dict, List, Optional, Tuple
 from lrspeech.data.atomic import atomic_dir
 from lrspeech.data.audio import AudioError, load_audio, write_wav
 from lrspeech.data.datadir import DataDir, datadir_files
+from lrspeech.errors import InputError
 from lrspeech.progress import progress
 
 logger = logging.getLogger(__name__)
@@ -109,7 +110,7 @@ def format_data_dir(src: Path, dst: Path, opts: FormatOptions) -> Dict[str, int]
                 kept[utt] = dur
         counts["kept"] = len(kept)
         if not kept:
-            raise ValueError(
+            raise InputError(
                 f"{src}: no utterance left after formatting ({counts}); widen --min_dur/--max_dur "
                 f"(now {opts.min_dur}-{opts.max_dur} s) or check the audio"
             )

@@ -23,6 +23,7 @@ import numpy as np
 from lrspeech.data.atomic import atomic_write_text
 from lrspeech.data.datadir import DataDir
 from lrspeech.data.ops import restrict
+from lrspeech.errors import InputError
 from lrspeech.eval.attention import attention_scores
 from lrspeech.text.lang import LangConfig
 from lrspeech.text.tokenizer import Tokenizer
@@ -110,7 +111,7 @@ def filter_synthetic(
         tok = Tokenizer(LangConfig.load(lang_config), token_type=token_type)
         result = score_pairs(dd, att_dirs, tok, wcr_min, adr_min)
     if not result.kept:
-        raise ValueError(
+        raise InputError(
             f"{synth_dir}: every synthetic pair was dropped (wcr_min {wcr_min}, adr_min "
             f"{adr_min}); see the distributions in {report} and lower the thresholds"
         )

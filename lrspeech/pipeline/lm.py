@@ -29,6 +29,7 @@ import numpy as np
 
 from lrspeech.data.atomic import atomic_write_text
 from lrspeech.data.datadir import DataDir
+from lrspeech.errors import LrspeechError
 from lrspeech.models import espnet_io
 from lrspeech.models.lm import load_lm, token_digest
 from lrspeech.models.packing import pack_model
@@ -44,7 +45,7 @@ SPACE, UNK = "<space>", "<unk>"
 MIN_SENTENCES = 100
 
 
-class LmDataError(ValueError):
+class LmDataError(LrspeechError, ValueError):
     """Text an LM cannot be trained on (empty, too small)."""
 
 
@@ -308,3 +309,16 @@ def tune_fusion(asr_dir: Path, lm_dir: Path, data_dir: Path, lang_config: Path,
     best = choose_point(points)
     return {"chosen": asdict(best), "no_lm": asdict(points[0]),
             "grid": [asdict(p) for p in points], "data_dir": str(data_dir), "utts": len(post)}
+
+
+def read_fusion(path: Path) -> Tuple[float, float, Dict[str, Any]]:
+    """The tuned (lm_weight, length_bonus) in a `lm_fusion tune` result and what to record of
+    the tuning in a packed ASR's meta.json."""
+    try:
+        r = json.loads(Path(path).read_text(encoding="utf-8"))
+        chosen = r["chosen"]
+        tuning = {"chosen": chosen, "no_lm": r["no_lm"], "data_dir": r["data_dir"]}
+        return float(chosen["lm_weight"]), float(chosen["length_bonus"]), tuning
+    except (ValueError, KeyError, TypeError) as err:
+        raise LmDataError(f"{path}: not a `lm_fusion tune` result ({err}); rerun the tuning "
+                          "(python -m lrspeech.bin.lm_fusion tune)") from err

@@ -25,6 +25,7 @@ from typing import Any, Dict, List, Optional, Sequence
 
 from lrspeech.data.datadir import DataDir
 from lrspeech.data.ops import combine, restrict, seeded_order
+from lrspeech.errors import InputError
 
 logger = logging.getLogger(__name__)
 
@@ -33,9 +34,9 @@ def sample_text(text_dir: Path, n: int, seed: int, speakers: Sequence[str]) -> D
     """`n` sentences of a text dir, assigned round-robin to `speakers` (ids `<spk>-<utt>`)."""
     dd = DataDir.load(text_dir)
     if not dd.text:
-        raise ValueError(f"{text_dir}/text: no sentences; local/data.sh must write unpaired text")
+        raise InputError(f"{text_dir}/text: no sentences; local/data.sh must write unpaired text")
     if not speakers:
-        raise ValueError("sample_text needs at least one speaker to read the sentences")
+        raise InputError("sample_text needs at least one speaker to read the sentences")
     chosen = seeded_order(dd.text, seed)[: min(n, len(dd.text))]
     text, utt2spk = {}, {}
     for i, utt in enumerate(chosen):
@@ -62,14 +63,14 @@ def read_scores(path: Path) -> Dict[str, float]:
         try:
             scores[parts[0]] = float(parts[1])
         except (IndexError, ValueError):
-            raise ValueError(f"{path}:{i}: expected 'utt score', got {line!r}") from None
+            raise InputError(f"{path}:{i}: expected 'utt score', got {line!r}") from None
     return scores
 
 
 def share_threshold(scores: Sequence[float], keep_share: float) -> Optional[float]:
     """The score at or above which the best `keep_share` of `scores` lie (None: keep all)."""
     if not 0 < keep_share <= 1:
-        raise ValueError(f"keep_share must be in (0, 1], not {keep_share}")
+        raise InputError(f"keep_share must be in (0, 1], not {keep_share}")
     if keep_share >= 1 or not scores:
         return None
     k = max(1, math.ceil(keep_share * len(scores)))
@@ -81,12 +82,12 @@ def pairs_threshold(speech_dir: Path, hyp_dir: Path, min_score: Optional[float] 
     """The score below which `asr_pairs` drops a hypothesis: `min_score`, or the one that keeps
     the best `keep_share` of the non-empty hypotheses, or None (keep all)."""
     if min_score is not None and keep_share is not None:
-        raise ValueError("give --min_score or --keep_share, not both")
+        raise InputError("give --min_score or --keep_share, not both")
     if keep_share is None:
         return min_score
     scores = read_scores(hyp_dir / "score") if (hyp_dir / "score").is_file() else {}
     if not scores:
-        raise ValueError(f"{hyp_dir}/score: missing; --keep_share ranks hypotheses by their "
+        raise InputError(f"{hyp_dir}/score: missing; --keep_share ranks hypotheses by their "
                          "score (decode with lrspeech.bin.asr_inference)")
     hyps = DataDir.load(hyp_dir).text
     speech = DataDir.load(speech_dir)
@@ -119,7 +120,7 @@ def asr_pairs(speech_dir: Path, hyp_dir: Path, min_score: Optional[float] = None
         else:
             keep.append(utt)
     if not keep:
-        raise ValueError(
+        raise InputError(
             f"{hyp_dir}: no usable hypothesis for {speech_dir} ({dropped}); the ASR is too weak "
             "or --min_score too high: train it longer or lower the threshold"
         )
@@ -169,7 +170,7 @@ def label_filter(threshold: Optional[float], pairs: DataDir, hyp_dir: Path, dev_
     labelled = [u for u, t in DataDir.load(hyp_dir).text.items() if t.strip()]
     refs = DataDir.load(dev_dir).text
     if not refs:
-        raise ValueError(f"{dev_dir}/text: no transcripts; the dev set measures the labels")
+        raise InputError(f"{dev_dir}/text: no transcripts; the dev set measures the labels")
     dev_hyps = DataDir.load(dev_hyp_dir).text
     dev_scores = read_scores(dev_hyp_dir / "score")
     keep = sorted(u for u in refs
@@ -185,7 +186,7 @@ def label_filter(threshold: Optional[float], pairs: DataDir, hyp_dir: Path, dev_
 def mix(real: Sequence[DataDir], synth: DataDir, ratio: float, seed: int) -> DataDir:
     """Real pairs plus a seeded share of `synth` so that synthetic utterances make up `ratio`."""
     if not 0.0 <= ratio < 1.0:
-        raise ValueError(f"synthetic ratio {ratio} must be in [0, 1)")
+        raise InputError(f"synthetic ratio {ratio} must be in [0, 1)")
     real_dd = combine(list(real)) if len(real) > 1 else real[0]
     n_real = len(real_dd.audio_utt_ids)
     want = int(round(ratio * n_real / (1.0 - ratio)))

@@ -27,6 +27,7 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from lrspeech.data.datadir import DataDir, Segment
+from lrspeech.errors import InputError
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +46,7 @@ class SegmentConfig:
 
     def __post_init__(self) -> None:
         if not 0 < self.min_len < self.max_len:
-            raise ValueError(
+            raise InputError(
                 f"segment lengths: need 0 < min_len < max_len, got {self.min_len}, {self.max_len}"
             )
 
@@ -73,12 +74,12 @@ def read_ctm(path: Union[str, Path]) -> Dict[str, List[WordTime]]:
             try:
                 utt, start, dur, word = fields[0], float(fields[2]), float(fields[3]), fields[4]
             except (IndexError, ValueError):
-                raise ValueError(
+                raise InputError(
                     f"{path}:{lineno}: expected 'utt channel start duration word', got "
                     f"{line.strip()!r}; write it with lrspeech.bin.ctc_align"
                 ) from None
             if dur < 0:
-                raise ValueError(f"{path}:{lineno}: utterance '{utt}' has a negative duration")
+                raise InputError(f"{path}:{lineno}: utterance '{utt}' has a negative duration")
             out.setdefault(utt, []).append(WordTime(word, start, start + dur))
     for words in out.values():
         words.sort(key=lambda w: w.start)
@@ -219,7 +220,7 @@ def split_at_pauses(
     cfg = cfg or SegmentConfig()
     dd = DataDir.load(Path(data_dir))
     if dd.text:
-        raise ValueError(
+        raise InputError(
             f"{data_dir}/text: the dir has transcripts, which a cut at energy pauses would split "
             "blindly; align it (python -m lrspeech.bin.ctc_align) and cut it with --ctm"
         )
@@ -269,7 +270,7 @@ def _write_segments(
             "left out (e.g. '%s')", dd.name, len(report.not_aligned), report.not_aligned[0],
         )
     if not out.segments:
-        raise ValueError(f"{dd.name}: no segment left ({report.summary()}); check the timings")
+        raise InputError(f"{dd.name}: no segment left ({report.summary()}); check the timings")
     out.save(out_dir)
     logger.info("segmented %s -> %s: %s", dd.name, out_dir, report.summary())
     return report

@@ -35,9 +35,10 @@ from lrspeech.data.atomic import atomic_write_text
 from lrspeech.data.datadir import DataDir
 from lrspeech.data.ops import combine, restrict
 from lrspeech.data.skips import SKIPPED_JSON, Skips
+from lrspeech.errors import InputError
 from lrspeech.models import espnet_io
 from lrspeech.models.packing import pack_model
-from lrspeech.models.tasks import read_config
+from lrspeech.models.tasks import TrainingFailedError, read_config
 from lrspeech.text.cleaners import normalize_for_scoring
 from lrspeech.text.lang import LangConfig
 from lrspeech.text.textfile import tokenize_text_file
@@ -83,7 +84,7 @@ class TrainStep:
         config = read_config(self.config)
         if self.task != "asr" or config.get("frontend") != WHISPER:
             if self.encoder_spec not in (None, "none"):
-                raise ValueError(f"--speech_encoder {self.encoder_spec}: {self.config} does not "
+                raise InputError(f"--speech_encoder {self.encoder_spec}: {self.config} does not "
                                  f"read audio through the {WHISPER} frontend; give an encoder "
                                  "head config such as conf/asr/whisper_ctc_tiny.yaml")
             return None
@@ -122,7 +123,7 @@ def asr_text(dd: DataDir, cfg: LangConfig, out: Path) -> Path:
     for utt in sorted(dd.text):
         norm = normalize_for_scoring(dd.text[utt], cfg)
         if not norm:
-            raise ValueError(
+            raise InputError(
                 f"{data_dir}/text: utterance '{utt}' is empty after normalization "
                 f"({dd.text[utt]!r}); fix or drop it (utils/fix_data_dir.sh)"
             )
@@ -272,7 +273,7 @@ def add_encoder_feats(step: TrainStep, lists: Path, sources: Sequence[Path]) -> 
     utts = espnet_io.read_kaldi_map(lists / "wav.scp")
     missing = sorted(set(utts) - set(entries))
     if missing:
-        raise ValueError(f"{lists}/wav.scp: utterance '{missing[0]}' ({len(missing)} in all) has "
+        raise InputError(f"{lists}/wav.scp: utterance '{missing[0]}' ({len(missing)} in all) has "
                          f"no encoder features in the caches of {', '.join(map(str, sources))}; "
                          "rerun the step (the caches are rebuilt when their audio changed)")
     atomic_write_text(lists / espnet_io.FEATS, "".join(f"{u} {entries[u]}\n" for u in sorted(utts)))
@@ -421,10 +422,10 @@ def launch_rank(espnet_args: Sequence[str]) -> Tuple[int, int]:
     try:
         r, w = int(rank or 0), int(world)
     except ValueError as err:
-        raise ValueError(f"distributed rank {rank!r} / world size {world!r} are not integers; "
+        raise InputError(f"distributed rank {rank!r} / world size {world!r} are not integers; "
                          "check the launcher's RANK and WORLD_SIZE") from err
     if not 0 <= r < max(w, 1):
-        raise ValueError(f"distributed rank {r} is outside world size {w}; fix the launcher")
+        raise InputError(f"distributed rank {r} is outside world size {w}; fix the launcher")
     return r, w
 
 
@@ -457,8 +458,8 @@ def _follow_rank0(step: TrainStep, rank: int) -> Path:
         time.sleep(0.5)
     plan = json.loads(ready.read_text(encoding="utf-8"))
     if "error" in plan:
-        raise RuntimeError(f"rank {rank}: rank 0 failed to prepare {step.out_dir}: "
-                           f"{plan['error']}; see rank 0's log")
+        raise TrainingFailedError(f"rank {rank}: rank 0 failed to prepare {step.out_dir}: "
+                                  f"{plan['error']}; see rank 0's log")
     if plan["train"]:
         argv = [*plan["argv"], *step.extra_args]
         espnet_io.run_training(step.task, argv, step.out_dir / "exp", primary=False)

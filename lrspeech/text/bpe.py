@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Iterable, List, Set, Union
 
 from lrspeech.data.atomic import atomic_write_bytes, atomic_write_text
+from lrspeech.errors import LrspeechError
 
 logger = logging.getLogger(__name__)
 
@@ -23,7 +24,7 @@ UNK = "<unk>"
 _TOO_HIGH = re.compile(r"Vocabulary size too high \((\d+)\).*<= (\d+)", re.DOTALL)
 
 
-class BpeError(ValueError):
+class BpeError(LrspeechError, ValueError):
     """A BPE model cannot be trained or loaded as asked."""
 
 

@@ -14,6 +14,7 @@ import logging
 import shutil
 from typing import Dict, Iterable, List, Optional
 
+from lrspeech.errors import LrspeechError
 from lrspeech.text.lang import LangConfig
 
 logger = logging.getLogger(__name__)
@@ -26,7 +27,7 @@ LIST_VOICES_HINT = (
 )
 
 
-class G2PError(ValueError):
+class G2PError(LrspeechError, ValueError):
     """espeak-ng/phonemizer is missing or the configured voice does not exist."""
 
 

@@ -17,6 +17,7 @@ from typing import Any, Dict, Optional, Tuple, Union
 import yaml
 
 from lrspeech.data.atomic import atomic_write_text
+from lrspeech.errors import LrspeechError
 
 TOKEN_TYPES: Tuple[str, ...] = ("char", "phn", "bpe")
 CASE_POLICIES: Tuple[str, ...] = ("lower", "keep")
@@ -28,7 +29,7 @@ BPE_MODEL_TYPES: Tuple[str, ...] = ("unigram", "bpe", "char", "word")
 REQUIRED_KEYS: Tuple[str, ...] = ("language", "iso", "espeak_voice", "token_type")
 
 
-class LangConfigError(ValueError):
+class LangConfigError(LrspeechError, ValueError):
     """A language config is missing a key or has an invalid value."""
 
 

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Dict
 
+from lrspeech.errors import InputError
 from lrspeech.text import numbers_en, numbers_sw
 
 
@@ -104,7 +105,7 @@ def expand_numbers(text: str, normalizer: str) -> str:
     if normalizer == "none":
         return text
     if normalizer not in SPELLERS:
-        raise ValueError(
+        raise InputError(
             f"unknown number normalizer {normalizer!r}; choose one of {list(NORMALIZER_NAMES)}"
         )
     return _expand(text, SPELLERS[normalizer], normalizer)

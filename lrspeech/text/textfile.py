@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Iterator, List, Sequence, Tuple, Union
 
 from lrspeech.data.atomic import atomic_file
+from lrspeech.errors import LrspeechError
 from lrspeech.progress import progress as progress_bar
 from lrspeech.text.cleaners import SENTENCE_PUNCTUATION
 from lrspeech.text.graphemes import SPACE
@@ -25,7 +26,7 @@ BATCH_SIZE = 512
 FIX_EMPTY = "write the transcript or delete the line (lrspeech-fix-data-dir drops it)"
 
 
-class TextFileError(ValueError):
+class TextFileError(LrspeechError, ValueError):
     """A text file line cannot be used; the message names file, line and utterance."""
 
 

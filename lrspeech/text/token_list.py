@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Counter, Iterable, List, Optional, Sequence, Union
 
 from lrspeech.data.atomic import atomic_write_text
+from lrspeech.errors import LrspeechError
 
 BLANK = "<blank>"
 UNK = "<unk>"
@@ -19,7 +20,7 @@ SPACE = "<space>"
 SPECIALS = (BLANK, UNK, SOS_EOS)
 
 
-class TokenListError(ValueError):
+class TokenListError(LrspeechError, ValueError):
     """A tokenized text or token list is malformed; the message names file and line."""
 
 

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Union
 
 from lrspeech.data.atomic import atomic_write_text
+from lrspeech.errors import LrspeechError
 from lrspeech.text.g2p import char_sounds
 from lrspeech.text.graphemes import is_combining, strip_marks
 from lrspeech.text.ipa import base_symbols, phone_distance
@@ -44,7 +45,7 @@ SPECIAL_TOKENS = frozenset({"<blank>", "<unk>", "<space>", "<sos/eos>"})
 DEFAULT_MAX_DISTANCE = 2.0
 
 
-class TokenMapError(ValueError):
+class TokenMapError(LrspeechError, ValueError):
     """A token map file is malformed; the message names file and line."""
 
 

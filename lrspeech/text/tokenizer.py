@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Collection, Dict, List, Optional, Sequence, Union
 
+from lrspeech.errors import InputError
 from lrspeech.text.bpe import UNK, BpeModel
 from lrspeech.text.cleaners import SENTENCE_PUNCTUATION, WORD_JOINERS, clean_text
 from lrspeech.text.g2p import Phonemizer
@@ -105,7 +106,7 @@ class Tokenizer:
         self.cfg = cfg.with_overrides(punctuation=punctuation)
         self.token_type = token_type or cfg.token_type
         if self.token_type not in TOKEN_TYPES:
-            raise ValueError(
+            raise InputError(
                 f"token type {self.token_type!r} is not valid; choose one of {list(TOKEN_TYPES)}"
             )
         self.report = UnknownReport()
@@ -119,7 +120,7 @@ class Tokenizer:
             self._phonemizer = Phonemizer(self.cfg)
         if self.token_type == "bpe":
             if bpemodel is None:
-                raise ValueError(
+                raise InputError(
                     f"{cfg.where}: token type bpe needs a sentencepiece model; pass --bpemodel "
                     f"(train one with `python -m lrspeech.bin.train_bpe`)"
                 )
