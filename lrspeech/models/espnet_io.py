@@ -30,6 +30,7 @@ from typing import Dict, List, Mapping, Optional, Sequence, Union
 import yaml
 
 from lrspeech.data.atomic import atomic_dir, atomic_write_text
+from lrspeech.errors import LrspeechError
 from lrspeech.models.tasks import ConfigError, read_config, run_task
 from lrspeech.text import token_list as tl
 
@@ -45,7 +46,7 @@ FEATS_FOLD = 800  # fold length in feature frames (16 s at 50 frames per second)
 DONE = ".done"
 
 
-class DataListError(ValueError):
+class DataListError(LrspeechError, ValueError):
     """A data dir that cannot become ESPnet training lists; the message says how to fix it."""
 
 

@@ -30,6 +30,7 @@ import yaml
 from lrspeech.data.errors import EMPTY_AUDIO
 from lrspeech.data.kaldi_files import read_entries, write_mapping
 from lrspeech.data.skips import EMPTY, SKIPPED_JSON, Skips
+from lrspeech.errors import InputError
 from lrspeech.pipeline.align import (
     SP_WORD_START,
     AlignmentError,
@@ -68,7 +69,7 @@ class TtsFrames:
             conf = yaml.safe_load(f) or {}
         feats = conf.get("feats_extract_conf") or {}
         if "fs" not in feats or "hop_length" not in feats:
-            raise ValueError(
+            raise InputError(
                 f"{path}: feats_extract_conf needs fs and hop_length to place TTS frames; "
                 "add them (e.g. fs: 22050, hop_length: 256)"
             )
@@ -261,7 +262,7 @@ def read_durations(path: Path) -> Dict[str, List[int]]:
     """Read a durations file; a malformed line raises ValueError naming file and line."""
     entries, problems = read_entries(Path(path))
     if problems:
-        raise ValueError("; ".join(str(p) for p in problems))
+        raise InputError("; ".join(str(p) for p in problems))
     out: Dict[str, List[int]] = {}
     for e in entries:
         try:
@@ -269,7 +270,7 @@ def read_durations(path: Path) -> Dict[str, List[int]]:
         except ValueError:
             values = []
         if not values or min(values) < 0:
-            raise ValueError(
+            raise InputError(
                 f"{path}:{e.line}: utterance '{e.key}' needs non-negative integer durations, "
                 f"got {e.value!r}; rerun lrspeech.bin.ctc_align"
             )
@@ -286,13 +287,13 @@ def read_scores(path: Path) -> Dict[str, float]:
     """Read a scores file; a malformed line raises ValueError naming file and line."""
     entries, problems = read_entries(Path(path))
     if problems:
-        raise ValueError("; ".join(str(p) for p in problems))
+        raise InputError("; ".join(str(p) for p in problems))
     out: Dict[str, float] = {}
     for e in entries:
         try:
             out[e.key] = float(e.value)
         except ValueError:
-            raise ValueError(
+            raise InputError(
                 f"{path}:{e.line}: utterance '{e.key}' has score {e.value!r}, not a number; "
                 "rerun lrspeech.bin.ctc_align"
             ) from None
@@ -347,7 +348,7 @@ def resolve_min_score(min_score: Union[None, str, float], scores: Mapping[str, f
         try:
             return float(min_score)
         except ValueError:
-            raise ValueError(
+            raise InputError(
                 f"min_score {min_score!r}: give a number (mean log posterior per frame, <= 0), "
                 "'auto' or none"
             ) from None
@@ -393,7 +394,7 @@ def read_token_file(path: Path) -> Dict[str, List[str]]:
     """Pre-tokenized text (`utt tok1 tok2 ...`); problems raise ValueError naming file and line."""
     entries, problems = read_entries(Path(path))
     if problems:
-        raise ValueError("; ".join(str(p) for p in problems))
+        raise InputError("; ".join(str(p) for p in problems))
     return {e.key: e.value.split() for e in entries}
 
 
@@ -530,7 +531,7 @@ def read_frames(align_dir: Path) -> TtsFrames:
     """The TTS frame grid an align dir was made for (its frames.yaml)."""
     path = Path(align_dir) / FRAMES
     if not path.is_file():
-        raise ValueError(f"{path}: missing; {align_dir} is not an output of lrspeech.bin.ctc_align")
+        raise InputError(f"{path}: missing; {align_dir} is not an output of lrspeech.bin.ctc_align")
     conf = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     return TtsFrames(fs=int(conf["fs"]), hop_length=int(conf["hop_length"]))
 
@@ -618,7 +619,7 @@ def prepare_fastspeech2_inputs(
     data_dir, align_dir, lists_dir = Path(data_dir), Path(align_dir), Path(lists_dir)
     dd = DataDir.load(data_dir)
     if dd.has_segments:
-        raise ValueError(
+        raise InputError(
             f"{data_dir}/segments: FastSpeech2 lists need one audio file per utterance; run the "
             "audio formatting stage (stage 2), which cuts the segments, and align its output"
         )
@@ -643,7 +644,7 @@ def prepare_fastspeech2_inputs(
                 logger.warning("left out: %s", reason)
     if not report.kept:
         first = next(iter(report.mismatched.values()), "")
-        raise ValueError(
+        raise InputError(
             f"{align_dir}: no utterance of {data_dir} is left for FastSpeech2 "
             f"({json_counts(report)}); check the alignment report ({align_dir / REPORT})"
             + (f"; first mismatch: {first}" if first else "")
