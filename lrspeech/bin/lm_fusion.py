@@ -22,6 +22,7 @@ from typing import List, Optional
 
 from lrspeech.data.atomic import atomic_write_text
 from lrspeech.data.cli import run_cli, setup_logging
+from lrspeech.errors import InputError
 from lrspeech.runtime import limit_threads
 
 WEIGHTS = (0.2, 0.4, 0.6, 0.8)
@@ -72,11 +73,11 @@ def main(argv: Optional[List[str]] = None) -> int:
         from lrspeech.models.lm import attach_lm
 
         if (a.fusion is None) == (a.lm_weight is None):
-            raise ValueError("give either --fusion (from `lm_fusion tune`) or --lm_weight")
+            raise InputError("give either --fusion (from `lm_fusion tune`) or --lm_weight")
         if a.fusion is not None:
-            r = json.loads(a.fusion.read_text(encoding="utf-8"))
-            weight, bonus = r["chosen"]["lm_weight"], r["chosen"]["length_bonus"]
-            tuning = {"chosen": r["chosen"], "no_lm": r["no_lm"], "data_dir": r["data_dir"]}
+            from lrspeech.pipeline.lm import read_fusion
+
+            weight, bonus, tuning = read_fusion(a.fusion)
         else:
             weight, bonus, tuning = a.lm_weight, a.length_bonus, None
         attach_lm(a.asr_dir, a.lm_dir, weight, bonus, tuning)

@@ -29,13 +29,15 @@ import numpy as np
 
 from lrspeech.data.atomic import atomic_write_text
 from lrspeech.data.datadir import DataDir
+from lrspeech.data.kaldi_files import read_mapping, write_mapping
 from lrspeech.errors import LrspeechError
-from lrspeech.models import espnet_io
+from lrspeech.models.espnet_train import run_training, training_done
 from lrspeech.models.lm import load_lm, token_digest
 from lrspeech.models.packing import pack_model
 from lrspeech.text.cleaners import normalize_for_scoring
 from lrspeech.text.lang import LangConfig
 from lrspeech.text.overlap import OverlapRules, find_overlap
+from lrspeech.text.token_list import read_token_list
 
 logger = logging.getLogger(__name__)
 PathLike = Union[str, Path]
@@ -64,14 +66,13 @@ class LmText:
         return {"kept": len(self.sentences), "empty": self.empty, **kinds}
 
 
-def read_text(path: Path) -> Dict[str, str]:
-    """`id sentence` lines of a data dir's text file (or of the file itself)."""
-    from lrspeech.eval.inputs import read_text as read_kaldi_text
-
+def read_sentences(path: Path) -> Dict[str, str]:
+    """`id sentence` lines of a data dir's text file (or of the file itself); an empty
+    sentence is read (lm_text counts it), a malformed or repeated line is an error."""
     path = path / "text" if path.is_dir() else path
     if not path.is_file():
         raise LmDataError(f"{path}: no text file; give a data dir with `text` (id sentence)")
-    return read_kaldi_text(path)
+    return read_mapping(path, "utterance", allow_empty=True)
 
 
 def lm_text(text: Dict[str, str], held_out: Sequence[str], cfg: LangConfig,
@@ -109,10 +110,8 @@ def split_valid(sentences: Dict[str, str], share: float, seed: int) -> Dict[str,
 
 def write_lists(sentences: Dict[str, str], out: Path, vocab: int) -> Path:
     """An ESPnet LM list dir: `text` (id sentence) and `text_shape.char` (id length,vocab)."""
-    out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out / "text", "".join(f"{i} {s}\n" for i, s in sentences.items()))
-    atomic_write_text(out / "text_shape.char",
-                      "".join(f"{i} {len(s)},{vocab}\n" for i, s in sentences.items()))
+    write_mapping(out / "text", sentences)
+    write_mapping(out / "text_shape.char", {i: f"{len(s)},{vocab}" for i, s in sentences.items()})
     return out
 
 
@@ -151,17 +150,17 @@ def train_lm(text_dir: Path, exclude: Sequence[Path], lang_config: Path, token_l
              extra_args: Sequence[str] = (), min_sentences: int = MIN_SENTENCES) -> LmResult:
     """The whole step (module docstring); returns what lm.json records."""
     cfg = LangConfig.load(lang_config)
-    held = {f"{d}:{k}": v for d in exclude for k, v in read_text(Path(d)).items()}
-    text = lm_text(read_text(Path(text_dir)), list(held.values()), cfg, where=str(text_dir),
+    held = {f"{d}:{k}": v for d in exclude for k, v in read_sentences(Path(d)).items()}
+    text = lm_text(read_sentences(Path(text_dir)), list(held.values()), cfg, where=str(text_dir),
                    min_sentences=min_sentences)
     logger.info("LM text %s: %s", text_dir, text.counts())
-    tokens = espnet_io.read_token_list(token_list)
+    tokens = read_token_list(token_list)
     parts = split_valid(text.sentences, valid_share, seed)
     lists = {s: write_lists(parts[s], out_dir / "data" / s, len(tokens)) for s in parts}
     exp = out_dir / "exp"
     argv = lm_argv(config, lists, exp, token_list, epochs, seed, extra_args)
-    if not espnet_io.training_done(exp, argv):
-        espnet_io.run_training("lm", argv, exp)
+    if not training_done(exp, argv):
+        run_training("lm", argv, exp)
     model = pack_model(exp, None, out_dir / "model.tmp", meta={
         "task": "lm", "token_type": "char", "tokens_sha256": token_digest(tokens),
         "sentences": text.counts(), "text": str(text_dir)})
@@ -294,7 +293,7 @@ def tune_fusion(asr_dir: Path, lm_dir: Path, data_dir: Path, lang_config: Path,
     from lrspeech.models.lm import check_tokens
 
     cfg = LangConfig.load(lang_config)
-    tokens = espnet_io.read_token_list(asr_dir / "tokens.txt")
+    tokens = read_token_list(asr_dir / "tokens.txt")
     lm = load_lm(lm_dir, device)
     check_tokens(lm, tokens, str(asr_dir))
     refs = DataDir.load(data_dir).text

@@ -13,7 +13,7 @@ import signal
 import subprocess
 import time
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Set, Tuple
 
 import pytest
 
@@ -187,6 +187,48 @@ def test_rerun_skips_completed_stages(recipe: Path) -> None:
     assert res.returncode == 0, res.stderr[-3000:]
     assert not re.search(r"training (asr|tts) ->", res.stderr)  # no model was trained again
     assert res.stderr.count("complete; skipped") >= 10
+
+
+def would_run(recipe: Path, *opts: str) -> Set[str]:
+    """The steps a dry run with these options says would run."""
+    res = run(recipe, "--dry_run", "true", *opts)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert not re.search(r"training (asr|tts) ->|: running \(", res.stderr)  # nothing ran
+    return set(re.findall(r"\) (\S+): would run \(", res.stderr))
+
+
+@pytest.mark.slow
+def test_a_change_reruns_the_steps_below_it_and_only_those(recipe: Path) -> None:
+    """Issue 19: each step's marker chains its upstream steps' fingerprints. Dry runs (nothing
+    runs) show what a change reruns, with the issue's four holes as cases."""
+    assert would_run(recipe) == set()  # unchanged: every step complete
+    # Hole 1: stage 4 with other epochs retrains, and so does everything built on it: the
+    # transfer inits, fine-tuning, the LM tuning, every decoding and synthesis (hole 4), the
+    # later stages and their evaluations. What stage 4 does not feed stays.
+    changed = would_run(recipe, "--pretrain_epochs", "2")
+    below = {"train.exp_pretrain_asr", "train.exp_pretrain_tts", "init_asr", "init_tts",
+             "train.exp_finetune_asr", "train.exp_finetune_tts", "lm_fusion",
+             "decode.exp_dt_round1_asr_hyp", "decode.exp_dt_round1_dev_hyp", "dt1.data",
+             "dt1.asr_pairs", "train.exp_dt_round1_asr", "train.exp_dt_round1_tts",
+             "synth.exp_kd_teacher", "kd.filter", "decode.exp_kd_asr_hyp", "kd.asr_data",
+             "train.exp_kd_asr", "train.exp_kd_tts", "eval.finetune", "eval.dt_round1",
+             "eval.kd", "dt_eval.round0", "dt_eval.round1", "pack"}
+    assert below <= changed, below - changed
+    assert not changed & {"data", "format.dev", "format.paired_hq", "tokens", "lm", "kd.text"}
+    # Hole 3: the evaluation's options rerun the evaluations (and the packing) only.
+    evals = {"eval.finetune", "eval.dt_round1", "eval.kd", "pack"}
+    assert would_run(recipe, "--eval_mos", "false") == evals
+    # Hole 2: a text stage 3 reads (the dev transcripts) reruns the tokens and all below them.
+    dev_text = recipe / "data" / "dev" / "text"
+    before = dev_text.read_text(encoding="utf-8")
+    try:
+        dev_text.write_text(before.replace(" ", "  ", 1), encoding="utf-8")
+        changed = would_run(recipe)
+        assert {"format.dev", "tokens", "lm", "init_asr", "train.exp_kd_tts", "pack"} <= changed
+        assert not changed & {"data", "format.paired_hq", "format.unpaired_speech"}
+    finally:
+        dev_text.write_text(before, encoding="utf-8")
+    assert would_run(recipe) == set()
 
 
 @pytest.mark.slow

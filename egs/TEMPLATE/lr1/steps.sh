@@ -1,0 +1,208 @@
+# The step helpers of lr.sh: step markers, training, decoding, synthesis and evaluation.
+# Sourced by lr.sh after its options are parsed (it needs py, force, dry_run, done_dir and the
+# model options); not a script of its own.
+#
+# Usage (in lr.sh):
+#   if step tokens --after format.dev --outputs dump/token -- conf/lang.yaml dump/raw/dev/text; then
+#       ... the work ...
+#       step_done tokens
+#   fi
+#
+# `step` (lrspeech.pipeline.steps) returns 0 when the step must run, after deleting its outputs
+# (kept with --resume when an interrupted run had the same inputs), and 1 when it is complete or
+# in a dry run; it logs why. Inputs are paths (hashed by content) or plain values.
+
+# resolve_defaults: the model settings left empty, from the others; stop on a bad choice.
+resolve_defaults() {
+    if [ -z "${tts_token_type}" ]; then
+        tts_token_type=$("${py}" -c "import sys; from lrspeech.text.lang import LangConfig; c = LangConfig.load(sys.argv[1]); print('phn' if c.token_type == 'phn' and c.espeak_voice else 'char')" "${lang_config}") \
+            || die "cannot read ${lang_config}; check it with lrspeech.text.lang.LangConfig.load"
+    fi
+    if [ -z "${asr_config}" ]; then
+        asr_config="${lr_root}/conf/asr/whisper_ctc_tiny.yaml"
+        [ "${speech_encoder}" = none ] && asr_config="${lr_root}/conf/asr/transformer_tiny.yaml"
+    fi
+    if [ -z "${tts_config}" ]; then
+        case "${tts_align}" in
+            ctc) tts_config="${lr_root}/conf/tts/fastspeech2_tiny.yaml" ;;
+            attention) tts_config="${lr_root}/conf/tts/transformer_tiny.yaml" ;;
+            *) die "--tts_align must be ctc or attention, not '${tts_align}'" ;;
+        esac
+    fi
+    # check_choice OPTION VALUE A B: stop unless VALUE is A or B.
+    check_choice() { [ "$2" = "$3" ] || [ "$2" = "$4" ] || die "--$1 must be $3 or $4, not '$2'"; }
+    check_choice kd_student "${kd_student}" fastspeech transformer
+    check_choice kd_student_init "${kd_student_init}" teacher scratch
+    check_choice pack "${pack}" best final
+    check_choice digits "${digits}" drop keep
+}
+
+# lr CLI ARGS...: python -m lrspeech.bin.CLI ARGS...
+lr() { "${py}" -m "lrspeech.bin.$1" "${@:2}"; }
+
+# key KIND PATH: a step name from a path (key train exp/finetune/asr -> train.exp_finetune_asr).
+key() { echo "$1.${2//\//_}"; }
+
+# marker_inputs VALUES...: one line per value; a value that is no path gets a `value:` prefix,
+# so that leading dashes survive argparse.
+marker_inputs() {
+    local a
+    for a in "$@"; do
+        if [ -n "${a}" ] && [ -e "${a}" ]; then printf '%s\n' "${a}"; else printf 'value:%s\n' "${a//$'\n'/ }"; fi
+    done
+}
+
+# step NAME [--after STEPS...] [--outputs PATHS...] [--resume] -- INPUTS...
+step() {
+    local name=$1 opts=() ins=() line rc=0; shift
+    while [ $# -gt 0 ] && [ "$1" != -- ]; do opts+=("$1"); shift; done
+    [ $# -gt 0 ] && shift
+    mapfile -t ins < <(marker_inputs "$@")
+    line=$("${py}" -m lrspeech.bin.stage_marker begin --dir "${done_dir}" --name "${name}" \
+        --force "${force}" --dry_run "${dry_run}" "${opts[@]}" --inputs "${ins[@]}") || rc=$?
+    [ "${rc}" -le 1 ] || die "step ${name}: checking its marker failed (see above)"
+    log "${name}: ${line}"
+    return "${rc}"
+}
+step_done() { "${py}" -m lrspeech.bin.stage_marker end --dir "${done_dir}" --name "$1"; }
+
+# train TASK OUT EPOCHS "TRAIN_DIRS" VALID LANG_CONFIG TOKENS "AFTER" [train_model options]:
+# one packed model in OUT/model, trained through cmd.sh; AFTER: the steps it builds on.
+train() {
+    local task=$1 out=$2 epochs=$3 dirs=$4 valid=$5 lcfg=$6 tokens=$7 after=$8; shift 8
+    local config=${asr_config} ttype=${asr_token_type} enc_opt=() name d
+    if [ "${task}" = tts ]; then config=${tts_config}; ttype=${tts_token_type}; fi
+    # An ASR head on the speech encoder trains on its features, cached next to each data dir.
+    [ "${task}" = asr ] && [ "${speech_encoder}" != none ] && enc_opt=(--speech_encoder "${speech_encoder}")
+    local inputs=("${config}" "${epochs}" "${train_args}" "${seed}" "${tokens}" "${lcfg}" "${enc_opt[@]}" "$@")
+    for d in ${dirs} "${valid}"; do inputs+=("${d}/wav.scp" "${d}/text" "${d}/utt2spk"); done
+    name=$(key train "${out}")
+    # An interrupted training with the same inputs resumes from its last checkpoint.
+    # shellcheck disable=SC2086
+    step "${name}" --after ${after} --outputs "${out}" --resume -- "${inputs[@]}" || return 0
+    log "training ${task} -> ${out} (${epochs} epochs on ${dirs})"
+    # How the step's process(es) start: one process through cmd.sh; N DDP processes on this node
+    # (torchrun); or ESPnet's launcher over nodes, which submits through cmd.sh (srun per node
+    # under Slurm). In every case rank 0 prepares the data and the others wait for it.
+    local launch dist_args=()
+    if [ "${num_nodes}" -gt 1 ]; then
+        launch=("${py}" -m espnet2.bin.launch --cmd "${train_cmd}" --log "${out}/log/train_model.log"
+                --ngpu "${ngpu}" --num_nodes "${num_nodes}" --init_file_prefix "${out}/.dist_init_" -- "${py}")
+    else
+        # shellcheck disable=SC2206
+        launch=(${train_cmd} --gpu "${ngpu}" --num-nodes 1 "${out}/log/train_model.log")
+        if [ "${train_nproc}" -gt 1 ]; then
+            launch+=("${py}" -m torch.distributed.run --standalone --nproc_per_node "${train_nproc}")
+            [ "${ngpu}" -eq 0 ] && dist_args=(--dist_backend gloo)
+        else
+            launch+=("${py}")
+        fi
+    fi
+    mkdir -p "${out}/log"
+    # shellcheck disable=SC2086
+    "${launch[@]}" -m lrspeech.bin.train_model --task "${task}" --config "${config}" --train ${dirs} \
+        --valid "${valid}" --lang_config "${lcfg}" --token_list "${tokens}" --token_type "${ttype}" \
+        --out_dir "${out}" --epochs "${epochs}" --seed "${seed}" "${enc_opt[@]}" "$@" -- --ngpu "${ngpu}" "${dist_args[@]}" ${train_args} \
+        || die "training ${out} failed; see ${out}/log/train_model.log"
+    step_done "${name}"
+}
+# Options a TTS training needs to get durations from an ASR (ctc path) or none (attention path).
+tts_align_opts() { [ "${tts_align}" = ctc ] && echo "--align_asr $1 --align_min_score ${align_min_score}"; return 0; }
+
+# decode ASR_MODEL DATA_DIR OUT_DIR "AFTER": ASR hypotheses (OUT/text, OUT/score) over nj jobs,
+# with the LM when there is one (lm_args); clips too short for the ASR's encoder are left out
+# and counted in OUT/split/*/skipped.json.
+decode() {
+    local model=$1 data=$2 out=$3 after=$4 name; name=$(key decode "${out}")
+    # shellcheck disable=SC2086
+    step "${name}" --after ${after} --outputs "${out}" -- "${model}/model.pth" "${data}/wav.scp" "${lm_args[*]}" || return 0
+    ${decode_cmd} JOB=1:"${nj}" "${out}/log/decode.JOB.log" "${py}" -m lrspeech.bin.asr_inference \
+        --model_dir "${model}" --data_dir "${data}" --out_dir "${out}/split/JOB" \
+        --job_index JOB --num_jobs "${nj}" "${lm_args[@]}" || die "decoding ${data} failed; see ${out}/log/decode.*.log"
+    cat "${out}"/split/*/score | sort > "${out}/score"
+    cat "${out}"/split/*/text | sort > "${out}/text.tmp" && mv "${out}/text.tmp" "${out}/text"
+    step_done "${name}"
+}
+
+# synthesize TTS_MODEL TEXT_DIR OUT_DIR SPEAKER "AFTER" [tts_inference options]: OUT/data
+# (wav.scp, text); clips that came out empty or near-empty are listed in OUT/split/*/failed.
+synthesize() {
+    local model=$1 text=$2 out=$3 spk=$4 after=$5 name; shift 5; name=$(key synth "${out}")
+    # shellcheck disable=SC2086
+    step "${name}" --after ${after} --outputs "${out}" -- "${model}/model.pth" "${text}/text" "${spk}" "${synth_min_dur}" "$@" || return 0
+    ${decode_cmd} JOB=1:"${nj}" "${out}/log/synth.JOB.log" "${py}" -m lrspeech.bin.tts_inference \
+        --model_dir "${model}" --text_dir "${text}" --out_dir "${out}/split/JOB" --speaker "${spk}" \
+        --job_index JOB --num_jobs "${nj}" --min_seconds "${synth_min_dur}" "$@" \
+        || die "synthesis of ${text} failed; see ${out}/log/synth.*.log"
+    # Jobs may get no sentence (more jobs than sentences): combine the ones that spoke.
+    # shellcheck disable=SC2046
+    lr combine_data "${out}/data" $(for d in "${out}"/split/*/; do [ -s "${d}wav.scp" ] && echo "${d}"; done) >/dev/null
+    step_done "${name}"
+}
+
+# eval_stage LABEL STAGE_DIR OUT_DIR JUDGE [eval_stage options]: dev figures of STAGE_DIR's ASR
+# and TTS in one process; the log goes to OUT_DIR.log and its summary line to the recipe log.
+eval_stage() {
+    local label=$1 dir=$2 out=$3 judge_model=$4 judge_opt=(); shift 4
+    [ "${judge_lm}" = true ] && judge_opt=(--judge_lm)
+    lr eval_stage --stage_dir "${dir}" --data_dir "${raw}/${eval_set}" --judge "${judge_model}" \
+        --lang_config "${lang_config}" --out_dir "${out}" --label "${label}" --real_dir "$(dirname "${out}")/real" \
+        "${lm_args[@]}" "${judge_opt[@]}" "$@" > "${out}.log" 2>&1 \
+        || die "evaluating ${dir} failed; see ${out}.log"
+    log "$(tail -n 1 "${out}.log")"
+}
+
+# round_eval LABEL STAGE_DIR "AFTER": stage 6's dev figures of one round (judge: dt_judge).
+round_eval() {
+    local out=exp/dt/eval/$1
+    # shellcheck disable=SC2086
+    if ! step "dt_eval.$1" --after $3 --outputs "${out}" "${out}.json" "${out}.log" -- "$2/asr/model/model.pth" \
+            "$2/tts/model/model.pth" "${dt_judge}" "${judge_lm}" "${lm_args[*]}"; then
+        [ "${dry_run}" = true ] || log "$(tail -n 1 "${out}.log")"
+        return 0
+    fi
+    eval_stage "$1" "$2" "${out}" "${dt_judge}" --mos none --collect "${out}.json"
+    step_done "dt_eval.$1"
+}
+
+# lm_start: stage 5's LM of the unpaired text, trained in the background (lm_pid) while the
+# models fine-tune; it needs only stage 3's token list.
+lm_start() {
+    lm_pid=""
+    if [ "${use_lm}" = true ] && step lm --after tokens format.unpaired_text "${dev_step}" --outputs exp/lm -- \
+            "${lang_config}" "${asr_tokens}" "${lm_config}" "${lm_epochs}" "${seed}"; then
+        mkdir -p exp/lm
+        log "training the LM of ${raw}/unpaired_text in the background (log: exp/lm/train.log)"
+        lr lm_train --text "${raw}/unpaired_text" --exclude "${raw}/${eval_set}" --lang_config "${lang_config}" \
+            --token_list "${asr_tokens}" --config "${lm_config}" --out_dir exp/lm --epochs "${lm_epochs}" \
+            --seed "${seed}" > exp/lm/train.log 2>&1 &
+        lm_pid=$!
+    fi
+}
+
+# lm_finish: wait for the LM, then tune its weights on dev with the fine-tuned ASR.
+lm_finish() {
+    if [ -n "${lm_pid}" ]; then
+        wait "${lm_pid}" || die "LM training failed; see exp/lm/train.log"
+        step_done lm
+        log "$(tail -n 1 exp/lm/train.log)"
+    fi
+    # shellcheck disable=SC2086
+    if [ "${use_lm}" = true ] && step lm_fusion --after lm train.exp_finetune_asr "${dev_step}" \
+            --outputs exp/lm/fusion.json exp/lm/fusion.log -- "${lm_weights}" "${lm_bonuses}"; then
+        lr lm_fusion tune --asr_dir exp/finetune/asr/model --lm_dir exp/lm/model --data_dir "${raw}/${eval_set}" \
+            --lang_config "${lang_config}" --weights ${lm_weights} --bonuses ${lm_bonuses} --out exp/lm/fusion.json \
+            > exp/lm/fusion.log 2>&1 || die "tuning the LM weights failed; see exp/lm/fusion.log"
+        step_done lm_fusion
+        log "LM: $(tail -n 1 exp/lm/fusion.log)"
+    fi
+}
+
+# lm_load: lm_args (decoding options of the LM and its tuned weights) and lm_step (the step
+# they come from); both empty without --use_lm or before stage 5 made them.
+lm_load() {
+    lm_args=(); lm_step=""
+    [ "${use_lm}" = true ] && [ -f exp/lm/fusion.json ] || return 0
+    read -r -a lm_args <<< "$("${py}" -c "import sys; from lrspeech.pipeline.lm import read_fusion; w, b, _ = read_fusion(sys.argv[1]); print('--lm exp/lm/model --lm_weight', w, '--length_bonus', b)" exp/lm/fusion.json)"
+    lm_step=lm_fusion
+}

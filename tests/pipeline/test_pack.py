@@ -1,0 +1,82 @@
+"""Tests for lrspeech.pipeline.pack (stage 9's choice and packed dir) and bin/pack_stages."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from lrspeech.bin import pack_stages
+from lrspeech.errors import InputError
+from lrspeech.pipeline import pack
+
+
+def result(path: Path, stage: str, asr_cer: float, judge_cer: float) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"stage": stage, "asr_cer": asr_cer, "judge_cer": judge_cer}))
+    return path
+
+
+def stage_dir(root: Path, label: str) -> Path:
+    for task in ("asr", "tts"):
+        model = root / label / task / "model"
+        model.mkdir(parents=True)
+        (model / "meta.json").write_text(json.dumps({"task": task}))
+        (model / "model.pth").write_text(f"{label} {task}")
+    return root / label
+
+
+@pytest.fixture()
+def stages(tmp_path: Path):
+    results = [result(tmp_path / "eval" / "ft.json", "ft", 0.30, 0.50),
+               result(tmp_path / "eval" / "dt.json", "dt", 0.20, 0.60),
+               result(tmp_path / "eval" / "kd.json", "kd", 0.20, 0.70)]
+    dirs = {label: stage_dir(tmp_path / "exp", label) for label in ("ft", "dt", "kd")}
+    return results, dirs
+
+
+def test_best_picks_each_task_on_its_metric_and_a_tie_goes_later(stages) -> None:
+    results, _ = stages
+    assert pack.choose(results, "best") == pack.Choice("best", "kd", "ft")
+    assert pack.choose(results, "final") == pack.Choice("final", "kd", "kd")
+    with pytest.raises(InputError, match="--pack"):
+        pack.choose(results, "worst")
+    with pytest.raises(InputError, match="stage 8"):
+        pack.choose([], "best")
+
+
+def test_the_packed_dir_holds_the_chosen_models_and_replaces_the_old_one(stages,
+                                                                         tmp_path: Path) -> None:
+    results, dirs = stages
+    out = tmp_path / "packed"
+    (out / "stale").mkdir(parents=True)
+    pack.pack_models(pack.Choice("best", "kd", "ft"), dirs, out)
+    assert (out / "asr" / "model.pth").read_text() == "kd asr"
+    assert (out / "tts" / "model.pth").read_text() == "ft tts"
+    assert json.loads((out / "packed.json").read_text()) == {"pack": "best", "asr": "kd",
+                                                             "tts": "ft"}
+    assert not (out / "stale").exists()
+
+
+def test_a_missing_stage_or_model_is_refused_before_anything_is_written(stages,
+                                                                        tmp_path: Path) -> None:
+    _, dirs = stages
+    with pytest.raises(InputError, match="no --stage_dirs entry"):
+        pack.pack_models(pack.Choice("best", "gone", "ft"), dirs, tmp_path / "p")
+    (dirs["dt"] / "tts" / "model" / "meta.json").unlink()
+    with pytest.raises(InputError, match="rerun its stage"):
+        pack.pack_models(pack.Choice("best", "ft", "dt"), dirs, tmp_path / "p")
+    with pytest.raises(InputError, match="both"):
+        pack.pack_models(pack.Choice("best", "ft", "ft"), dirs, tmp_path / "p",
+                         lm_dir=tmp_path / "lm")
+    assert not (tmp_path / "p").exists()
+
+
+def test_the_cli_prints_the_choice_and_names_a_bad_stage_dir(stages, tmp_path: Path,
+                                                             capsys) -> None:
+    results, dirs = stages
+    argv = ["--results", *map(str, results), "--stage_dirs",
+            *(f"{k}={v}" for k, v in dirs.items()), "--out", str(tmp_path / "packed")]
+    assert pack_stages.main(argv) == 0
+    assert capsys.readouterr().out.strip() == "kd ft"
+    assert pack_stages.main(argv[:-3] + ["oops", "--out", str(tmp_path / "x")]) == 1
+    assert "LABEL=DIR" in capsys.readouterr().err

@@ -1,0 +1,186 @@
+"""Tests for lrspeech.pipeline.steps (chained step markers) and its CLI actions begin/end/plans."""
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from lrspeech.bin import stage_marker
+from lrspeech.pipeline import steps
+from lrspeech.pipeline.steps import Step
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def run_step(step: Step, work=None, **kw) -> steps.Decision:
+    """begin; the work (writes the outputs); end: what a recipe does."""
+    decision = steps.begin(step, **kw)
+    if decision.run and not kw.get("dry_run"):
+        (work or (lambda: None))()
+        steps.end(step.dir, step.name)
+    return decision
+
+
+@pytest.fixture()
+def chain(tmp_path: Path):
+    """Three steps a -> b -> c over files; each output is its input's text plus a suffix."""
+    src = tmp_path / "src.txt"
+    src.write_text("v1\n")
+    exp = tmp_path / "exp"
+    a_out, b_out, c_out = (tmp_path / f"{n}.txt" for n in "abc")
+
+    def steps_of(option: str = "x"):
+        return [
+            (Step(exp, "a", [str(src), option], (), [str(a_out)]),
+             lambda: a_out.write_text(src.read_text() + option)),
+            (Step(exp, "b", [str(a_out)], ["a"], [str(b_out)]),
+             lambda: b_out.write_text(a_out.read_text() + "b")),
+            (Step(exp, "c", ["value:5"], ["b"], [str(c_out)]),
+             lambda: c_out.write_text(b_out.read_text() + "c")),
+        ]
+    return src, exp, steps_of, (a_out, b_out, c_out)
+
+
+def runs(steps_list, **kw):
+    return [run_step(step, work, **kw).run for step, work in steps_list]
+
+
+def test_unchanged_inputs_skip_and_a_change_reruns_everything_below(chain) -> None:
+    src, exp, steps_of, outs = chain
+    assert runs(steps_of()) == [True, True, True]
+    assert runs(steps_of()) == [False, False, False]
+    assert runs(steps_of("y")) == [True, True, True]  # an option of the first step
+    assert outs[2].read_text() == "v1\nybc"
+    src.write_text("v2\n")
+    assert runs(steps_of("y")) == [True, True, True]
+    assert outs[2].read_text() == "v2\nybc"
+
+
+def test_an_upstream_rerun_with_the_same_result_still_chains(chain) -> None:
+    """c reads no file of a: only the chained fingerprint tells it that a changed."""
+    _, exp, steps_of, outs = chain
+    runs(steps_of())
+    a, b, c = (s for s, _ in steps_of("z"))
+    assert steps.decide(c).run is False  # b's marker unchanged yet
+    run_step(a, steps_of("z")[0][1])
+    assert steps.decide(b).run and "after:a" in steps.decide(b).reason
+    run_step(b, steps_of("z")[1][1])
+    assert steps.decide(c).run and "after:b" in steps.decide(c).reason
+
+
+def test_the_reason_names_the_changed_input(chain) -> None:
+    src, _, steps_of, _ = chain
+    runs(steps_of())
+    src.write_text("v3\n")
+    reason = steps.decide(steps_of()[0][0]).reason
+    assert str(src) in reason and "changed since it ran" in reason
+
+
+def test_changed_inputs_clear_the_outputs_before_the_step_runs(chain) -> None:
+    src, exp, steps_of, outs = chain
+    runs(steps_of())
+    extra = outs[0].parent / "a_dir"
+    step = Step(exp, "a", [str(src), "x"], (), [str(outs[0]), str(extra)])
+    extra.mkdir()
+    (extra / "stale").write_text("old")
+    assert not steps.begin(step).run  # complete: nothing touched
+    src.write_text("v2\n")
+    decision = steps.begin(step)
+    assert decision.run and not outs[0].exists() and not extra.exists()
+    assert steps.decide(step).reason == "never completed"  # the marker went first
+
+
+def test_missing_outputs_rerun_a_completed_step(chain) -> None:
+    _, _, steps_of, outs = chain
+    runs(steps_of())
+    outs[1].unlink()
+    assert runs(steps_of()) == [False, True, False]  # b rebuilt the same: c's chain unchanged
+
+
+def test_an_interrupted_step_is_redone_and_matches_an_uninterrupted_run(chain, tmp_path) -> None:
+    _, exp, steps_of, outs = chain
+    (a, a_work), (b, b_work), (c, c_work) = steps_of()
+    run_step(a, a_work)
+    assert steps.begin(b).run
+    outs[1].write_text("half")  # killed before end
+    assert steps.decide(b).run
+    assert runs(steps_of()) == [False, True, True]
+    assert outs[1].read_text() == "v1\nxb" and outs[2].read_text() == "v1\nxbc"
+
+
+def test_resume_keeps_outputs_only_after_an_interrupted_run_with_the_same_inputs(chain) -> None:
+    src, exp, steps_of, outs = chain
+    (a, a_work), _, _ = steps_of()
+    assert steps.begin(a, resume=True).run
+    outs[0].write_text("checkpoint")  # killed midway
+    decision = steps.begin(a, resume=True)
+    assert "resuming" in decision.reason and outs[0].read_text() == "checkpoint"
+    src.write_text("other\n")
+    assert steps.begin(a, resume=True).run and not outs[0].exists()
+
+
+def test_force_reruns_and_end_without_begin_is_an_error(chain) -> None:
+    _, exp, steps_of, _ = chain
+    runs(steps_of())
+    assert steps.begin(steps_of()[0][0], force=True).run
+    with pytest.raises(steps.StepError, match="end without begin"):
+        steps.end(exp, "never_begun")
+
+
+def test_a_dry_run_changes_nothing_and_propagates_its_plan(chain) -> None:
+    _, exp, steps_of, outs = chain
+    runs(steps_of())
+    before = [p.read_text() for p in outs]
+    assert runs(steps_of("y"), dry_run=True) == [True, True, True]
+    assert [p.read_text() for p in outs] == before
+    assert runs(steps_of(), dry_run=True) == [False, False, False]  # stale plans are dropped
+    assert steps.clear_plans(exp) == 0
+    runs(steps_of("y"), dry_run=True)
+    assert steps.clear_plans(exp) == 3
+
+
+def test_the_cli_begin_end_exit_codes_and_lines(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "out"
+    args = ["--dir", str(tmp_path / "exp"), "--name", "s", "--outputs", str(out),
+            "--inputs", "value:1"]
+    assert stage_marker.main(["begin", *args]) == 0
+    assert "running (never completed)" in capsys.readouterr().out
+    out.write_text("x")
+    assert stage_marker.main(["end", "--dir", str(tmp_path / "exp"), "--name", "s"]) == 0
+    assert stage_marker.main(["begin", *args]) == 1
+    assert "complete; skipped" in capsys.readouterr().out
+    assert stage_marker.main(["begin", *args[:-1], "value:2", "--dry_run", "true"]) == 1
+    assert capsys.readouterr().out.startswith("would run (changed since it ran: value:2)")
+    assert out.exists()
+    assert stage_marker.main(["end", "--dir", str(tmp_path / "exp"), "--name", "t"]) == 2
+
+
+def test_a_shell_step_killed_midway_reruns_to_the_same_output(tmp_path: Path) -> None:
+    """The recipe's pattern: `if begin; then work; end; fi`; the work is killed, then rerun."""
+    script = tmp_path / "s.sh"
+    script.write_text(textwrap.dedent(f"""\
+        set -euo pipefail
+        m() {{ {sys.executable} -m lrspeech.bin.stage_marker "$@" --dir exp --name build; }}
+        if m begin --outputs out --inputs in.txt > /dev/null; then
+            mkdir out
+            for i in 1 2 3; do
+                echo "$i $(cat in.txt)" >> out/list; [ -f kill_at_$i ] && kill -9 $$
+            done
+            m end
+        fi
+        """))
+    (tmp_path / "in.txt").write_text("a")
+    (tmp_path / "kill_at_2").write_text("")
+    killed = subprocess.run(["bash", str(script)], cwd=tmp_path, capture_output=True, env=_env())
+    assert killed.returncode != 0 and (tmp_path / "out" / "list").read_text() == "1 a\n2 a\n"
+    (tmp_path / "kill_at_2").unlink()
+    for _ in range(2):  # the rerun redoes it; a third run skips it
+        subprocess.run(["bash", str(script)], cwd=tmp_path, check=True, env=_env())
+    assert (tmp_path / "out" / "list").read_text() == "1 a\n2 a\n3 a\n"
+
+
+def _env():
+    import os
+    return {**os.environ, "PYTHONPATH": str(REPO)}
