@@ -116,3 +116,46 @@ def test_help_mentions_usage(module, capsys):
         module.main(["--help"])
     assert e.value.code == 0
     assert "Usage: python -m lrspeech.bin." in capsys.readouterr().out
+
+
+def _data_dir(path: Path, rows: List[Dict[str, str]], speakers: List[str]) -> Path:
+    path.mkdir(parents=True)
+    rows = sorted(rows, key=lambda r: r["id"])
+    _kaldi_text(rows, path / "text")
+    (path / "utt2spk").write_text(
+        "".join(f"{r['id']} {speakers[i % len(speakers)]}\n" for i, r in enumerate(rows)),
+        encoding="utf-8")
+    return path
+
+
+def test_text_frontend_writes_stage_3(tmp_path, sw_rows, lj_rows, capsys):
+    """Stage 3 in one process: both sides' token lists and maps, speaker ids, target voice."""
+    from lrspeech.bin import text_frontend
+
+    paired = _data_dir(tmp_path / "paired", sw_rows[:6], ["zed", "amy", "zed"])
+    unpaired_text = _data_dir(tmp_path / "text", sw_rows[6:], ["x"])
+    speech = _data_dir(tmp_path / "speech", sw_rows[:2], ["bob", "0ne"])
+    rich = _data_dir(tmp_path / "rich", lj_rows, ["lj"])
+    out = tmp_path / "token"
+    assert text_frontend.main([
+        "--lang_config", str(CONF / "sw.yaml"), "--rich_lang_config", str(CONF / "en.yaml"),
+        "--tts_token_type", "phn", "--text", str(paired), str(unpaired_text),
+        "--rich_text", str(rich), "--speakers", str(paired), str(speech),
+        "--target_speaker_from", str(paired), "--out_dir", str(out)]) == 0
+    for name in ("target_tts_tokens.txt", "target_asr_tokens.txt", "rich_tts_tokens.txt",
+                 "rich_asr_tokens.txt", "token_map_tts.tsv", "token_map_asr.tsv"):
+        assert (out / name).stat().st_size > 0, name
+    target = (out / "text" / "target").read_text(encoding="utf-8").splitlines()
+    assert len(target) == len(sw_rows)  # every text it trains on or is measured on
+    assert (out / "spk2sid").read_text().splitlines() == [
+        "<unk> 0", "0ne 1", "amy 2", "bob 3", "zed 4"]
+    assert (out / "target_speaker").read_text() == "zed\n"  # 4 of the 6 paired clips
+    asr_tokens = read_token_list(out / "target_asr_tokens.txt")
+    assert "<space>" in asr_tokens and "." not in asr_tokens  # punctuation stripped for ASR
+    assert "token lists" in capsys.readouterr().out
+    assert text_frontend.main([
+        "--lang_config", str(CONF / "sw.yaml"), "--rich_lang_config", str(CONF / "en.yaml"),
+        "--tts_token_type", "phn", "--text", str(tmp_path / "missing"), "--rich_text", str(rich),
+        "--speakers", str(paired), "--target_speaker_from", str(paired),
+        "--out_dir", str(tmp_path / "t2")]) == 1
+    assert "rerun stage 2" in capsys.readouterr().err
