@@ -1,4 +1,4 @@
-"""Pure operations on data dirs: combine, subset, split, filter by duration, measure durations.
+"""Pure operations on data dirs: combine, subset, split, measure durations.
 
 Usage: python -m lrspeech.bin.subset_data_dir data/x data/x_100 --random 100  # CLI over ops
 
@@ -218,28 +218,6 @@ def split_share(dd: DataDir, share: float, seed: int = 0) -> Tuple[DataDir, Data
 
 
 # ----------------------------------------------------------------------------- durations
-
-
-def filter_by_duration(
-    dd: DataDir, min_s: Optional[float] = None, max_s: Optional[float] = None
-) -> DataDir:
-    """Utterances with min_s <= duration <= max_s (bounds optional); needs utt2dur."""
-    if min_s is not None and max_s is not None and min_s > max_s:
-        raise InputError(f"min duration {min_s} s is above max duration {max_s} s")
-    if not dd.has_audio:
-        raise DataDirError([_problem(dd, None, "has no audio, so no durations to filter on",
-                                     "filter a dir with wav.scp", MISSING_FILE)])
-    missing = [u for u in dd.audio_utt_ids if u not in dd.utt2dur]
-    if missing:
-        msg = "has no duration in utt2dur" if dd.utt2dur else "is not measured: no utt2dur"
-        raise DataDirError([_problem(dd, u, msg, FIX_DUR, MISSING_FILE, UTT2DUR)
-                            for u in missing])
-    lo = float("-inf") if min_s is None else min_s
-    hi = float("inf") if max_s is None else max_s
-    keep = [u for u in dd.audio_utt_ids if lo <= dd.utt2dur[u] <= hi]
-    logger.info("%s: %d of %d utterances within [%s, %s] s", dd.name, len(keep),
-                len(dd.audio_utt_ids), min_s, max_s)
-    return restrict(dd, keep)
 
 
 def compute_utt2dur(dd: DataDir) -> DataDir:

@@ -130,21 +130,6 @@ def test_split_share(sw: DataDir) -> None:
         ops.split_share(sw, 0.01)
 
 
-def test_filter_by_duration(sw: DataDir) -> None:
-    kept = ops.filter_by_duration(sw, min_s=3.494, max_s=5.0)
-    assert sorted(kept.utt2dur.values()) == [3.494, 3.88, 4.084, 4.084, 4.878]
-    assert len(ops.filter_by_duration(sw, max_s=4.0).utt_ids) == 4
-    no_dur = sw.copy(utt2dur={})
-    no_dur.path = Path("data/sw")
-    with pytest.raises(DataDirError) as err:
-        ops.filter_by_duration(no_dur, max_s=4.0)
-    assert len(err.value) == 12
-    assert str(err.value[0]).startswith("data/sw/utt2dur: utterance ")
-    assert "is not measured: no utt2dur; run utils/compute_utt2dur.sh" in str(err.value[0])
-    with pytest.raises(ValueError, match="min duration 5 s is above max duration 4 s"):
-        ops.filter_by_duration(sw, 5, 4)
-
-
 def test_compute_utt2dur(sw: DataDir, sw_rows: list) -> None:
     measured = ops.compute_utt2dur(sw.copy(utt2dur={}))
     for row in sw_rows:
