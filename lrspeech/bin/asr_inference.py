@@ -23,6 +23,7 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
+from lrspeech.errors import LrspeechError
 from lrspeech.runtime import limit_threads
 
 
@@ -73,7 +74,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         hyps, took = decode_data_dir(a.model_dir, a.data_dir, a.out_dir, options,
                                      a.job_index, a.num_jobs, a.nj)
-    except (ValueError, OSError, KeyError) as err:
+    except (LrspeechError, OSError) as err:
         print(f"asr_inference: error: {err}", file=sys.stderr)
         return 1
     print(f"decoded {took.summary()} -> {a.out_dir}/text")

@@ -12,17 +12,18 @@ reported with the file and the known choices.
 import sys
 from typing import List, Optional
 
+from lrspeech.errors import LrspeechError
 from lrspeech.runtime import limit_threads
 
 
 def main(argv: Optional[List[str]] = None) -> None:
     limit_threads()
-    from lrspeech.models.tasks import ConfigError, run_task
+    from lrspeech.models.tasks import run_task
 
     try:
         run_task("asr", sys.argv[1:] if argv is None else argv)
-    except ConfigError as err:
-        sys.exit(f"asr_train: {err}")
+    except LrspeechError as err:
+        sys.exit(f"asr_train: error: {err}")
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from typing import List, Optional
 from lrspeech.data.cli import run_cli, setup_logging
 from lrspeech.data.datadir import DataDir
 from lrspeech.data.ops import combine
+from lrspeech.errors import InputError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -31,7 +32,7 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     def body() -> int:
         if args.dest.resolve() in {s.resolve() for s in args.src}:
-            raise ValueError(f"{args.dest}: the destination is also a source; pick a new dir")
+            raise InputError(f"{args.dest}: the destination is also a source; pick a new dir")
         out = combine([DataDir.load(s) for s in args.src])
         out.save(args.dest)
         print(f"{args.dest}: {len(out.utt_ids)} utterances from {len(args.src)} dirs")

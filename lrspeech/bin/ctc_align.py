@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Dict, List, Optional
 
+from lrspeech.errors import LrspeechError
 from lrspeech.runtime import limit_threads
 
 if TYPE_CHECKING:
@@ -101,8 +102,8 @@ def main(argv: Optional[List[str]] = None) -> int:
                                               min_score, not args.no_sids, args.spk2sid,
                                               args.tts_config)
             summary["fastspeech2_inputs"] = prep.summary()
-    except (ValueError, FileNotFoundError, KeyError) as err:
-        print(f"ctc_align: {err}", file=sys.stderr)
+    except (LrspeechError, OSError) as err:
+        print(f"ctc_align: error: {err}", file=sys.stderr)
         return 1
     for key in ("skipped_reasons", "unk_tokens", "dropped_tokens"):  # in report.json
         summary["align"].pop(key)

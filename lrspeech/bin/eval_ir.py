@@ -14,12 +14,13 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
+from lrspeech.errors import LrspeechError
 from lrspeech.eval.inputs import EvalInputError, audio_set, read_text
 from lrspeech.eval.ir import DEFAULT_PAD_S, evaluate_ir, write_ir
 from lrspeech.eval.judge import make_judge
 from lrspeech.eval.scoring import percent
 from lrspeech.runtime import limit_threads
-from lrspeech.text.lang import LangConfig, LangConfigError
+from lrspeech.text.lang import LangConfig
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -80,7 +81,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                                                           "use_lm": args.judge_lm}
         judge = make_judge(args.judge, **kwargs)
         result = evaluate_ir(judge, texts, audio, cfg, args.pad_s, args.skip_missing)
-    except (EvalInputError, LangConfigError, ValueError, FileNotFoundError, ImportError) as err:
+    except (LrspeechError, OSError) as err:
         print(f"eval_ir: error: {err}", file=sys.stderr)
         return 1
     meta = {

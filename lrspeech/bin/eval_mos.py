@@ -13,7 +13,8 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
-from lrspeech.eval.inputs import EvalInputError, audio_set
+from lrspeech.errors import LrspeechError
+from lrspeech.eval.inputs import audio_set
 from lrspeech.eval.mos import MosConfig, evaluate_mos, write_mos
 from lrspeech.runtime import limit_threads
 
@@ -53,7 +54,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         refs = audio_set(args.ref_dir) if args.ref_dir else None
         cfg = MosConfig(dnsmos=not args.no_dnsmos, nisqa_model=args.nisqa_model)
         result = evaluate_mos(synth, refs, cfg)
-    except (EvalInputError, ValueError, FileNotFoundError) as err:
+    except (LrspeechError, OSError) as err:
         print(f"eval_mos: error: {err}", file=sys.stderr)
         return 1
     write_mos(

@@ -35,6 +35,7 @@ from typing import List, Optional, Tuple
 
 from lrspeech.bin import asr_inference, eval_ir, eval_mos, make_report, score_asr, tts_inference
 from lrspeech.data.atomic import atomic_write_text
+from lrspeech.errors import InputError, LrspeechError
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -64,10 +65,14 @@ def get_parser() -> argparse.ArgumentParser:
     return p
 
 
+class SubcommandError(LrspeechError, RuntimeError):
+    """One of the evaluation's tools failed; it has printed its own error."""
+
+
 def _run(name: str, main, argv: List[str]) -> None:
     rc = main(argv)
     if rc != 0:
-        raise RuntimeError(f"{name} failed (exit {rc}); its error is printed above")
+        raise SubcommandError(f"{name} failed (exit {rc}); its error is printed above")
 
 
 def _samples(tts_dir: Path, n: int) -> List[str]:
@@ -143,7 +148,7 @@ def evaluate_stage(a: argparse.Namespace) -> dict:
     report_lm: List[str] = []
     if a.lm is not None:
         if a.lm_weight is None:
-            raise RuntimeError("--lm needs --lm_weight (tuned by lm_fusion tune)")
+            raise InputError("--lm needs --lm_weight (tuned by lm_fusion tune)")
         _run("asr_inference", asr_inference.main, [
              "--model_dir", str(a.stage_dir / "asr" / "model"), "--data_dir", str(a.data_dir),
              "--out_dir", str(out / "asr_lm"), "--lm", str(a.lm), "--lm_weight",
@@ -196,7 +201,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     a = get_parser().parse_args(argv)
     try:
         s = evaluate_stage(a)
-    except (RuntimeError, FileNotFoundError) as err:
+    except (LrspeechError, OSError) as err:
         print(f"eval_stage: error: {err}", file=sys.stderr)
         return 1
     label = a.label or a.stage_dir.name

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
+from lrspeech.errors import LrspeechError
 from lrspeech.runtime import limit_threads
 
 
@@ -40,12 +41,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     if a.nj < 1:
         print("extract_features: error: --nj must be >= 1", file=sys.stderr)
         return 1
-    from lrspeech.models.speech_encoder import EncoderMismatch, EncoderNotFound
     from lrspeech.pipeline.encoder_features import extract_features
 
     try:
         r = extract_features(a.data_dir, a.speech_encoder, a.out_dir, a.nj, a.bucket_s, a.force)
-    except (EncoderNotFound, EncoderMismatch, ValueError, OSError) as err:
+    except (LrspeechError, OSError) as err:
         print(f"extract_features: error: {err}", file=sys.stderr)
         return 1
     state = f"computed (RTF {r.rtf:.3f})" if r.computed else "cached"

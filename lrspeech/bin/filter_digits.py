@@ -16,6 +16,7 @@ from typing import List, Optional
 from lrspeech.data.cli import run_cli, setup_logging
 from lrspeech.data.datadir import DataDir
 from lrspeech.data.ops import restrict
+from lrspeech.errors import InputError
 from lrspeech.text.digits import DIGIT_POLICIES, describe, split_by_digits
 from lrspeech.text.lang import LangConfig
 
@@ -41,10 +42,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         cfg = LangConfig.load(args.lang_config)
         dd = DataDir.load(args.data_dir)
         if not dd.text:
-            raise ValueError(f"{args.data_dir}/text: missing or empty; give a dir of sentences")
+            raise InputError(f"{args.data_dir}/text: missing or empty; give a dir of sentences")
         split = split_by_digits(dd.text, cfg)
         if args.digits == "drop" and not split.clean:
-            raise ValueError(
+            raise InputError(
                 f"{args.data_dir}/text: all {len(split.with_digits)} sentences have digits "
                 f"that {cfg.where} (number_normalizer {cfg.number_normalizer}) leaves unspoken; "
                 "write the numbers out in words, or run with --digits keep")

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
+from lrspeech.errors import LrspeechError
 from lrspeech.pipeline.kd_filter import filter_synthetic
 
 
@@ -59,8 +60,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             a.adr_min,
             a.token_type,
         )
-    except (ValueError, FileNotFoundError) as err:
-        print(f"filter_synthetic: {err}", file=sys.stderr)
+    except (LrspeechError, OSError) as err:
+        print(f"filter_synthetic: error: {err}", file=sys.stderr)
         return 1
     print(json.dumps({k: summary[k] for k in ("total", "kept", "kept_share", "wcr", "adr")}))
     return 0

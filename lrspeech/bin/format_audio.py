@@ -7,9 +7,11 @@ Usage: python -m lrspeech.bin.format_audio --in data/paired_hq --out dump/raw/pa
 import argparse
 import json
 import logging
+import sys
 from pathlib import Path
 from typing import List, Optional
 
+from lrspeech.errors import LrspeechError
 from lrspeech.pipeline.format_audio import FormatOptions, format_data_dir
 
 
@@ -36,15 +38,21 @@ def get_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: Optional[List[str]] = None) -> None:
+def main(argv: Optional[List[str]] = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     a = get_parser().parse_args(argv)
     trim = a.trim_db if a.trim_db and a.trim_db > 0 else None
     opts = FormatOptions(fs=a.fs, trim_db=trim, min_dur=a.min_dur, max_dur=a.max_dur, nj=a.nj)
-    print(json.dumps(format_data_dir(a.src, a.out, opts)))
+    try:
+        counts = format_data_dir(a.src, a.out, opts)
+    except (LrspeechError, OSError) as err:
+        print(f"format_audio: error: {err}", file=sys.stderr)
+        return 1
+    print(json.dumps(counts))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

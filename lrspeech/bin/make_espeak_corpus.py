@@ -15,11 +15,8 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
-from lrspeech.pipeline.espeak_corpus import (
-    EspeakCorpusConfig,
-    EspeakError,
-    make_espeak_corpus,
-)
+from lrspeech.errors import LrspeechError
+from lrspeech.pipeline.espeak_corpus import EspeakCorpusConfig, make_espeak_corpus
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -67,7 +64,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             speed_range=tuple(args.speed_range), spk_prefix=args.spk_prefix,
         )
         dd = make_espeak_corpus(args.text, args.out, cfg, wav_dir=args.wav_dir)
-    except (EspeakError, ValueError) as err:
+    except (LrspeechError, OSError) as err:
         print(f"make_espeak_corpus: error: {err}", file=sys.stderr)
         return 1
     hours = sum(dd.utt2dur.values()) / 3600

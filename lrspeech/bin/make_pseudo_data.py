@@ -18,6 +18,7 @@ from typing import List, Optional
 
 from lrspeech.data.atomic import atomic_write_text
 from lrspeech.data.datadir import DataDir
+from lrspeech.errors import InputError, LrspeechError
 from lrspeech.pipeline import pseudo
 
 
@@ -62,7 +63,7 @@ def get_parser() -> argparse.ArgumentParser:
 def asr_pairs(args: argparse.Namespace) -> DataDir:
     """The pseudo pairs; with --dev_dir, what their threshold does on dev (logged, --report)."""
     if (args.dev_dir is None) != (args.dev_hyp_dir is None):
-        raise ValueError("--dev_dir and --dev_hyp_dir go together (dev and its decoding)")
+        raise InputError("--dev_dir and --dev_hyp_dir go together (dev and its decoding)")
     threshold = pseudo.pairs_threshold(args.speech_dir, args.hyp_dir, args.min_score,
                                        args.keep_share)
     pairs = pseudo.asr_pairs(args.speech_dir, args.hyp_dir, threshold)
@@ -93,8 +94,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = get_parser().parse_args(argv)
     try:
         dd = build(args)
-    except (ValueError, FileNotFoundError) as err:
-        print(f"make_pseudo_data {args.cmd}: {err}", file=sys.stderr)
+    except (LrspeechError, OSError) as err:
+        print(f"make_pseudo_data {args.cmd}: error: {err}", file=sys.stderr)
         return 1
     dd.save(args.out)
     print(f"{args.out}: {len(dd.utt_ids)} utterances ({dd.kind})")

@@ -27,6 +27,7 @@ from typing import List, Optional
 
 from lrspeech.data.atomic import atomic_write_text
 from lrspeech.data.skips import collect_counts
+from lrspeech.errors import InputError, LrspeechError
 from lrspeech.eval.report import (
     LOWER_IS_BETTER,
     ReportError,
@@ -107,7 +108,7 @@ def collect(args: argparse.Namespace) -> Path:
             ) from err
     try:
         skipped = collect_counts(args.skips_from)
-    except ValueError as err:
+    except InputError as err:
         raise ReportError(str(err)) from err
     data = collect_stage_result(
         args.stage, args.data, args.ir_json, args.score_json, args.mos_json, attention, samples,
@@ -138,7 +139,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         packed = dict(zip(("asr", "tts"), args.packed)) if args.packed else None
         extra = ReportInputs(args.rounds, args.times, packed)
         md, page = write_report(args.results, args.out_dir, args.title, args.max_samples, extra)
-    except ReportError as err:
+    except (LrspeechError, OSError) as err:
         print(f"make_report: error: {err}", file=sys.stderr)
         return 1
     print(f"report -> {md}, {page}")

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
+from lrspeech.errors import LrspeechError
 from lrspeech.runtime import limit_threads
 
 
@@ -53,7 +54,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         meta = {k: v for k, v in meta.items() if v is not None}
         out = pack_model(a.exp_dir, a.checkpoint, a.out_dir, lang_config=a.lang_config,
                          meta=meta, speaker_embeddings=a.speaker_embeddings)
-    except (ValueError, OSError) as err:
+    except (LrspeechError, OSError) as err:
         print(f"pack_model: error: {err}", file=sys.stderr)
         return 1
     print(out)

@@ -11,8 +11,8 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
-from lrspeech.data.errors import DataDirError
 from lrspeech.data.lr_setting import build_setting
+from lrspeech.errors import LrspeechError
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -52,8 +52,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             a.metadata, a.unpaired_text, a.n_paired, a.out, a.seed, a.dev_split, a.max_text,
             a.max_paired_dur,
         )
-    except (ValueError, FileNotFoundError, DataDirError) as err:
-        print(f"prepare_lr_data: {err}", file=sys.stderr)
+    except (LrspeechError, OSError) as err:
+        print(f"prepare_lr_data: error: {err}", file=sys.stderr)
         return 1
     print(json.dumps(sizes))
     return 0

@@ -13,11 +13,12 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
+from lrspeech.errors import LrspeechError
 from lrspeech.eval.inputs import EvalInputError, read_text_entries
 from lrspeech.eval.sclite import write_score_files
 from lrspeech.eval.scoring import percent, score_corpus
 from lrspeech.runtime import limit_threads
-from lrspeech.text.lang import LangConfig, LangConfigError
+from lrspeech.text.lang import LangConfig
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -59,7 +60,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         cfg = LangConfig.load(args.lang_config) if args.lang_config else None
         refs, hyps = check_ids(args.ref, args.hyp)
         score = score_corpus(refs, hyps, cfg)
-    except (EvalInputError, LangConfigError, ValueError) as err:
+    except (LrspeechError, OSError) as err:
         print(f"score_asr: error: {err}", file=sys.stderr)
         return 1
     meta = {"ref": str(args.ref), "hyp": str(args.hyp)}

@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
+from lrspeech.errors import LrspeechError
 from lrspeech.runtime import limit_threads
 
 
@@ -43,7 +44,6 @@ def main(argv: Optional[List[str]] = None) -> int:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     args = get_parser().parse_args(argv)
-    from lrspeech.data.audio import AudioError
     from lrspeech.pipeline.segment import SegmentConfig, segment_data_dir, split_at_pauses
 
     try:
@@ -52,8 +52,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             report = split_at_pauses(args.data_dir, args.out_dir, cfg)
         else:
             report = segment_data_dir(args.data_dir, args.ctm, args.out_dir, cfg)
-    except (ValueError, FileNotFoundError, KeyError, AudioError) as err:
-        print(f"segment_data_dir: {err}", file=sys.stderr)
+    except (LrspeechError, OSError) as err:
+        print(f"segment_data_dir: error: {err}", file=sys.stderr)
         return 1
     print(json.dumps(report.summary(), indent=2))
     return 0

@@ -14,6 +14,7 @@ from typing import List, Optional
 from lrspeech.data.cli import run_cli, setup_logging
 from lrspeech.data.datadir import DataDir
 from lrspeech.data.ops import split_n, split_share
+from lrspeech.errors import InputError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -45,7 +46,7 @@ def _split_jobs(args: argparse.Namespace, src: DataDir) -> None:
 
 def _split_dev(args: argparse.Namespace, src: DataDir) -> None:
     if args.train is None or args.dev is None:
-        raise ValueError("--dev-share needs both --train DIR and --dev DIR")
+        raise InputError("--dev-share needs both --train DIR and --dev DIR")
     train, dev = split_share(src, args.dev_share, args.seed)
     train.save(args.train)
     dev.save(args.dev)

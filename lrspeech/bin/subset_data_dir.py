@@ -13,6 +13,7 @@ from typing import List, Optional
 from lrspeech.data.cli import read_id_list, run_cli, setup_logging
 from lrspeech.data.datadir import DataDir
 from lrspeech.data.ops import subset_by_ids, subset_by_speakers, subset_random
+from lrspeech.errors import InputError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,7 +39,7 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     def body() -> int:
         if args.dest.resolve() == args.src.resolve():
-            raise ValueError(f"{args.dest}: the destination is the source; pick a new dir")
+            raise InputError(f"{args.dest}: the destination is the source; pick a new dir")
         src = DataDir.load(args.src)
         strict = not args.ignore_missing
         if args.utt_list is not None:

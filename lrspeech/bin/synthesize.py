@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 from typing import List, Optional
 
+from lrspeech.errors import InputError, LrspeechError
 from lrspeech.runtime import limit_threads
 
 
@@ -44,18 +45,18 @@ def speak(model_dir: Path, text: str, out: Path, speaker: str = "target",
     from lrspeech.models.synthesis import TtsOptions, synthesize_text_dir
 
     if not text.strip():
-        raise ValueError("--text is empty; give a sentence to speak")
+        raise InputError("--text is empty; give a sentence to speak")
     options = TtsOptions(speaker=speaker, vocoder=vocoder, vocoder_config=vocoder_config,
                          vocoder_file=vocoder_file, min_seconds=min_seconds)
     with tempfile.TemporaryDirectory() as tmp:
         DataDir(text={"utt": text}).save(Path(tmp) / "text")
         result = synthesize_text_dir(model_dir, Path(tmp) / "text", Path(tmp) / "out", options)
         if result.failed:
-            raise ValueError(f"{model_dir}: the synthesis of {text!r} failed "
+            raise InputError(f"{model_dir}: the synthesis of {text!r} failed "
                              f"({result.failed[0].failed}: {result.failed[0].detail}); the model "
                              "is too weak for this text, or the text is not in its language")
         if not result.records or result.records[0].wav is None:
-            raise ValueError(f"{model_dir}: nothing was synthesized for {text!r}")
+            raise InputError(f"{model_dir}: nothing was synthesized for {text!r}")
         out.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(result.records[0].wav, out)
         return result.records[0].audio_seconds
@@ -68,8 +69,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         seconds = speak(a.model_dir, a.text, a.out, a.speaker, a.vocoder_config, a.vocoder_file,
                         a.min_seconds, a.vocoder)
-    except (ValueError, FileNotFoundError, KeyError) as err:
-        print(f"synthesize: {err}", file=sys.stderr)
+    except (LrspeechError, OSError) as err:
+        print(f"synthesize: error: {err}", file=sys.stderr)
         return 1
     print(f"{a.out}: {seconds:.2f} s")
     return 0

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
+from lrspeech.errors import InputError, LrspeechError
 from lrspeech.runtime import limit_threads
 
 
@@ -105,16 +106,12 @@ def main(argv: Optional[List[str]] = None) -> int:
         extra_args=extra,
         encoder_spec=a.speech_encoder,
     )
-    if step.task == "tts" and step.is_duration_tts and step.align_asr is None:
-        print(
-            f"train_model: {a.config} trains on durations; give --align_asr <packed ASR dir>",
-            file=sys.stderr,
-        )
-        return 1
     try:
+        if step.is_duration_tts and step.align_asr is None:
+            raise InputError(f"{a.config} trains on durations; give --align_asr <packed ASR dir>")
         packed = run_step(step)
-    except (ValueError, FileNotFoundError, RuntimeError) as err:
-        print(f"train_model: {err}", file=sys.stderr)
+    except (LrspeechError, OSError) as err:
+        print(f"train_model: error: {err}", file=sys.stderr)
         return 1
     print(packed)
     return 0

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import List, Optional, Tuple
 
 from lrspeech.bin.asr_inference import add_lm_options
+from lrspeech.errors import LrspeechError
 from lrspeech.runtime import limit_threads
 
 logger = logging.getLogger("lrspeech.transcribe")
@@ -58,7 +59,7 @@ def transcribe(model_dir: Path, files: List[Path], beam_size: int = 10,
             x, sr = load_audio(f)
         except AudioError as err:
             if err.kind != EMPTY_AUDIO:
-                raise ValueError(str(err)) from err
+                raise
             logger.warning("%s; skipped", err)
             continue
         speech = resample(x, sr, rate)
@@ -78,8 +79,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         results = transcribe(a.model_dir, a.audio, a.beam_size, a.ctc_weight, a.lm,
                              a.lm_weight, a.length_bonus)
-    except (ValueError, FileNotFoundError) as err:
-        print(f"transcribe: {err}", file=sys.stderr)
+    except (LrspeechError, OSError) as err:
+        print(f"transcribe: error: {err}", file=sys.stderr)
         return 1
     for f, text in results:
         print(f"{f}\t{text}")

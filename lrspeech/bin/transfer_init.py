@@ -19,6 +19,7 @@ from typing import Dict, List, Optional
 
 import yaml
 
+from lrspeech.errors import InputError, LrspeechError
 from lrspeech.runtime import limit_threads
 
 
@@ -50,8 +51,11 @@ def parse_overrides(items: List[str]) -> Dict[str, object]:
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key:
-            raise ValueError(f"--set {item!r}: expected KEY=VALUE, e.g. tts_conf.spks=5")
-        overrides[key] = yaml.safe_load(value)
+            raise InputError(f"--set {item!r}: expected KEY=VALUE, e.g. tts_conf.spks=5")
+        try:
+            overrides[key] = yaml.safe_load(value)
+        except yaml.YAMLError as err:
+            raise InputError(f"--set {item!r}: the value is not valid YAML ({err})") from err
     return overrides
 
 
@@ -59,9 +63,8 @@ def main(argv: Optional[List[str]] = None) -> None:
     args = get_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     limit_threads()
-    from lrspeech.models.tasks import ConfigError
     from lrspeech.models.transfer import TransferSpec, init_from_checkpoint
-    from lrspeech.text.token_map import TokenMapError, read_token_map
+    from lrspeech.text.token_map import read_token_map
 
     try:
         spec = TransferSpec(
@@ -71,8 +74,8 @@ def main(argv: Optional[List[str]] = None) -> None:
             tgt_overrides=parse_overrides(args.overrides),
         )
         report = init_from_checkpoint(spec, args.out)
-    except (ConfigError, TokenMapError, ValueError) as err:
-        sys.exit(f"transfer_init: {err}")
+    except (LrspeechError, OSError) as err:
+        sys.exit(f"transfer_init: error: {err}")
     print(f"{args.out}: {report.summary()}")
 
 

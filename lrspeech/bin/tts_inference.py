@@ -29,6 +29,7 @@ from typing import Any, Dict, List, Optional
 
 import numpy as np
 
+from lrspeech.errors import LrspeechError
 from lrspeech.runtime import limit_threads
 
 EOS = "<sos/eos>"
@@ -132,7 +133,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         result = synthesize_text_dir(a.model_dir, a.text_dir, a.out_dir, _options(a),
                                      a.job_index, a.num_jobs, a.nj, finalize=finalize)
-    except (ValueError, OSError, KeyError) as err:
+    except (LrspeechError, OSError) as err:
         print(f"tts_inference: error: {err}", file=sys.stderr)
         return 1
     failed = f"; {len(result.failed)} failed (see {a.out_dir}/failed)" if result.failed else ""

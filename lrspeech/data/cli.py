@@ -2,8 +2,9 @@
 
 Usage: python -c "from lrspeech.data.cli import run_cli; import sys; sys.exit(run_cli(lambda: 0))"
 
-Why: every data CLI should fail the same way, with the one-line-per-problem message of a
-`DataDirError` (file, line, utterance, fix) on stderr and exit status 1, never a traceback.
+Why: every data CLI should fail the same way on bad input, with the one-line-per-problem
+message of a project error (file, line, utterance, fix) on stderr and exit status 1. Other
+exceptions (a bug) are not caught: they show their traceback.
 """
 
 import logging
@@ -13,6 +14,7 @@ from typing import Callable, List
 
 from lrspeech.data.errors import DataDirError
 from lrspeech.data.kaldi_files import read_entries
+from lrspeech.errors import LrspeechError
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -23,12 +25,11 @@ def setup_logging(verbose: bool = False) -> None:
 
 
 def run_cli(body: Callable[[], int]) -> int:
-    """Run a CLI body; expected failures print their message to stderr and return 1."""
+    """Run a CLI body; a project error or an unreadable file prints its message to stderr and
+    returns 1."""
     try:
         return body()
-    except DataDirError as err:
-        print(f"error: {err}", file=sys.stderr)
-    except (ValueError, OSError, KeyError) as err:
+    except (LrspeechError, OSError) as err:
         print(f"error: {err}", file=sys.stderr)
     return 1
 

@@ -19,13 +19,14 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Callable, List, Mapping, Optional, Sequence
 
+from lrspeech.errors import LrspeechError
 from lrspeech.progress import progress as progress_bar
 from lrspeech.runtime import limit_threads
 
 logger = logging.getLogger(__name__)
 
 
-class InferenceError(ValueError):
+class InferenceError(LrspeechError, ValueError):
     """Inputs that cannot be decoded/synthesized; the message names the file and the fix."""
 
 

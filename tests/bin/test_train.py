@@ -88,10 +88,10 @@ def test_bad_config_exits_with_the_file_and_choices(tmp_path):
     bad.write_text("encoder: transformer\nmodel: mixspeeech\n")
     with pytest.raises(SystemExit) as err:
         asr_train.main(["--config", str(bad), "--output_dir", str(tmp_path / "exp")])
-    assert str(err.value).startswith(f"asr_train: {bad}: unknown model 'mixspeeech'")
+    assert str(err.value).startswith(f"asr_train: error: {bad}: unknown model 'mixspeeech'")
     missing = tmp_path / "tts.yaml"
     missing.write_text("feats_extract: fbank\n")
     with pytest.raises(SystemExit) as err:
         tts_train.main(["--config", str(missing)])
-    assert str(err.value).startswith(f"tts_train: {missing}: no model name under 'tts:'")
+    assert str(err.value).startswith(f"tts_train: error: {missing}: no model name under 'tts:'")
     assert not (tmp_path / "exp").exists()

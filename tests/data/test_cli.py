@@ -1,4 +1,4 @@
-"""CLI plumbing: expected errors become one message and exit status 1; id lists."""
+"""CLI plumbing: project errors become one message and exit status 1; id lists."""
 
 from pathlib import Path
 
@@ -6,6 +6,7 @@ import pytest
 
 from lrspeech.data.cli import read_id_list, run_cli
 from lrspeech.data.errors import DataDirError, Problem
+from lrspeech.errors import InputError
 
 
 def test_run_cli_reports_errors(capsys: pytest.CaptureFixture) -> None:
@@ -18,11 +19,21 @@ def test_run_cli_reports_errors(capsys: pytest.CaptureFixture) -> None:
                    "  d/text:4: utterance 'u4' has an empty transcript; write it\n")
 
     def bad_value() -> int:
-        raise ValueError("d: cannot pick 11 of its 10 utterances")
+        raise InputError("d: cannot pick 11 of its 10 utterances")
 
     assert run_cli(bad_value) == 1
     assert "error: d: cannot pick 11" in capsys.readouterr().err
     assert run_cli(lambda: 0) == 0
+
+
+def test_run_cli_lets_bugs_raise() -> None:
+    """A builtin error is not the user's: it keeps its traceback."""
+
+    def bug() -> int:
+        raise KeyError("u4")
+
+    with pytest.raises(KeyError):
+        run_cli(bug)
 
 
 def test_read_id_list_takes_first_field(tmp_path: Path) -> None:
