@@ -5,13 +5,13 @@ Usage: python -m lrspeech.bin.asr_inference --model_dir exp/packed/asr --data_di
 
 `score` holds, per utterance, the best hypothesis's log-likelihood per token (+1 for <eos>);
 with the default CTC-only decoding that is log P_ctc(y|x) / (len(y) + 1) (0 is certain).
-Decoding is CTC-only by default (--ctc_weight 1.0): on little data attention decoders do
-not learn and joint decoding doubles the CER (DESIGN.md); models trained on more data do
-better with 0.3-0.5. CTC-only decoding searches frame by frame (lrspeech.models.ctc_search),
-many times faster than ESPnet's beam search for the same objective. An ASR dir with a packed
-LM (`python -m lrspeech.bin.lm_fusion attach`) decodes with it by shallow fusion:
-log P_ctc + lm_weight * log P_lm + length_bonus * |y| (`--lm_weight 0`: without it); then
-`score` includes the LM term.
+Decoding is CTC-only by default (--ctc_weight 1.0): on little data attention decoders do not
+learn and joint decoding about doubled the CER of the tiny models (docs/benchmarks.md, "CTC-only
+decoding by default"); models trained on more data do better with 0.3-0.5. CTC-only decoding
+searches frame by frame (lrspeech.models.ctc_search), many times faster than ESPnet's beam
+search for the same objective. An ASR dir with a packed LM (`python -m lrspeech.bin.lm_fusion
+attach`) decodes with it by shallow fusion: log P_ctc + lm_weight * log P_lm + length_bonus *
+|y| (`--lm_weight 0`: without it); then `score` includes the LM term.
 Audio at another rate than the model's is resampled (one note).
 `--job_index/--num_jobs` let run.pl dispatch a contiguous share per job; `--nj` splits this
 process's share over worker processes (one thread each). Throughput goes to stdout.

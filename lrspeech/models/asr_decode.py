@@ -46,7 +46,8 @@ SPACE = "<space>"
 
 @dataclass(frozen=True)
 class AsrOptions:
-    """Decoding settings (batch of 1). CTC-only by default: see DESIGN.md and load_asr."""
+    """Decoding settings (batch of 1). CTC-only by default: see load_asr and
+    docs/benchmarks.md ("CTC-only decoding by default")."""
 
     beam_size: int = 10
     ctc_weight: float = 1.0

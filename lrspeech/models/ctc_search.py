@@ -3,15 +3,15 @@
 Usage: python -m lrspeech.bin.asr_inference --model_dir exp/packed/asr --data_dir data/dev \
     --out_dir exp/decode_dev --beam_size 10
 
-Why: lrspeech decodes CTC-only (attention decoders trained on minutes of speech are
-unreliable, DESIGN.md). ESPnet's beam search is label-synchronous: at every output token it
-rescores each prefix against the whole utterance, which costs seconds per utterance even for
-a tiny model (2.5 s per dev clip of the demo, most of stage 8's time). The same objective,
-the prefix with the highest CTC probability summed over its alignments, is searched here
-frame by frame (the classic CTC prefix beam search): each frame extends the `beam_size` best
-prefixes by the tokens that are not negligible in that frame. It plugs in as the object
-`Speech2Text` calls for its search, so ESPnet's own post-processing (ids to text) runs
-unchanged, and a hypothesis's score is log P_ctc(y|x) over all its alignments (the forward
+Why: lrspeech decodes CTC-only (attention decoders trained on minutes of speech are unreliable:
+docs/benchmarks.md, "CTC-only decoding by default"). ESPnet's beam search is label-synchronous:
+at every output token it rescores each prefix against the whole utterance, which costs seconds
+per utterance even for a tiny model (2.5 s per dev clip of the demo, most of stage 8's time).
+The same objective, the prefix with the highest CTC probability summed over its alignments, is
+searched here frame by frame (the classic CTC prefix beam search): each frame extends the
+`beam_size` best prefixes by the tokens that are not negligible in that frame. It plugs in as
+the object `Speech2Text` calls for its search, so ESPnet's own post-processing (ids to text)
+runs unchanged, and a hypothesis's score is log P_ctc(y|x) over all its alignments (the forward
 algorithm on the chosen y), as ESPnet's CTC prefix score gives at <eos>. Speed and accuracy
 against ESPnet's search: docs/benchmarks.md ("CTC prefix search").
 

@@ -429,10 +429,10 @@ def load_asr(model_dir: PathLike, device: str = "cpu", espnet_search: bool = Fal
              length_bonus: Optional[float] = None, **decode_kw: Any) -> Any:
     """ESPnet `Speech2Text` for a packed ASR dir; `decode_kw` go to Speech2Text.
 
-    Defaults: CTC-only decoding (ctc_weight 1.0; attention decoders trained on little data
-    are unreliable, DESIGN.md) with beam 10, searched frame by frame
-    (`lrspeech.models.ctc_search`, many times faster than ESPnet's label-synchronous search
-    for the same objective); joint decoding, or `espnet_search=True`, uses ESPnet's beam
+    Defaults: CTC-only decoding (ctc_weight 1.0; attention decoders trained on little data are
+    unreliable: docs/benchmarks.md, "CTC-only decoding by default") with beam 10, searched frame
+    by frame (`lrspeech.models.ctc_search`, many times faster than ESPnet's label-synchronous
+    search for the same objective); joint decoding, or `espnet_search=True`, uses ESPnet's beam
     search. A model without a decoder always decodes CTC-only.
     Shallow fusion with a language model (CTC-only decoding): the ASR dir's own packed LM
     (`<model_dir>/lm`, with the weights tuned for it in meta.json) unless `lm` names another

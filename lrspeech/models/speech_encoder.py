@@ -3,9 +3,11 @@
 Usage: python -c "from lrspeech.models.speech_encoder import SpeechEncoder; \
 e = SpeechEncoder.load('whisper-base'); print(e.name, e.dim, e.frame_rate)"
 
-Why: with a few dozen recorded sentences an ASR trained from nothing stays near 40% CER; a CTC
-head on the features of an encoder trained on 680k hours of many languages reaches 13% on the
-same data (DESIGN.md). This module gives every ASR of the recipe those features.
+Why: on 50 recorded sentences a CTC head trained on log-mel features reads 48.9 +- 22.9% dev
+CER (Swahili, three seeds); the same head on the features of an encoder trained on 680k hours
+of many languages reads 17.6 +- 1.1% (57% -> 34% on Suba, a language Whisper never saw:
+docs/benchmarks.md, "Speech encoder"). This module gives every ASR of the recipe those
+features.
 
 Where the weights come from (`resolve`, tried in order):
 1. a local model dir (model.bin + config.json, as faster-whisper and ct2-transformers-converter
