@@ -4,15 +4,23 @@ Usage: python -c "import lrspeech.data.atomic as a; a.atomic_write_text('/tmp/x.
 
 Why: recipe stages are resumable and treat an existing output as done, so an output interrupted
 mid-write must never exist under its final name. Files are written to a hidden temporary
-sibling, fsynced, then renamed (rename is atomic within one file system).
+sibling, fsynced, then renamed (rename is atomic within one file system). A dir is built in
+`.<name>.tmp-<pid>-*`; a run killed mid-way (SIGKILL, no cleanup) leaves that behind, and the
+next `atomic_dir` of the same name removes it unless its process still runs.
 """
 
+import errno
+import glob
+import logging
 import os
+import re
 import shutil
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Collection, Iterator, List
+from typing import Collection, Iterator, List, Optional
+
+logger = logging.getLogger(__name__)
 
 
 def _umask() -> int:
@@ -67,17 +75,22 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 
 @contextmanager
-def atomic_dir(path: Path, replace: Collection[str] = ()) -> Iterator[Path]:
+def atomic_dir(
+    path: Path, replace: Collection[str] = (), carry_over: bool = True
+) -> Iterator[Path]:
     """Yield an empty temporary sibling dir; on success it replaces `path` in one rename.
 
     Entries of an existing `path` that the new dir lacks are moved into it (so `.backup/` or
     files the caller does not manage survive), except the names in `replace`, which the new
-    dir owns: they are dropped when it does not write them. The old dir is renamed aside and
-    deleted only after the new one is in place.
+    dir owns: they are dropped when it does not write them. `carry_over=False` replaces the
+    whole dir (nothing of the old one survives). The old dir is renamed aside and deleted only
+    after the new one is in place. On any exception, KeyboardInterrupt included, the temporary
+    dir is removed and `path` is left as it was.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    remove_stale_tmp(path)
+    tmp = Path(tempfile.mkdtemp(prefix=_tmp_prefix(path), dir=path.parent))
     os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700
     try:
         yield tmp
@@ -86,10 +99,65 @@ def atomic_dir(path: Path, replace: Collection[str] = ()) -> Iterator[Path]:
                 with open(entry, "rb+") as f:
                     os.fsync(f.fileno())
         fsync_dir(tmp)
-        _swap_in(tmp, path, set(replace))
+        _swap_in(tmp, path, set(replace), carry_over)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp)
+
+
+def _tmp_prefix(path: Path) -> str:
+    """Temporary siblings of `path` are `.<name>.tmp-<pid>-*`: hidden, and the pid tells
+    `remove_stale_tmp` whether their run is still alive."""
+    return f".{path.name}.tmp-{os.getpid()}-"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except OSError as err:
+        return err.errno == errno.EPERM
+    return True
+
+
+def _tmp_pid(name: str, final: str) -> Optional[int]:
+    """The pid in a temporary sibling's name (also the `<final>.tmp-<pid>` of lrspeech < 0.2),
+    or None when `name` is not one."""
+    for prefix in (f".{final}.tmp-", f"{final}.tmp-"):
+        if name.startswith(prefix):
+            digits = re.match(r"\d+", name[len(prefix):])
+            return int(digits.group()) if digits else None
+    return None
+
+
+def remove_stale_tmp(final: Path) -> int:
+    """Remove the temporary siblings of `final` left by killed runs; return how many.
+
+    One whose process still runs belongs to a concurrent run and is left alone; one with this
+    process's own pid is a leftover of an earlier run that had the same pid (containers reuse
+    low pids), since a run writes one output once.
+    """
+    final = Path(final)
+    if not final.parent.is_dir():
+        return 0
+    removed = 0
+    for sibling in sorted(final.parent.glob(f"*{glob.escape(final.name)}.tmp-*")):
+        pid = _tmp_pid(sibling.name, final.name)
+        if pid is None:
+            continue
+        if pid != os.getpid() and _pid_alive(pid):
+            logger.warning("%s: left alone, process %d still runs", sibling, pid)
+            continue
+        logger.info("%s: removing the leftover of an interrupted run", sibling)
+        _remove(sibling)
+        removed += 1
+    return removed
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    elif path.exists() or path.is_symlink():
+        path.unlink()
 
 
 def carried_over(tmp: Path, path: Path, replace: Collection[str]) -> List[Path]:
@@ -101,19 +169,30 @@ def carried_over(tmp: Path, path: Path, replace: Collection[str]) -> List[Path]:
     )
 
 
-def _swap_in(tmp: Path, path: Path, replace: Collection[str]) -> None:
+def _swap_in(tmp: Path, path: Path, replace: Collection[str], carry_over: bool = True) -> None:
     """Rename `tmp` onto `path`, carrying over the old entries it does not replace."""
-    if not path.exists():
+    if not (path.exists() or path.is_symlink()):
         os.rename(tmp, path)
         fsync_dir(path.parent)
         return
     if not path.is_dir():
         msg = f"{path}: exists and is not a directory; remove it or pick another"
         raise NotADirectoryError(msg)
-    for entry in carried_over(tmp, path, replace):
+    carried = carried_over(tmp, path, replace) if carry_over else []
+    for entry in carried:
         os.rename(entry, tmp / entry.name)
-    old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
-    os.rename(path, old / "dir")
-    os.rename(tmp, path)
+    old = Path(tempfile.mkdtemp(prefix=_tmp_prefix(path), suffix="-old", dir=path.parent))
+    try:
+        os.rename(path, old / "dir")
+        try:
+            os.rename(tmp, path)
+        except OSError:
+            os.rename(old / "dir", path)
+            raise
+    except OSError:
+        for entry in carried:  # give the old dir back what it lent the new one
+            os.rename(tmp / entry.name, path / entry.name)
+        shutil.rmtree(old)
+        raise
     fsync_dir(path.parent)
     shutil.rmtree(old)

@@ -1,11 +1,22 @@
-"""Atomic file and dir writes: complete or absent, temp files cleaned, extras carried over."""
+"""Atomic file and dir writes: complete or absent, temp files cleaned, extras carried over,
+leftovers of killed runs removed."""
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from lrspeech.data.atomic import atomic_dir, atomic_file, atomic_write_bytes, atomic_write_text
+from lrspeech.data.atomic import (
+    atomic_dir,
+    atomic_file,
+    atomic_write_bytes,
+    atomic_write_text,
+    remove_stale_tmp,
+)
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _hidden_temps(folder: Path) -> list:
@@ -66,3 +77,62 @@ def test_dir_over_a_file_is_refused(tmp_path: Path) -> None:
         with atomic_dir(tmp_path / "d") as tmp:
             (tmp / "text").write_text("new\n")
     assert (tmp_path / "d").read_text() == "x"
+
+
+def test_dir_without_carry_over_replaces_everything(tmp_path: Path) -> None:
+    final = tmp_path / "out"
+    final.mkdir()
+    (final / "old.txt").write_text("old")
+    with atomic_dir(final, carry_over=False) as tmp:
+        assert tmp.name.startswith(f".out.tmp-{os.getpid()}-") and not any(tmp.iterdir())
+        (tmp / "new.txt").write_text("new")
+        assert (final / "old.txt").exists()  # the old output stays readable while we work
+    assert sorted(p.name for p in final.iterdir()) == ["new.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_interrupt_keeps_previous_dir(tmp_path: Path) -> None:
+    final = tmp_path / "feats"
+    final.mkdir()
+    (final / "good.ark").write_text("complete")
+    with pytest.raises(KeyboardInterrupt):
+        with atomic_dir(final) as tmp:
+            (tmp / "good.ark").write_text("half")
+            raise KeyboardInterrupt
+    assert (final / "good.ark").read_text() == "complete"
+    assert [p.name for p in tmp_path.iterdir()] == ["feats"]
+
+
+def test_killed_run_leftover_is_cleaned(tmp_path: Path) -> None:
+    final = tmp_path / "dump"
+    # a real process that wrote a temp dir and was killed with SIGKILL (no cleanup ran)
+    code = (
+        "import os, signal\n"
+        "from lrspeech.data.atomic import atomic_dir\n"
+        f"with atomic_dir({str(final)!r}) as tmp:\n"
+        "    (tmp / 'x').write_text('partial')\n"
+        "    os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO)
+    assert proc.returncode == -9
+    leftovers = list(tmp_path.glob(".dump.tmp-*"))
+    assert len(leftovers) == 1 and not final.exists()
+    (tmp_path / "dump.tmp-999999999").mkdir()  # the name lrspeech < 0.2 used
+    (tmp_path / ".other.tmp-999999999-x").mkdir()  # another output's: not ours to remove
+    with atomic_dir(final) as tmp:
+        (tmp / "x").write_text("complete")
+    assert not leftovers[0].exists()
+    assert (final / "x").read_text() == "complete"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".other.tmp-999999999-x", "dump"]
+
+
+def test_live_process_tmp_dir_is_left_alone(tmp_path: Path) -> None:
+    final = tmp_path / "exp"
+    with subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"]) as sleeper:
+        busy = tmp_path / f".exp.tmp-{sleeper.pid}-abc"
+        busy.mkdir()
+        dead = tmp_path / ".exp.tmp-999999999-abc-old"
+        dead.mkdir()
+        assert remove_stale_tmp(final) == 1
+        assert busy.exists() and not dead.exists()
+        sleeper.kill()

@@ -6,11 +6,24 @@ from pathlib import Path
 
 import pytest
 
-from lrspeech.data.errors import CONFLICT, DUPLICATE, ENCODING, MALFORMED, UNSORTED
+from lrspeech.data.errors import (
+    BAD_VALUE,
+    CONFLICT,
+    DUPLICATE,
+    ENCODING,
+    MALFORMED,
+    MISSING_FILE,
+    UNSORTED,
+    DataDirError,
+)
 from lrspeech.data.kaldi_files import (
     check_order,
     format_lines,
+    parse_mapping,
     read_entries,
+    read_mapping,
+    read_mapping_entries,
+    read_scores,
     split_line,
     write_mapping,
 )
@@ -94,3 +107,55 @@ def test_write_mapping_sorts_and_rejects_bad_ids(tmp_path: Path) -> None:
     assert (tmp_path / "utt2spk").read_text() == "a s1\nb s2\nc\n"
     with pytest.raises(ValueError, match="id 'bad id' is empty or contains whitespace"):
         format_lines({"bad id": "x"})
+
+
+def test_write_mapping_rejects_line_breaks_and_takes_numbers(tmp_path: Path) -> None:
+    write_mapping(tmp_path / "utt2sid", {"b": 2, "a": 1})
+    assert (tmp_path / "utt2sid").read_text() == "a 1\nb 2\n"
+    with pytest.raises(ValueError, match="id 'a': its value 'x\\\\ny' holds a line break"):
+        format_lines({"a": "x\ny"})
+
+
+def test_read_mapping_keeps_file_order_spaces_and_lines(tmp_path: Path) -> None:
+    f = tmp_path / "text"
+    f.write_text("b  habari   yako\na\tx y\n", encoding="utf-8")
+    assert read_mapping(f) == {"b": "habari   yako", "a": "x y"}  # unsorted is fine
+    assert list(read_mapping(f)) == ["b", "a"]
+    assert read_mapping_entries(f)["a"].line == 2
+
+
+def test_read_mapping_raises_every_problem_with_file_line_and_fix(tmp_path: Path) -> None:
+    f = tmp_path / "wav.scp"
+    f.write_bytes(b"a x.wav\na x.wav\n\nb\nc \xff.wav\nd y.wav\nd z.wav\n")
+    with pytest.raises(DataDirError) as err:
+        read_mapping(f, noun="utterance")
+    found = [(p.kind, p.line, p.utt_id) for p in err.value]
+    assert found == [(DUPLICATE, 2, "a"), (MALFORMED, 3, None), (MALFORMED, 4, "b"),
+                     (ENCODING, 5, "c"), (CONFLICT, 7, "d")]
+    assert f"{f}:4: utterance 'b' has no value after the id; fill it in" in str(err.value)
+
+
+def test_read_mapping_empty_values_when_allowed(tmp_path: Path) -> None:
+    (tmp_path / "hyp").write_text("u1\nu2 hello\n")
+    assert read_mapping(tmp_path / "hyp", allow_empty=True) == {"u1": "", "u2": "hello"}
+
+
+def test_read_mapping_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(DataDirError, match=r"text: is missing; check the path") as err:
+        read_mapping(tmp_path / "text")
+    assert err.value[0].kind == MISSING_FILE
+
+
+def test_parse_mapping_and_read_scores(tmp_path: Path) -> None:
+    (tmp_path / "score").write_text("a -0.5\nb 2\n")
+    assert read_scores(tmp_path / "score") == {"a": -0.5, "b": 2.0}
+    (tmp_path / "score").write_text("a high\nb 1.0 extra\nc 3\n")
+    with pytest.raises(DataDirError) as err:
+        read_scores(tmp_path / "score")
+    assert [(p.kind, p.line) for p in err.value] == [(BAD_VALUE, 1), (BAD_VALUE, 2)]
+    assert f"{tmp_path}/score:1: utterance 'a' has value 'high', expected a number" in str(
+        err.value)
+    (tmp_path / "spk2sid").write_text("amina 1\nbaraka -2\n")
+    with pytest.raises(DataDirError, match="speaker 'baraka' has value '-2', expected a sid"):
+        parse_mapping(tmp_path / "spk2sid", lambda v: int(v) if v.isdigit() else int("x"),
+                      "a sid", "fix it", noun="speaker")

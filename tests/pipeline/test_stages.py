@@ -10,12 +10,10 @@ import pytest
 
 from lrspeech.bin import stage_marker
 from lrspeech.pipeline.stages import (
-    atomic_dir,
     clear_done,
     inputs_fingerprint,
     mark_done,
     read_marker,
-    remove_stale_tmp,
     stage_done,
 )
 
@@ -121,72 +119,6 @@ def test_corrupt_marker_counts_as_not_done(tmp_path: Path, caplog) -> None:
 def test_bad_marker_name(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="'a/b' is not a plain file name"):
         mark_done(tmp_path, "a/b")
-
-
-def test_atomic_dir_success_replaces_final(tmp_path: Path) -> None:
-    final = tmp_path / "out"
-    final.mkdir()
-    (final / "old.txt").write_text("old")
-    with atomic_dir(final) as tmp:
-        assert tmp.name == f"out.tmp-{os.getpid()}" and not any(tmp.iterdir())
-        (tmp / "new.txt").write_text("new")
-        assert (final / "old.txt").exists()  # the old output stays readable while we work
-    assert sorted(p.name for p in final.iterdir()) == ["new.txt"]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
-
-
-def test_crash_leaves_no_final_dir(tmp_path: Path) -> None:
-    final = tmp_path / "feats"
-    with pytest.raises(RuntimeError, match="disk full"):
-        with atomic_dir(final) as tmp:
-            (tmp / "part.ark").write_bytes(b"half")
-            raise RuntimeError("disk full")
-    assert not final.exists()
-    assert list(tmp_path.iterdir()) == []
-
-
-def test_crash_keeps_previous_final(tmp_path: Path) -> None:
-    final = tmp_path / "feats"
-    final.mkdir()
-    (final / "good.ark").write_text("complete")
-    with pytest.raises(KeyboardInterrupt):
-        with atomic_dir(final) as tmp:
-            (tmp / "good.ark").write_text("half")
-            raise KeyboardInterrupt
-    assert (final / "good.ark").read_text() == "complete"
-    assert [p.name for p in tmp_path.iterdir()] == ["feats"]
-
-
-def test_killed_run_leftover_is_cleaned(tmp_path: Path) -> None:
-    final = tmp_path / "dump"
-    # a real process that wrote a temp dir and was killed with SIGKILL (no cleanup ran)
-    code = (
-        "import os, signal, sys\n"
-        "from lrspeech.pipeline.stages import atomic_dir\n"
-        f"with atomic_dir({str(final)!r}) as tmp:\n"
-        "    (tmp / 'x').write_text('partial')\n"
-        "    os.kill(os.getpid(), signal.SIGKILL)\n"
-    )
-    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO)
-    assert proc.returncode == -9
-    leftovers = list(tmp_path.glob("dump.tmp-*"))
-    assert len(leftovers) == 1 and not final.exists()
-    with atomic_dir(final) as tmp:
-        (tmp / "x").write_text("complete")
-    assert not leftovers[0].exists()
-    assert (final / "x").read_text() == "complete"
-
-
-def test_live_process_tmp_dir_is_left_alone(tmp_path: Path) -> None:
-    final = tmp_path / "exp"
-    with subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"]) as sleeper:
-        busy = tmp_path / f"exp.tmp-{sleeper.pid}"
-        busy.mkdir()
-        dead = tmp_path / "exp.tmp-999999999"
-        dead.mkdir()
-        assert remove_stale_tmp(final) == 1
-        assert busy.exists() and not dead.exists()
-        sleeper.kill()
 
 
 def run_cli(*argv: str) -> int:
