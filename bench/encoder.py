@@ -112,18 +112,17 @@ def head_config(feature: str, work: Path, head: Path = HEAD) -> Path:
 
 
 def token_list(train: Path, lang: Path, out: Path) -> Path:
-    from lrspeech.models import espnet_io
+    from lrspeech.data.kaldi_files import read_mapping, write_mapping
+    from lrspeech.models import train_lists
     from lrspeech.text.cleaners import normalize_for_scoring
     from lrspeech.text.lang import LangConfig
 
     if not out.is_file():
         cfg = LangConfig.load(lang)
         text = out.with_suffix(".text")
-        lines = (ln.partition(" ") for ln in (train / "text").read_text(encoding="utf-8")
-                 .splitlines())
-        text.write_text("".join(f"{u} {normalize_for_scoring(t, cfg)}\n" for u, _, t in lines),
-                        encoding="utf-8")
-        espnet_io.write_token_list(text, out, "char")
+        write_mapping(text, {u: normalize_for_scoring(t, cfg)
+                             for u, t in read_mapping(train / "text", "utterance").items()})
+        train_lists.write_token_list(text, out, "char")
     return out
 
 
@@ -142,6 +141,7 @@ def run_cell(cell: Path, config: Path, setting: Dict[str, Path], lang: Path, tok
             logger.warning("%s: cached before head configs were recorded; reused as %s", cell,
                            config)
         return cached
+    from lrspeech.data.kaldi_files import read_mapping
     from lrspeech.eval.scoring import score_corpus
     from lrspeech.models.asr_decode import decode_data_dir
     from lrspeech.pipeline.training import TrainStep, run_step
@@ -154,8 +154,7 @@ def run_cell(cell: Path, config: Path, setting: Dict[str, Path], lang: Path, tok
                                extra_args=["--num_att_plot", "0", "--use_tensorboard", "false"]))
     train_s = time.time() - start
     hyps, took = decode_data_dir(model, setting["dev"], cell / "decode")
-    refs = dict(ln.split(" ", 1) for ln in (setting["dev"] / "text").read_text(
-        encoding="utf-8").splitlines() if ln)
+    refs = read_mapping(setting["dev"] / "text", "utterance")
     score = score_corpus(refs, {h.utt: h.text for h in hyps}, LangConfig.load(lang))
     result = {"cer": score.cer, "wer": score.wer, "train_s": round(train_s, 1),
               "head_sha256": config_sha,
@@ -170,14 +169,13 @@ KEEP_SHARES = (1.0, 0.9, 0.75, 0.5, 0.25)
 def label_quality(cell: Path, dev: Path, lang: Path) -> Dict[str, float]:
     """CER of the dev hypotheses the per-utterance score ranks best, for each share kept: how
     well the score that the recipe's dual transformation can filter labels by ranks them."""
+    from lrspeech.data.kaldi_files import read_mapping, read_scores
     from lrspeech.eval.scoring import score_corpus
-    from lrspeech.pipeline.pseudo import read_scores, share_threshold
+    from lrspeech.pipeline.pseudo import share_threshold
     from lrspeech.text.lang import LangConfig
 
-    refs = dict(ln.split(" ", 1) for ln in (dev / "text").read_text(encoding="utf-8")
-                .splitlines() if ln)
-    hyps = dict(ln.split(" ", 1) if " " in ln else (ln, "") for ln in
-                (cell / "decode" / "text").read_text(encoding="utf-8").splitlines() if ln)
+    refs = read_mapping(dev / "text", "utterance")
+    hyps = read_mapping(cell / "decode" / "text", "utterance", allow_empty=True)
     scores = read_scores(cell / "decode" / "score")
     cfg = LangConfig.load(lang)
     out = {}

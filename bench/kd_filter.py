@@ -349,8 +349,9 @@ def judge_rows(judge_dir: Path, synth: Path, lang: Path, out: Path) -> Dict[str,
 def build_micro(work: Path, lang: Path) -> Tuple[Path, Path]:
     """Micro Transformer-TTS and ASR trained a few steps on tests/data/sw, packed."""
     from lrspeech.data.datadir import DataDir
-    from lrspeech.models import espnet_io
+    from lrspeech.models import espnet_train, train_lists
     from lrspeech.models.packing import pack_model
+    from lrspeech.models.speakers import read_spk2sid
     from lrspeech.text.cleaners import normalize_for_scoring
     from lrspeech.text.lang import LangConfig
     from lrspeech.text.tokenizer import Tokenizer
@@ -377,32 +378,32 @@ def build_micro(work: Path, lang: Path) -> Tuple[Path, Path]:
         tok_text[split].write_text("".join(f"{u} {' '.join(t)}\n"
                                            for u, t in zip(sorted(text), tokens)))
     # TTS: pre-tokenized characters (ESPnet --token_type word), as the recipe trains it
-    lists = {"train": espnet_io.write_train_lists(data["train"], work / "tts" / "dump" / "train",
-                                                  text=tok_text["train"], with_sids=True)}
-    lists["valid"] = espnet_io.write_train_lists(data["val"], work / "tts" / "dump" / "valid",
-                                                 text=tok_text["val"], with_sids=True,
-                                                 spk2sid=lists["train"] / "spk2sid")
-    tokens = espnet_io.write_token_list(lists["train"] / "text", work / "tts" / "tokens.txt")
-    stats = espnet_io.collect_stats("tts", MICRO_TTS, lists["train"], lists["valid"],
-                                    work / "tts" / "stats", tokens, log_file=work / "tts.log")
-    exp = espnet_io.train("tts", MICRO_TTS, lists["train"], lists["valid"], stats,
-                          work / "tts" / "exp", tokens, extra_args=MICRO_ARGS,
-                          log_file=work / "tts.log")
-    speakers = espnet_io.read_spk2sid(lists["train"] / "spk2sid")
+    lists = {"train": train_lists.write_train_lists(data["train"], work / "tts" / "dump" / "train",
+                                                    text=tok_text["train"], with_sids=True)}
+    lists["valid"] = train_lists.write_train_lists(data["val"], work / "tts" / "dump" / "valid",
+                                                   text=tok_text["val"], with_sids=True,
+                                                   spk2sid=lists["train"] / "spk2sid")
+    tokens = train_lists.write_token_list(lists["train"] / "text", work / "tts" / "tokens.txt")
+    stats = espnet_train.collect_stats("tts", MICRO_TTS, lists["train"], lists["valid"],
+                                       work / "tts" / "stats", tokens, log_file=work / "tts.log")
+    exp = espnet_train.train("tts", MICRO_TTS, lists["train"], lists["valid"], stats,
+                             work / "tts" / "exp", tokens, extra_args=MICRO_ARGS,
+                             log_file=work / "tts.log")
+    speakers = read_spk2sid(lists["train"] / "spk2sid")
     pack_model(exp, None, tts, lang_config=lang, meta={
         "token_type": "char", "speakers": speakers,
         "target_speaker": sorted(s for s in speakers if s != "<unk>")[0]})
     # ASR judge: ESPnet characters
-    alists = {s: espnet_io.write_train_lists(d, work / "asr" / "dump" / s)
+    alists = {s: train_lists.write_train_lists(d, work / "asr" / "dump" / s)
               for s, d in (("train", data["train"]), ("valid", data["val"]))}
-    atokens = espnet_io.write_token_list(alists["train"] / "text", work / "asr" / "tokens.txt",
-                                         "char")
-    astats = espnet_io.collect_stats("asr", MICRO_ASR, alists["train"], alists["valid"],
-                                     work / "asr" / "stats", atokens, "char",
-                                     log_file=work / "asr.log")
-    aexp = espnet_io.train("asr", MICRO_ASR, alists["train"], alists["valid"], astats,
-                           work / "asr" / "exp", atokens, "char", extra_args=MICRO_ARGS,
-                           log_file=work / "asr.log")
+    atokens = train_lists.write_token_list(alists["train"] / "text", work / "asr" / "tokens.txt",
+                                           "char")
+    astats = espnet_train.collect_stats("asr", MICRO_ASR, alists["train"], alists["valid"],
+                                        work / "asr" / "stats", atokens, "char",
+                                        log_file=work / "asr.log")
+    aexp = espnet_train.train("asr", MICRO_ASR, alists["train"], alists["valid"], astats,
+                              work / "asr" / "exp", atokens, "char", extra_args=MICRO_ARGS,
+                              log_file=work / "asr.log")
     pack_model(aexp, None, asr, lang_config=lang, meta={"token_type": "char"})
     return tts, asr
 

@@ -135,29 +135,26 @@ def resolve_data_dir(src: Path, out: Path, roots: Sequence[Path]) -> Path:
     """Copy a data dir's files with every wav.scp path resolved (see resolve_audio_path)."""
     if (out / "wav.scp").is_file():
         return out
-    lines, moved = [], 0
+    from lrspeech.data.atomic import atomic_dir
+    from lrspeech.data.kaldi_files import read_mapping_entries, write_mapping
+
+    resolved, moved = {}, 0
     scp = src / "wav.scp"
-    for number, line in enumerate(scp.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        utt, _, path = line.partition(" ")
-        found = resolve_audio_path(path.strip(), roots)
+    for utt, entry in read_mapping_entries(scp, "utterance").items():
+        found = resolve_audio_path(entry.value, roots)
         if found is None:
-            raise SystemExit(f"{scp}:{number}: utterance '{utt}': no audio at {path.strip()!r} "
-                             f"(also tried under {', '.join(map(str, roots))}); give "
-                             "--audio_root <dir the paths are relative to>")
-        moved += found != path.strip()
-        lines.append(f"{utt} {found}\n")
-    tmp = out.with_name(out.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    for f in src.iterdir():
-        if f.is_file() and f.name != "wav.scp":
-            shutil.copyfile(f, tmp / f.name)
-    (tmp / "wav.scp").write_text("".join(lines), encoding="utf-8")
-    tmp.rename(out)
+            raise SystemExit(f"{scp}:{entry.line}: utterance '{utt}': no audio at "
+                             f"{entry.value!r} (also tried under {', '.join(map(str, roots))}); "
+                             "give --audio_root <dir the paths are relative to>")
+        moved += found != entry.value
+        resolved[utt] = found
+    with atomic_dir(out) as tmp:
+        for f in src.iterdir():
+            if f.is_file() and f.name != "wav.scp":
+                shutil.copyfile(f, tmp / f.name)
+        write_mapping(tmp / "wav.scp", resolved)
     if moved:
-        logger.info("%s: %d of %d audio paths resolved under %s", src, moved, len(lines),
+        logger.info("%s: %d of %d audio paths resolved under %s", src, moved, len(resolved),
                     ", ".join(map(str, roots)))
     return out
 
@@ -207,7 +204,8 @@ def from_recipe(a: argparse.Namespace) -> None:
 
 def build_token_list(train_dirs: Sequence[Path], lang: Path, out: Path) -> Path:
     """ESPnet char list of the normalized training text (as the recipe's ASR trains on)."""
-    from lrspeech.models import espnet_io
+    from lrspeech.data.kaldi_files import read_mapping, write_mapping
+    from lrspeech.models import train_lists
     from lrspeech.text.cleaners import normalize_for_scoring
     from lrspeech.text.lang import LangConfig
 
@@ -215,13 +213,12 @@ def build_token_list(train_dirs: Sequence[Path], lang: Path, out: Path) -> Path:
         return out
     cfg = LangConfig.load(lang)
     text = out.with_suffix(".text")
-    lines = []
+    normalized = {}
     for d in train_dirs:
-        for line in (d / "text").read_text(encoding="utf-8").splitlines():
-            utt, _, value = line.partition(" ")
-            lines.append(f"{utt} {normalize_for_scoring(value, cfg)}\n")
-    text.write_text("".join(lines), encoding="utf-8")
-    return espnet_io.write_token_list(text, out, "char")
+        for utt, value in read_mapping(d / "text", "utterance").items():
+            normalized[utt] = normalize_for_scoring(value, cfg)
+    write_mapping(text, normalized)
+    return train_lists.write_token_list(text, out, "char")
 
 
 # ---------------------------------------------------------------- variants
@@ -307,14 +304,14 @@ def score_model(model: Path, out: Path, s: Setting) -> Dict[str, Any]:
     path = out / "score.json"
     if path.is_file():
         return json.loads(path.read_text(encoding="utf-8"))
+    from lrspeech.data.kaldi_files import read_mapping
     from lrspeech.eval.scoring import score_corpus
     from lrspeech.models.asr_decode import AsrOptions, decode_data_dir
     from lrspeech.text.lang import LangConfig
 
     options = AsrOptions(beam_size=s.beam_size, ctc_weight=s.ctc_weight)
     hyps, took = decode_data_dir(model, s.valid_dir, out / "decode", options)
-    refs = dict(line.split(" ", 1) for line in
-                Path(s.valid_dir, "text").read_text(encoding="utf-8").splitlines() if line)
+    refs = read_mapping(Path(s.valid_dir, "text"), "utterance")
     score = score_corpus(refs, {h.utt: h.text for h in hyps}, LangConfig.load(s.lang_config))
     result = {"cer": score.cer, "wer": score.wer, "decode_s": round(took.seconds, 1),
               "char": score.char.to_dict(), "word": score.word.to_dict()}

@@ -169,21 +169,21 @@ def bench_asr(rows: Sequence[Dict[str, str]], steps: int, batch_size: int) -> Di
 
 def train_tts(config: Path, train: Path, valid: Path, root: Path, epochs: int,
               tokens: Path) -> Path:
-    """collect_stats + training through lrspeech.models.espnet_io; the packed model dir."""
-    from lrspeech.models import espnet_io
+    """collect_stats + training through lrspeech.models.espnet_train; the packed model dir."""
+    from lrspeech.models import espnet_train, train_lists
     from lrspeech.models.packing import pack_model
 
     packed = root / "model"
     if (packed / "meta.json").is_file():
         return packed
-    lists = {s: espnet_io.write_train_lists(d, root / "dump" / s, text=d / "text")
+    lists = {s: train_lists.write_train_lists(d, root / "dump" / s, text=d / "text")
              for s, d in (("train", train), ("valid", valid))}
-    stats = espnet_io.collect_stats("tts", config, lists["train"], lists["valid"],
-                                    root / "stats", tokens, "word",
-                                    log_file=root / "log" / "stats.log")
-    exp = espnet_io.train("tts", config, lists["train"], lists["valid"], stats, root / "exp",
-                          tokens, "word", extra_args=["--max_epoch", str(epochs), *QUIET],
-                          log_file=root / "log" / "train.log")
+    stats = espnet_train.collect_stats("tts", config, lists["train"], lists["valid"],
+                                       root / "stats", tokens, "word",
+                                       log_file=root / "log" / "stats.log")
+    exp = espnet_train.train("tts", config, lists["train"], lists["valid"], stats, root / "exp",
+                             tokens, "word", extra_args=["--max_epoch", str(epochs), *QUIET],
+                             log_file=root / "log" / "train.log")
     return pack_model(exp, None, packed, meta={"token_type": "char"})
 
 
@@ -268,7 +268,7 @@ def get_parser() -> argparse.ArgumentParser:
 def tts_data(rows: List[Dict[str, str]], work: Path
              ) -> Tuple[Path, Path, Path, List[Dict[str, str]]]:
     """One speaker's clips: (train dir, valid dir, token list, the speaker's rows)."""
-    from lrspeech.models import espnet_io
+    from lrspeech.models import train_lists
 
     counts = {s: sum(r["speaker"] == s for r in rows) for s in {r["speaker"] for r in rows}}
     speaker = max(sorted(counts), key=lambda s: counts[s])
@@ -276,7 +276,7 @@ def tts_data(rows: List[Dict[str, str]], work: Path
     train = [r for r in mine if r["split"] == "train"] or mine
     valid = [r for r in mine if r["split"] != "train"] or train[-2:]
     train_dir, valid_dir = write_dir(train, work / "train"), write_dir(valid, work / "valid")
-    tokens = espnet_io.write_token_list(train_dir / "text", work / "tokens.txt", "word")
+    tokens = train_lists.write_token_list(train_dir / "text", work / "tokens.txt", "word")
     return train_dir, valid_dir, tokens, valid + train
 
 

@@ -223,7 +223,7 @@ def gather_inputs(a: argparse.Namespace, work: Path) -> Inputs:
 
 def token_lists(inputs: Inputs, lang: Path, out: Path) -> Dict[str, Path]:
     """ASR (char, punctuation stripped) and TTS (char) token lists, as the recipe's stage 3."""
-    from lrspeech.models import espnet_io
+    from lrspeech.models import train_lists
     from lrspeech.text.lang import LangConfig
     from lrspeech.text.textfile import tokenize_text_file
     from lrspeech.text.tokenizer import Tokenizer
@@ -239,7 +239,7 @@ def token_lists(inputs: Inputs, lang: Path, out: Path) -> Dict[str, Path]:
     for side, punct in (("asr", "strip"), ("tts", None)):
         tok = out / f"text.{side}"
         tokenize_text_file(Tokenizer(cfg, "char", None, punct), text, tok, progress=False)
-        espnet_io.write_token_list(tok, lists[side], "word")
+        train_lists.write_token_list(tok, lists[side], "word")
     return lists
 
 
@@ -349,7 +349,7 @@ class TrainSetup:
 def prepare_train(inputs: Inputs, a: argparse.Namespace, work: Path) -> TrainSetup:
     """What a plain ESPnet user has after data prep: the toolkit's lists, made once, untimed."""
     from lrspeech.data.datadir import DataDir
-    from lrspeech.models import espnet_io
+    from lrspeech.models import train_lists
     from lrspeech.pipeline.training import asr_text
     from lrspeech.text.lang import LangConfig
 
@@ -358,7 +358,7 @@ def prepare_train(inputs: Inputs, a: argparse.Namespace, work: Path) -> TrainSet
     lists = {}
     for split, d in (("train", inputs.train), ("valid", inputs.valid)):
         text = asr_text(DataDir.load(d), cfg, work / "train" / "lists" / f"{split}.asr")
-        lists[split] = espnet_io.write_train_lists(d, work / "train" / "lists" / split, text=text)
+        lists[split] = train_lists.write_train_lists(d, work / "train" / "lists" / split, text=text)
     return TrainSetup(inputs.train, inputs.valid, lists, tokens, a.lang_config, a.asr_config,
                       a.epochs, a.seed)
 
@@ -370,10 +370,10 @@ def toolkit_lines(s: TrainSetup, out: Path) -> List[str]:
 
 def direct_lines(s: TrainSetup, out: Path) -> List[str]:
     """Plain ESPnet on the same lists: collect_stats, vocabulary column, training."""
-    from lrspeech.models import espnet_io
+    from lrspeech.models import espnet_train
 
     stats, exp = out / "stats", out / "exp"
-    data = espnet_io.data_args("asr", s.lists["train"], s.lists["valid"], s.tokens, "char")
+    data = espnet_train.data_args("asr", s.lists["train"], s.lists["valid"], s.tokens, "char")
     collect = ["--collect_stats", "true", "--config", s.config, *data,
                "--train_shape_file", s.lists["train"] / "wav.scp",
                "--valid_shape_file", s.lists["valid"] / "wav.scp",
@@ -382,8 +382,8 @@ def direct_lines(s: TrainSetup, out: Path) -> List[str]:
     for shape in ("speech_shape", "text_shape.char"):  # speech first: the batch sort key
         train += ["--train_shape_file", stats / "train" / shape,
                   "--valid_shape_file", stats / "valid" / shape]
-    train += ["--fold_length", espnet_io.FOLD["asr"]["speech"],
-              "--fold_length", espnet_io.FOLD["asr"]["text"],
+    train += ["--fold_length", espnet_train.FOLD["asr"]["speech"],
+              "--fold_length", espnet_train.FOLD["asr"]["text"],
               "--normalize_conf", f"stats_file={stats}/train/feats_stats.npz",
               "--max_epoch", s.epochs, "--seed", s.seed, "--num_att_plot", 0, "--ngpu", 0]
     vocab = ("for s in train valid; do awk -v N=$(wc -l < " + shlex.quote(str(s.tokens))
@@ -528,8 +528,9 @@ def nj_run(task: str, model: Path, data: Path, out: Path, variant: str) -> Dict[
     else:
         import soundfile
 
-        wavs = [line.split(maxsplit=1)[1] for line in
-                (out / "data" / "wav.scp").read_text(encoding="utf-8").splitlines()]
+        from lrspeech.data.kaldi_files import read_mapping
+
+        wavs = list(read_mapping(out / "data" / "wav.scp", "utterance").values())
         res.update(utterances=len(wavs),
                    audio_s=round(sum(soundfile.info(w).duration for w in wavs), 2))
     logger.info("%s %s: %s", task, variant, took)

@@ -100,11 +100,10 @@ def char_tokens(text: str) -> str:
 
 
 def write_token_text(data_dir: Path, out: Path) -> Path:
-    lines = []
-    for line in (data_dir / "text").read_text(encoding="utf-8").splitlines():
-        utt, _, text = line.partition(" ")
-        lines.append(f"{utt} {char_tokens(text)}")
-    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    from lrspeech.data.kaldi_files import read_mapping, write_mapping
+
+    texts = read_mapping(data_dir / "text", "utterance")
+    write_mapping(out, {utt: char_tokens(text) for utt, text in texts.items()})
     return out
 
 
@@ -115,13 +114,13 @@ def train_timed(task: str, config: Path, lists: Dict[str, Path], stats: Path, ex
                 tokens: Path, token_type: str, minutes: float,
                 extra: Sequence[str] = ()) -> Dict[str, object]:
     """Train for a wall-clock budget (then stop ESPnet); keep its best checkpoint."""
-    from lrspeech.models import espnet_io
+    from lrspeech.models import espnet_train
 
     marker = exp / "bench_done.json"
     if marker.is_file():
         return json.loads(marker.read_text())
-    argv = espnet_io.train_args(task, config, lists["train"], lists["valid"], stats, exp,
-                                tokens, token_type)
+    argv = espnet_train.train_args(task, config, lists["train"], lists["valid"], stats, exp,
+                                   tokens, token_type)
     argv += ["--max_epoch", "100000", "--num_att_plot", "0", "--use_tensorboard", "false",
              "--keep_nbest_models", "1", "--seed", "0", *extra]
     exp.mkdir(parents=True, exist_ok=True)
@@ -138,7 +137,7 @@ def train_timed(task: str, config: Path, lists: Dict[str, Path], stats: Path, ex
         raise SystemExit(f"{exp}: no epoch finished in {minutes} min; give it more time "
                          f"(see {exp / 'bench_train.log'})")
     info = {"minutes": round((time.time() - start) / 60, 2), "epochs": _epochs(exp),
-            "checkpoint": str(espnet_io.find_checkpoint(exp))}
+            "checkpoint": str(espnet_train.find_checkpoint(exp))}
     marker.write_text(json.dumps(info))
     return info
 
@@ -151,15 +150,15 @@ def _epochs(exp: Path) -> int:
 
 def build_lists(data: Path, root: Path, text: Optional[Path], with_sids: bool,
                 spk2sid: Optional[Path] = None) -> Path:
-    from lrspeech.models import espnet_io
+    from lrspeech.models import train_lists
 
-    return espnet_io.write_train_lists(data, root, text=text, with_sids=with_sids,
-                                       spk2sid=spk2sid)
+    return train_lists.write_train_lists(data, root, text=text, with_sids=with_sids,
+                                         spk2sid=spk2sid)
 
 
 def train_asr(name: str, data: Dict[str, Path], work: Path, minutes: float,
               big: bool = True) -> Dict[str, object]:
-    from lrspeech.models import espnet_io
+    from lrspeech.models import espnet_train, train_lists
 
     config = work / f"{name}.yaml"
     conf = yaml.safe_load(ASR_BASE.read_text())
@@ -167,11 +166,11 @@ def train_asr(name: str, data: Dict[str, Path], work: Path, minutes: float,
         conf["encoder_conf"].update(JUDGE_ENCODER)
     config.write_text(yaml.safe_dump(conf))
     lists = {s: build_lists(d, work / name / "dump" / s, None, False) for s, d in data.items()}
-    tokens = espnet_io.write_token_list(lists["train"] / "text", work / name / "tokens.txt",
-                                        "char")
-    stats = espnet_io.collect_stats("asr", config, lists["train"], lists["valid"],
-                                    work / name / "stats", tokens, "char",
-                                    log_file=work / name / "stats.log")
+    tokens = train_lists.write_token_list(lists["train"] / "text", work / name / "tokens.txt",
+                                          "char")
+    stats = espnet_train.collect_stats("asr", config, lists["train"], lists["valid"],
+                                       work / name / "stats", tokens, "char",
+                                       log_file=work / name / "stats.log")
     info = train_timed("asr", config, lists, stats, work / name / "exp", tokens, "char", minutes)
     info["exp"] = str(work / name / "exp")
     return info
@@ -179,13 +178,13 @@ def train_asr(name: str, data: Dict[str, Path], work: Path, minutes: float,
 
 def train_tts(name: str, config: Path, lists: Dict[str, Path], work: Path,
               minutes: float) -> Dict[str, object]:
-    from lrspeech.models import espnet_io
+    from lrspeech.models import espnet_train, train_lists
     from lrspeech.pipeline.durations import fastspeech2_data_args
 
-    tokens = espnet_io.write_token_list(lists["train"] / "text", work / name / "tokens.txt")
-    stats = espnet_io.collect_stats("tts", config, lists["train"], lists["valid"],
-                                    work / name / "stats", tokens,
-                                    log_file=work / name / "stats.log")
+    tokens = train_lists.write_token_list(lists["train"] / "text", work / name / "tokens.txt")
+    stats = espnet_train.collect_stats("tts", config, lists["train"], lists["valid"],
+                                       work / name / "stats", tokens,
+                                       log_file=work / name / "stats.log")
     extra = fastspeech2_data_args(lists["train"], lists["valid"])  # precomputed pitch/energy
     info = train_timed("tts", config, lists, stats, work / name / "exp", tokens, "word", minutes,
                        extra)
@@ -219,9 +218,9 @@ def synthesize(exp: Path, texts: Dict[str, str], sid: int) -> Dict[str, np.ndarr
     from espnet2.bin.tts_inference import Text2Speech
     from tqdm import tqdm
 
-    from lrspeech.models import espnet_io
+    from lrspeech.models import espnet_train
 
-    trained = espnet_io.TrainedExp.load(exp)
+    trained = espnet_train.TrainedExp.load(exp)
     tts = Text2Speech(str(trained.config), str(trained.checkpoint), device="cpu",
                       maxlenratio=5.0, threshold=0.5)
     out = {}
@@ -237,15 +236,16 @@ def focus_rate(exp: Path, lists: Path, n: int = 10) -> float:
     from espnet2.bin.tts_inference import Text2Speech
 
     from lrspeech.data.audio import load_audio
-    from lrspeech.models import espnet_io
+    from lrspeech.data.kaldi_files import read_mapping
+    from lrspeech.models import espnet_train
 
-    trained = espnet_io.TrainedExp.load(exp)
+    trained = espnet_train.TrainedExp.load(exp)
     tts = Text2Speech(str(trained.config), str(trained.checkpoint), device="cpu",
                       use_teacher_forcing=True)
     tts.vocoder = None  # Griffin-Lim is not needed for the attention
-    texts = dict(line.split(maxsplit=1) for line in (lists / "text").read_text().splitlines())
-    wavs = dict(line.split(maxsplit=1) for line in (lists / "wav.scp").read_text().splitlines())
-    sids = dict(line.split() for line in (lists / "utt2sid").read_text().splitlines())
+    texts = read_mapping(lists / "text", "utterance")
+    wavs = read_mapping(lists / "wav.scp", "utterance")
+    sids = read_mapping(lists / "utt2sid", "utterance")
     rates = []
     for utt in sorted(texts)[:n]:
         speech, _ = load_audio(wavs[utt])

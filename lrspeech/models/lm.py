@@ -186,7 +186,7 @@ def attach_lm(asr_dir: PathLike, lm_dir: PathLike, weight: float, length_bonus: 
     asr_dir, lm_dir = Path(asr_dir), Path(lm_dir)
     meta = expect_task(asr_dir, "asr")
     lm_meta = expect_task(lm_dir, "lm")
-    from lrspeech.models.espnet_io import read_token_list
+    from lrspeech.text.token_list import read_token_list
 
     asr_tokens = read_token_list(asr_dir / "tokens.txt")
     if lm_meta.get("tokens_sha256") != token_digest(asr_tokens):

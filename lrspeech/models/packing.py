@@ -151,7 +151,7 @@ def pack_model(
 ) -> Path:
     """Pack an ESPnet exp dir (or config.yaml + checkpoint) into `out_dir`; return it.
 
-    `checkpoint` None picks the exp dir's best (lrspeech.models.espnet_io.find_checkpoint).
+    `checkpoint` None picks the exp dir's best (lrspeech.models.espnet_train.find_checkpoint).
     `meta` gives `task`, `token_type`, `target_speaker`, `speakers` (name -> sid), ...;
     missing `task`/`token_type` are read from the config. `speaker_embeddings` is an .npz of
     speaker name -> embedding for models with `spk_embed_dim`. `config_updates` replaces
@@ -189,7 +189,7 @@ def _locate(source: Path, checkpoint: Optional[PathLike]) -> Tuple[Path, Path]:
         raise PackError(f"{config}: not found; give an ESPnet exp dir (with config.yaml) or "
                         "its config.yaml")
     if checkpoint is None:
-        from lrspeech.models.espnet_io import find_checkpoint
+        from lrspeech.models.espnet_train import find_checkpoint
 
         try:
             return config, find_checkpoint(config.parent)

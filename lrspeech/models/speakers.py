@@ -18,7 +18,9 @@ from typing import Dict, List, Mapping, Optional, Tuple, Union
 
 import numpy as np
 
-from lrspeech.data.atomic import atomic_file, atomic_write_text
+from lrspeech.data.atomic import atomic_file
+from lrspeech.data.errors import DataDirError
+from lrspeech.data.kaldi_files import parse_mapping, write_mapping
 from lrspeech.errors import LrspeechError
 
 logger = logging.getLogger(__name__)
@@ -39,20 +41,18 @@ def read_spk2sid(path: PathLike) -> Dict[str, int]:
     if not path.is_file():
         raise SpeakerError(f"{path}: spk2sid not found; write it with write_spk2sid() "
                            "or take it from the training lists (dump/<split>/spk2sid)")
-    table: Dict[str, int] = {}
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        fields = line.split()
-        if len(fields) != 2 or not fields[1].isdigit():
-            raise SpeakerError(f"{path}:{lineno}: expected `speaker sid` (sid an integer >= 0), "
-                               f"got {line.strip()!r}; fix the line")
-        if fields[0] in table:
-            raise SpeakerError(f"{path}:{lineno}: speaker '{fields[0]}' appears twice; "
-                               "keep one line")
-        table[fields[0]] = int(fields[1])
+    try:
+        table = parse_mapping(path, _sid, "a sid (an integer >= 0)", "fix the line", "speaker")
+    except DataDirError as err:
+        raise SpeakerError(str(err)) from err
     check_spk2sid(table, str(path))
     return table
+
+
+def _sid(value: str) -> int:
+    if not value.isdigit():
+        raise ValueError(value)
+    return int(value)
 
 
 def check_spk2sid(spk2sid: Mapping[str, int], where: str = "spk2sid") -> None:
@@ -68,10 +68,10 @@ def check_spk2sid(spk2sid: Mapping[str, int], where: str = "spk2sid") -> None:
 
 
 def write_spk2sid(spk2sid: Mapping[str, int], path: PathLike) -> Path:
-    """Write `speaker sid` lines in sid order, atomically."""
+    """Write `speaker sid` lines sorted by name (as every Kaldi file, the lists' included),
+    atomically."""
     check_spk2sid(spk2sid, str(path))
-    lines = [f"{spk} {sid}\n" for spk, sid in sorted(spk2sid.items(), key=lambda kv: kv[1])]
-    atomic_write_text(Path(path), "".join(lines))
+    write_mapping(path, {spk: int(sid) for spk, sid in spk2sid.items()})
     return Path(path)
 
 

@@ -25,8 +25,8 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 import torch
 
-from lrspeech.models.espnet_io import read_token_list
 from lrspeech.models.tasks import ConfigError, build_model, read_config
+from lrspeech.text.token_list import read_token_list
 
 logger = logging.getLogger(__name__)
 

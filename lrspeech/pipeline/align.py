@@ -514,7 +514,7 @@ def load_speech2text(model: Union[str, Path], device: str = "cpu") -> Any:
     if (model / "config.yaml").is_file():
         from espnet2.bin.asr_inference import Speech2Text
 
-        from lrspeech.models.espnet_io import TrainedExp
+        from lrspeech.models.espnet_train import TrainedExp
         from lrspeech.models.tasks import register_models
 
         register_models()

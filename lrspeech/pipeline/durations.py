@@ -605,7 +605,7 @@ def prepare_fastspeech2_inputs(
     Keeps aligned utterances whose score reaches `min_score` (see `resolve_min_score`) and
     whose durations fit their TTS tokens and audio (one per token plus `<sos/eos>`, summing
     to the audio's frames at the TTS rate). Writes, through
-    `lrspeech.models.espnet_io.write_train_lists`, `wav.scp`, `text` (the TTS tokens),
+    `lrspeech.models.train_lists.write_train_lists`, `wav.scp`, `text` (the TTS tokens),
     `durations`, and with `with_sids` `utt2spk`/`utt2sid`/`spk2sid` for a multi-speaker
     model (`spks`). With `tts_config`, also the token-averaged pitch and energy its
     extractors give (`write_pitch_energy`; train with `fastspeech2_data_args`). Raises
@@ -614,7 +614,7 @@ def prepare_fastspeech2_inputs(
     import tempfile
 
     from lrspeech.data.datadir import DataDir
-    from lrspeech.models.espnet_io import write_train_lists
+    from lrspeech.models.train_lists import write_train_lists
 
     data_dir, align_dir, lists_dir = Path(data_dir), Path(align_dir), Path(lists_dir)
     dd = DataDir.load(data_dir)

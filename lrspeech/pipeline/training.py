@@ -33,15 +33,19 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from lrspeech.data.atomic import atomic_write_text
 from lrspeech.data.datadir import DataDir
+from lrspeech.data.kaldi_files import read_mapping, write_mapping
 from lrspeech.data.ops import combine, restrict
 from lrspeech.data.skips import SKIPPED_JSON, Skips
 from lrspeech.errors import InputError
-from lrspeech.models import espnet_io
+from lrspeech.models import espnet_train
 from lrspeech.models.packing import pack_model
+from lrspeech.models.speakers import read_spk2sid
 from lrspeech.models.tasks import TrainingFailedError, read_config
+from lrspeech.models.train_lists import FEATS, write_train_lists
 from lrspeech.text.cleaners import normalize_for_scoring
 from lrspeech.text.lang import LangConfig
 from lrspeech.text.textfile import tokenize_text_file
+from lrspeech.text.token_list import read_token_list
 from lrspeech.text.tokenizer import Tokenizer
 
 logger = logging.getLogger(__name__)
@@ -103,7 +107,7 @@ def init_checkpoint(init: Path) -> Path:
     if (init / "model.pth").is_file():
         return init / "model.pth"
     if init.is_dir():
-        return espnet_io.find_checkpoint(init)
+        return espnet_train.find_checkpoint(init)
     raise FileNotFoundError(
         f"{init}: no checkpoint there; give a .pth, an exp dir or a packed model dir"
     )
@@ -119,7 +123,7 @@ def combined_dir(dirs: Sequence[Path], out: Path) -> Path:
 def asr_text(dd: DataDir, cfg: LangConfig, out: Path) -> Path:
     """ASR targets: the scoring normalization of every transcript, one `utt text` line each."""
     data_dir = dd.name
-    lines = []
+    normalized = {}
     for utt in sorted(dd.text):
         norm = normalize_for_scoring(dd.text[utt], cfg)
         if not norm:
@@ -127,18 +131,16 @@ def asr_text(dd: DataDir, cfg: LangConfig, out: Path) -> Path:
                 f"{data_dir}/text: utterance '{utt}' is empty after normalization "
                 f"({dd.text[utt]!r}); fix or drop it (utils/fix_data_dir.sh)"
             )
-        lines.append(f"{utt} {norm}\n")
-    atomic_write_text(out, "".join(lines))
+        normalized[utt] = norm
+    write_mapping(out, normalized)
     return out
 
 
 def asr_units(text_file: Path, out: Path) -> Path:
     """The ASR's char units of normalized text, pre-tokenized (for CTC alignment)."""
-    lines = []
-    for line in text_file.read_text(encoding="utf-8").splitlines():
-        utt, _, text = line.partition(" ")
-        lines.append(f"{utt} " + " <space> ".join(" ".join(w) for w in text.split()) + "\n")
-    atomic_write_text(out, "".join(lines))
+    units = {utt: " <space> ".join(" ".join(w) for w in text.split())
+             for utt, text in read_mapping(text_file, "utterance").items()}
+    write_mapping(out, units)
     return out
 
 
@@ -146,7 +148,7 @@ def tts_text(data_dir: Path, cfg: LangConfig, token_type: str, token_list: Path,
     """TTS inputs: lrspeech's tokens (phonemes or characters) with <space> word breaks."""
     if not out.is_file():
         tok = Tokenizer(
-            cfg, token_type=token_type, token_list=espnet_io.read_token_list(token_list)
+            cfg, token_type=token_type, token_list=read_token_list(token_list)
         )
         tokenize_text_file(tok, data_dir / "text", out)
     return out
@@ -251,12 +253,12 @@ def write_lists(step: TrainStep, split: str, data_dir: Path) -> Path:
     if step.task == "asr":
         data_dir = usable_for_asr(step, split, data_dir)
         text = asr_text(DataDir.load(data_dir), cfg, work / f"{split}.asr")
-        return espnet_io.write_train_lists(data_dir, lists, text=text)
+        return write_train_lists(data_dir, lists, text=text)
     tokens = tts_text(data_dir, cfg, step.token_type, step.token_list, work / f"{split}.tok")
     if step.is_duration_tts:
         _ctc_align(step, split, data_dir, tokens, lists)
         return lists
-    return espnet_io.write_train_lists(
+    return write_train_lists(
         data_dir, lists, text=tokens, with_sids=True, spk2sid=step.spk2sid
     )
 
@@ -270,13 +272,13 @@ def add_encoder_feats(step: TrainStep, lists: Path, sources: Sequence[Path]) -> 
     entries: Dict[str, str] = {}
     for src in sources:
         entries.update(read_scp(extract_features(src, encoder).out_dir))
-    utts = espnet_io.read_kaldi_map(lists / "wav.scp")
+    utts = read_mapping(lists / "wav.scp", "utterance")
     missing = sorted(set(utts) - set(entries))
     if missing:
         raise InputError(f"{lists}/wav.scp: utterance '{missing[0]}' ({len(missing)} in all) has "
                          f"no encoder features in the caches of {', '.join(map(str, sources))}; "
                          "rerun the step (the caches are rebuilt when their audio changed)")
-    atomic_write_text(lists / espnet_io.FEATS, "".join(f"{u} {entries[u]}\n" for u in sorted(utts)))
+    write_mapping(lists / FEATS, {u: entries[u] for u in utts})
     return encoder.dim
 
 
@@ -319,12 +321,12 @@ def run_step(step: TrainStep) -> Path:
         if world > 1:  # the other ranks stop waiting and name the cause
             _publish(ready, {"error": f"{type(err).__name__}: {err}"})
         raise
-    todo = not espnet_io.training_done(exp, argv)
+    todo = not espnet_train.training_done(exp, argv)
     if world > 1:  # without this rank's own options (e.g. --dist_rank): each rank adds its own
         common = argv[: len(argv) - len(step.extra_args)]
         _publish(ready, {"argv": common, "train": todo, "world_size": world})
     if todo:
-        espnet_io.run_training(step.task, argv, exp)
+        espnet_train.run_training(step.task, argv, exp)
     else:
         logger.info("%s is complete; training skipped", exp)
     meta = _meta(step, step.out_dir / "dump" / "train")
@@ -364,7 +366,7 @@ def _prepare(step: TrainStep) -> Tuple[List[str], Path]:
     # ESPnet runs in this process (its output goes to this step's log): one import, not three.
     # Statistics are collected by rank 0 alone, outside the distributed group.
     with single_process_env():
-        stats = espnet_io.collect_stats(
+        stats = espnet_train.collect_stats(
             step.task,
             step.config,
             lists["train"],
@@ -382,8 +384,8 @@ def _prepare(step: TrainStep) -> Tuple[List[str], Path]:
         extra += ["--init_param", str(init_checkpoint(step.init)), "--ignore_init_mismatch", "true"]
     extra += step.extra_args
     exp = step.out_dir / "exp"
-    argv = espnet_io.train_argv(step.task, step.config, lists["train"], lists["valid"], stats,
-                                exp, step.token_list, token_type, step.bpemodel, extra)
+    argv = espnet_train.train_argv(step.task, step.config, lists["train"], lists["valid"],
+                                   stats, exp, step.token_list, token_type, step.bpemodel, extra)
     return argv, exp
 
 
@@ -462,7 +464,7 @@ def _follow_rank0(step: TrainStep, rank: int) -> Path:
                                   f"{plan['error']}; see rank 0's log")
     if plan["train"]:
         argv = [*plan["argv"], *step.extra_args]
-        espnet_io.run_training(step.task, argv, step.out_dir / "exp", primary=False)
+        espnet_train.run_training(step.task, argv, step.out_dir / "exp", primary=False)
     return step.out_dir / "model"
 
 
@@ -471,6 +473,6 @@ def _meta(step: TrainStep, train_lists: Path) -> Dict[str, object]:
     if step.init is not None:
         meta["init"] = str(step.init)  # where the weights started, as given
     if step.task == "tts" and (train_lists / "spk2sid").is_file():
-        meta["speakers"] = espnet_io.read_spk2sid(train_lists / "spk2sid")
+        meta["speakers"] = read_spk2sid(train_lists / "spk2sid")
         meta["target_speaker"] = step.target_speaker
     return meta

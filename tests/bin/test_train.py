@@ -7,7 +7,9 @@ import pytest
 import torch
 
 from lrspeech.bin import asr_train, tts_train
-from lrspeech.models import espnet_io
+from lrspeech.models.espnet_train import data_args, find_checkpoint, train_args
+from lrspeech.models.train_lists import write_token_list, write_train_lists
+from lrspeech.text.token_list import read_token_list
 
 REPO = Path(__file__).resolve().parents[2]
 ASR_CONFIG = REPO / "conf" / "asr" / "conformer_tiny.yaml"
@@ -33,26 +35,26 @@ def an4_lists(an4_rows, tmp_path_factory):
     for split, rows in (("train", an4_rows[:4]), ("valid", an4_rows[8:])):
         data = kaldi_dir(rows, root / "data" / split)
         spk2sid = lists["train"] / "spk2sid" if split == "valid" else None
-        lists[split] = espnet_io.write_train_lists(data, root / "dump" / split, with_sids=True,
-                                                   spk2sid=spk2sid)
-    tokens = espnet_io.write_token_list(lists["train"] / "text", root / "tokens.txt", "char")
+        lists[split] = write_train_lists(data, root / "dump" / split, with_sids=True,
+                                         spk2sid=spk2sid)
+    tokens = write_token_list(lists["train"] / "text", root / "tokens.txt", "char")
     return root, lists, tokens
 
 
 def run_cli(main, task, config, root, lists, tokens, name):
     """collect_stats then one training step, both through the CLI's main(argv)."""
-    data = espnet_io.data_args(task, lists["train"], lists["valid"], tokens, "char")
+    data = data_args(task, lists["train"], lists["valid"], tokens, "char")
     stats = root / f"stats_{name}"
     main(["--collect_stats", "true", "--config", str(config), *data, "--normalize", "none",
           "--train_shape_file", str(lists["train"] / "wav.scp"),
           "--valid_shape_file", str(lists["valid"] / "wav.scp"), "--output_dir", str(stats)])
-    vocab = len(espnet_io.read_token_list(tokens))
+    vocab = len(read_token_list(tokens))
     for split in ("train", "valid"):
         shape = (stats / split / "text_shape").read_text().splitlines()
         (stats / split / "text_shape.char").write_text("".join(f"{s},{vocab}\n" for s in shape))
     exp = root / f"exp_{name}"
-    main([*espnet_io.train_args(task, config, lists["train"], lists["valid"], stats, exp,
-                                tokens, "char"), *ONE_STEP])
+    main([*train_args(task, config, lists["train"], lists["valid"], stats, exp,
+                      tokens, "char"), *ONE_STEP])
     return stats, exp
 
 
@@ -61,8 +63,8 @@ def test_asr_train_cli_collects_stats_and_trains(an4_lists):
     stats, exp = run_cli(asr_train.main, "asr", ASR_CONFIG, root, lists, tokens, "asr")
     feats = np.load(stats / "train" / "feats_stats.npz")
     assert feats["sum"].shape == (80,) and int(feats["count"]) == 4 * 101  # 4 clips x 1 s
-    state = torch.load(espnet_io.find_checkpoint(exp))
-    assert state["ctc.ctc_lo.weight"].shape[0] == len(espnet_io.read_token_list(tokens))
+    state = torch.load(find_checkpoint(exp))
+    assert state["ctc.ctc_lo.weight"].shape[0] == len(read_token_list(tokens))
     assert any(k.startswith("encoder.encoders.0.conv_module") for k in state)  # Conformer
 
 
@@ -70,7 +72,7 @@ def test_tts_train_cli_trains_multi_speaker(an4_lists):
     root, lists, tokens = an4_lists
     stats, exp = run_cli(tts_train.main, "tts", TTS_CONFIG, root, lists, tokens, "tts")
     assert len((stats / "train" / "speech_shape").read_text().splitlines()) == 4
-    state = torch.load(espnet_io.find_checkpoint(exp))
+    state = torch.load(find_checkpoint(exp))
     assert state["tts.sid_emb.weight"].shape[0] == 5  # 4 speakers + <unk>
 
 

@@ -1,9 +1,9 @@
 """Session fixtures: micro ASR and micro multi-speaker Transformer-TTS trained on tests/data.
 
 Both train a few steps with the tiny configs on the real clips shipped in tests/data (Swahili
-and AN4: 9 speakers), through lrspeech.models.espnet_io, once per test session; the results
-live under the session's tmp dir. They are not meant to be good models, only real ones:
-ESPnet exp dirs with config.yaml, a checkpoint, token list and feature stats.
+and AN4: 9 speakers), through lrspeech.models.train_lists and espnet_train, once per test
+session; the results live under the session's tmp dir. They are not meant to be good models,
+only real ones: ESPnet exp dirs with config.yaml, a checkpoint, token list and feature stats.
 
 Tests elsewhere can reuse the builders without the fixtures:
     build_micro_asr(root, rows_train, rows_valid) / build_micro_tts(...) -> MicroModel
@@ -16,7 +16,8 @@ from typing import Dict, Iterable, List, Optional
 
 import pytest
 
-from lrspeech.models import espnet_io
+from lrspeech.models.espnet_train import TrainedExp, collect_stats, train
+from lrspeech.models.train_lists import write_token_list, write_train_lists
 
 REPO = Path(__file__).resolve().parents[2]
 ASR_CONFIG = REPO / "conf" / "asr" / "transformer_tiny.yaml"
@@ -98,12 +99,12 @@ def build_micro_asr(root: Path, train_rows: List[Dict], valid_rows: List[Dict],
     """Train the micro ASR (char tokens) under `root`; reuse it if already there."""
     data = {s: write_data_dir(r, root / "data" / s) for s, r in
             (("train", train_rows), ("valid", valid_rows))}
-    lists = {s: espnet_io.write_train_lists(d, root / "dump" / s) for s, d in data.items()}
-    tokens = espnet_io.write_token_list(lists["train"] / "text", root / "tokens.txt", "char")
-    stats = espnet_io.collect_stats("asr", config, lists["train"], lists["valid"],
-                                    root / "stats", tokens, "char")
-    exp = espnet_io.train("asr", config, lists["train"], lists["valid"], stats, root / "exp",
-                          tokens, "char", extra_args=[*MICRO_ARGS, *extra_args])
+    lists = {s: write_train_lists(d, root / "dump" / s) for s, d in data.items()}
+    tokens = write_token_list(lists["train"] / "text", root / "tokens.txt", "char")
+    stats = collect_stats("asr", config, lists["train"], lists["valid"],
+                          root / "stats", tokens, "char")
+    exp = train("asr", config, lists["train"], lists["valid"], stats, root / "exp",
+                tokens, "char", extra_args=[*MICRO_ARGS, *extra_args])
     return _micro("asr", exp, tokens, "char", data["train"], lists, None)
 
 
@@ -113,23 +114,23 @@ def build_micro_tts(root: Path, train_rows: List[Dict], valid_rows: List[Dict],
     data = {s: write_data_dir(r, root / "data" / s) for s, r in
             (("train", train_rows), ("valid", valid_rows))}
     token_text = {s: write_tokenized_text(d, root / f"text_tokens.{s}") for s, d in data.items()}
-    train_lists = espnet_io.write_train_lists(data["train"], root / "dump" / "train",
-                                              text=token_text["train"], with_sids=True)
-    valid_lists = espnet_io.write_train_lists(data["valid"], root / "dump" / "valid",
-                                              text=token_text["valid"], with_sids=True,
-                                              spk2sid=train_lists / "spk2sid")
+    train_lists = write_train_lists(data["train"], root / "dump" / "train",
+                                    text=token_text["train"], with_sids=True)
+    valid_lists = write_train_lists(data["valid"], root / "dump" / "valid",
+                                    text=token_text["valid"], with_sids=True,
+                                    spk2sid=train_lists / "spk2sid")
     lists = {"train": train_lists, "valid": valid_lists}
-    tokens = espnet_io.write_token_list(train_lists / "text", root / "tokens.txt", "word")
-    stats = espnet_io.collect_stats("tts", config, train_lists, valid_lists, root / "stats",
-                                    tokens, "word")
-    exp = espnet_io.train("tts", config, train_lists, valid_lists, stats, root / "exp", tokens,
-                          "word", extra_args=[*MICRO_ARGS, *extra_args])
+    tokens = write_token_list(train_lists / "text", root / "tokens.txt", "word")
+    stats = collect_stats("tts", config, train_lists, valid_lists, root / "stats",
+                          tokens, "word")
+    exp = train("tts", config, train_lists, valid_lists, stats, root / "exp", tokens,
+                "word", extra_args=[*MICRO_ARGS, *extra_args])
     return _micro("tts", exp, tokens, "word", data["train"], lists, train_lists / "spk2sid")
 
 
 def _micro(task: str, exp: Path, tokens: Path, token_type: str, data_dir: Path,
            lists: Dict[str, Path], spk2sid: Optional[Path]) -> MicroModel:
-    trained = espnet_io.TrainedExp.load(exp)
+    trained = TrainedExp.load(exp)
     return MicroModel(
         task=task, exp_dir=exp, config=trained.config, checkpoint=trained.checkpoint,
         token_list=tokens, token_type=token_type, stats_file=trained.stats_file,

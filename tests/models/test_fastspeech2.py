@@ -7,7 +7,9 @@ import pytest
 import torch
 
 from lrspeech.data.audio import load_audio
-from lrspeech.models import espnet_io
+from lrspeech.models.espnet_train import TrainedExp, collect_stats, train
+from lrspeech.models.tasks import read_config
+from lrspeech.models.train_lists import write_token_list
 from lrspeech.pipeline.align import CtcAligner
 from lrspeech.pipeline.durations import (
     TtsFrames,
@@ -48,10 +50,10 @@ def fastspeech2(micro_asr, tmp_path_factory):
     prep = prepare_fastspeech2_inputs(data, root / "align", root / "lists", min_score=None,
                                       tts_config=FS2_TINY)
     lists = root / "lists"
-    tokens = espnet_io.write_token_list(lists / "text", root / "tokens.txt", "word")
-    stats = espnet_io.collect_stats("tts", FS2_TINY, lists, lists, root / "stats", tokens)
-    exp = espnet_io.train("tts", FS2_TINY, lists, lists, stats, root / "exp", tokens,
-                          extra_args=FEW_STEPS + fastspeech2_data_args(lists, lists))
+    tokens = write_token_list(lists / "text", root / "tokens.txt", "word")
+    stats = collect_stats("tts", FS2_TINY, lists, lists, root / "stats", tokens)
+    exp = train("tts", FS2_TINY, lists, lists, stats, root / "exp", tokens,
+                extra_args=FEW_STEPS + fastspeech2_data_args(lists, lists))
     return {"report": report, "prep": prep, "lists": lists, "stats": stats, "exp": exp,
             "data": data}
 
@@ -63,8 +65,8 @@ def test_durations_feed_collect_stats_and_training(fastspeech2):
         assert (fastspeech2["stats"] / "train" / name).is_file()
     spk2sid = (fastspeech2["lists"] / "spk2sid").read_text().split()
     assert len(spk2sid) == 2 * 4  # <unk>, sw_35d and two AN4 speakers
-    trained = espnet_io.TrainedExp.load(fastspeech2["exp"])
-    config = espnet_io.read_config(trained.config)
+    trained = TrainedExp.load(fastspeech2["exp"])
+    config = read_config(trained.config)
     assert config["tts"] == "fastspeech2" and config["tts_conf"]["spks"] == 4
     state = torch.load(trained.checkpoint, map_location="cpu")
     assert all(torch.isfinite(v).all() for v in state.values() if v.dtype.is_floating_point)
@@ -83,7 +85,7 @@ def test_precomputed_pitch_and_energy_are_what_espnet_extracts(fastspeech2):
         total = sum(v.sum() for v in values.values())
         assert total == pytest.approx(float(espnet["sum"][0]), rel=1e-4)
         assert sum(len(v) for v in values.values()) == int(espnet["count"])
-    config = espnet_io.read_config(espnet_io.TrainedExp.load(fastspeech2["exp"]).config)
+    config = read_config(TrainedExp.load(fastspeech2["exp"]).config)
     feeds = [entry[1] for entry in config["train_data_path_and_name_and_type"]]
     assert "pitch" in feeds and "energy" in feeds
 
@@ -91,7 +93,7 @@ def test_precomputed_pitch_and_energy_are_what_espnet_extracts(fastspeech2):
 def test_trained_fastspeech2_synthesizes_with_its_own_and_given_durations(fastspeech2):
     from espnet2.bin.tts_inference import Text2Speech
 
-    trained = espnet_io.TrainedExp.load(fastspeech2["exp"])
+    trained = TrainedExp.load(fastspeech2["exp"])
     lists = fastspeech2["lists"]
     utt, text = (lists / "text").read_text().splitlines()[0].split(maxsplit=1)
     sid = int(dict(line.split() for line in (lists / "utt2sid").read_text().splitlines())[utt])

@@ -12,7 +12,7 @@ import soundfile as sf
 import torch
 from espnet2.asr.espnet_model import ESPnetASRModel
 
-from lrspeech.models import espnet_io
+from lrspeech.models.espnet_train import TrainedExp, train
 from lrspeech.models.mixspeech import MixPlan, MixSpeechASRModel, derangement, mix_features
 from lrspeech.models.tasks import build_model
 
@@ -225,14 +225,14 @@ print(json.dumps({"model": type(s2t.asr_model).__name__, "text": text}))
 def test_mixspeech_trains_and_decodes_with_speech2text_after_import_lrspeech(
     micro_asr, tmp_path, an4_rows
 ):
-    exp = espnet_io.train(
+    exp = train(
         "asr", CONFIG, micro_asr.train_dir, micro_asr.valid_dir, micro_asr.stats_file.parents[1],
         tmp_path / "exp_mix", micro_asr.token_list, "char",
         extra_args=["--model", "mixspeech", "--model_conf", "mix_share=0.5",
                     "--max_epoch", "1", "--num_iters_per_epoch", "2", "--num_att_plot", "0",
                     "--use_tensorboard", "false"],
     )
-    trained = espnet_io.TrainedExp.load(exp)
+    trained = TrainedExp.load(exp)
     config = (exp / "config.yaml").read_text(encoding="utf-8")
     assert "model: mixspeech" in config and "mix_share: 0.5" in config
     assert (exp / "images" / "mix_lambda.png").is_file()  # the reporter saw l

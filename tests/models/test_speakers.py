@@ -16,15 +16,16 @@ from lrspeech.models.speakers import (
 SPK2SID = {"<unk>": 0, "amina": 1, "baraka": 2}
 
 
-def test_spk2sid_round_trip_in_sid_order(tmp_path):
-    path = write_spk2sid({"baraka": 2, "<unk>": 0, "amina": 1}, tmp_path / "spk2sid")
-    assert path.read_text() == "<unk> 0\namina 1\nbaraka 2\n"
-    assert read_spk2sid(path) == SPK2SID
+def test_spk2sid_round_trip_sorted_by_name(tmp_path):
+    path = write_spk2sid({"baraka": 1, "<unk>": 0, "amina": 2}, tmp_path / "spk2sid")
+    assert path.read_text() == "<unk> 0\namina 2\nbaraka 1\n"
+    assert read_spk2sid(path) == {"<unk>": 0, "amina": 2, "baraka": 1}
 
 
 @pytest.mark.parametrize("content, message", [
-    ("amina 1\nbaraka two\n", "spk2sid:2: expected `speaker sid`"),
-    ("amina 1\namina 2\n", "spk2sid:2: speaker 'amina' appears twice"),
+    ("amina 1\nbaraka two\n", "spk2sid:2: speaker 'baraka' has value 'two', expected a sid"),
+    ("amina 1\nbaraka\n", "spk2sid:2: speaker 'baraka' has no value after the id"),
+    ("amina 1\namina 2\n", "spk2sid:2: speaker 'amina' is a duplicate id with a different"),
     ("amina 1\nbaraka 1\n", "speakers 'amina' and 'baraka' share sid 1"),
 ])
 def test_bad_spk2sid_names_line_or_speakers(tmp_path, content, message):

@@ -7,7 +7,6 @@ import torch
 from espnet2.torch_utils.load_pretrained_model import load_pretrained_model
 
 from lrspeech.bin import transfer_init
-from lrspeech.models.espnet_io import read_token_list
 from lrspeech.models.tasks import ConfigError, build_model
 from lrspeech.models.transfer import (
     TransferSpec,
@@ -17,6 +16,7 @@ from lrspeech.models.transfer import (
     transfer_state,
     vocab_tensor_names,
 )
+from lrspeech.text.token_list import read_token_list
 
 REPO = Path(__file__).resolve().parents[2]
 ASR_CONFIG = REPO / "conf" / "asr" / "transformer_tiny.yaml"

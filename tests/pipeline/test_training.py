@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from lrspeech.models import espnet_io
+from lrspeech.models.train_lists import write_token_list
 from lrspeech.pipeline.training import (
     PREPARED,
     TrainStep,
@@ -94,7 +94,7 @@ def test_two_process_cpu_ddp_training(an4_rows, tmp_path):
     packed model. This is the path a multi-GPU or multi-node run takes (with nccl)."""
     train = kaldi_dir(an4_rows[:8], tmp_path / "data" / "train")
     valid = kaldi_dir(an4_rows[8:], tmp_path / "data" / "valid")
-    tokens = espnet_io.write_token_list(train / "text", tmp_path / "tokens.txt", "char")
+    tokens = write_token_list(train / "text", tmp_path / "tokens.txt", "char")
     out = tmp_path / "exp" / "asr"
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
            "-m", "lrspeech.bin.train_model", "--task", "asr",
