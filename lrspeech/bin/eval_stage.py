@@ -35,6 +35,7 @@ from typing import List, Optional, Tuple
 
 from lrspeech.bin import asr_inference, eval_ir, eval_mos, make_report, score_asr, tts_inference
 from lrspeech.data.atomic import atomic_write_text
+from lrspeech.data.kaldi_files import read_mapping
 from lrspeech.errors import InputError, LrspeechError
 
 
@@ -78,9 +79,7 @@ def _run(name: str, main, argv: List[str]) -> None:
 def _samples(tts_dir: Path, n: int) -> List[str]:
     """--sample options for make_report: the first n synthesized utterances."""
     args: List[str] = []
-    scp = tts_dir / "wav.scp"
-    for line in scp.read_text(encoding="utf-8").splitlines()[:n]:
-        utt, wav = line.split(maxsplit=1)
+    for utt, wav in list(read_mapping(tts_dir / "wav.scp", "utterance").items())[:n]:
         args += ["--sample", utt, wav]
         att = tts_dir / "att_ws" / f"{utt}.npy"
         if att.is_file():

@@ -16,8 +16,8 @@ import numpy as np
 
 from lrspeech.data.audio import is_pipe, load_audio
 from lrspeech.data.datadir import DataDir
-from lrspeech.data.errors import UNSORTED, DataDirError
-from lrspeech.data.kaldi_files import Entry, check_order, first_values, read_entries
+from lrspeech.data.errors import DataDirError
+from lrspeech.data.kaldi_files import Entry, read_mapping_entries
 from lrspeech.data.skips import FAILED_LIST
 from lrspeech.errors import LrspeechError
 
@@ -48,16 +48,16 @@ def read_text_entries(path: PathLike) -> Dict[str, Entry]:
     """`utt text` lines of a Kaldi text file, keyed by id (Entry keeps the line number).
 
     Unreadable lines and repeated ids are errors: a score over a silently deduplicated
-    file would not be the score of the file the user gave.
+    file would not be the score of the file the user gave. An empty transcript is read (a
+    hypothesis may be empty).
     """
     path = Path(path)
     if not path.is_file():
         raise EvalInputError(f"{path}: text file not found; give the `text` file of a data dir")
-    entries, problems = read_entries(path)
-    problems += [p for p in check_order(path, entries) if p.kind != UNSORTED]
-    if problems:
-        raise EvalInputError(str(DataDirError(problems)))
-    return first_values(entries)
+    try:
+        return read_mapping_entries(path, "utterance", allow_empty=True)
+    except DataDirError as err:
+        raise EvalInputError(str(err)) from err
 
 
 def read_text(path: PathLike) -> Dict[str, str]:

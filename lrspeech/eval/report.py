@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+from lrspeech.data.kaldi_files import read_mapping
 from lrspeech.errors import LrspeechError
 from lrspeech.eval.pages import Sample
 
@@ -292,16 +293,13 @@ def dev_recordings(dev_dir: Path) -> Dict[str, Dict[str, str]]:
     out: Dict[str, Dict[str, str]] = {}
     dev_dir = Path(dev_dir)
     if (dev_dir / "text").is_file():
-        for line in (dev_dir / "text").read_text(encoding="utf-8").splitlines():
-            parts = line.split(maxsplit=1)
-            if parts:
-                out.setdefault(parts[0], {})["text"] = parts[1] if len(parts) > 1 else ""
+        for utt, text in read_mapping(dev_dir / "text", "utterance", allow_empty=True).items():
+            out.setdefault(utt, {})["text"] = text
     if (dev_dir / "segments").exists() or not (dev_dir / "wav.scp").is_file():
         return out
-    for line in (dev_dir / "wav.scp").read_text(encoding="utf-8").splitlines():
-        parts = line.split(maxsplit=1)
-        if len(parts) == 2 and not parts[1].rstrip().endswith("|"):
-            out.setdefault(parts[0], {})["real_wav"] = str(Path(parts[1].strip()).resolve())
+    for utt, spec in read_mapping(dev_dir / "wav.scp", "utterance").items():
+        if not spec.endswith("|"):
+            out.setdefault(utt, {})["real_wav"] = str(Path(spec).resolve())
     return out
 
 

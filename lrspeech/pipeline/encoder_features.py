@@ -29,6 +29,7 @@ from lrspeech.data.atomic import atomic_dir
 from lrspeech.data.audio import AudioError, load_audio
 from lrspeech.data.datadir import DataDir
 from lrspeech.data.errors import EMPTY_AUDIO
+from lrspeech.data.kaldi_files import read_mapping, write_mapping
 from lrspeech.data.skips import EMPTY, SKIPPED_JSON, TOO_SHORT, Skips
 from lrspeech.errors import InputError
 from lrspeech.models.speech_encoder import HOP, SAMPLE_RATE, SpeechEncoder, out_frames
@@ -181,20 +182,20 @@ def extract_features(data_dir: PathLike, encoder: Union[str, SpeechEncoder],
 
 def _write_index(tmp: Path, done: Sequence[Encoded], final: Path) -> Skips:
     skips = Skips()
-    scp, frames = [], []
+    scp: Dict[str, str] = {}
+    frames: Dict[str, int] = {}
     for e in done:
         if e.skipped:
             skips.add(e.utt, e.skipped, e.detail)
             continue
-        scp.append(f"{e.utt} {final.resolve() / e.scp}\n")
-        frames.append(f"{e.utt} {e.frames}\n")
-    (tmp / SCP).write_text("".join(scp), encoding="utf-8")
-    (tmp / NUM_FRAMES).write_text("".join(frames), encoding="utf-8")
+        scp[e.utt] = str(final.resolve() / e.scp)
+        frames[e.utt] = e.frames
+    write_mapping(tmp / SCP, scp)
+    write_mapping(tmp / NUM_FRAMES, frames)
     skips.write(tmp / SKIPPED_JSON)
     return skips
 
 
 def read_scp(out_dir: PathLike) -> Dict[str, str]:
     """utt -> ark entry of a cache's feats.scp."""
-    lines = (Path(out_dir) / SCP).read_text(encoding="utf-8").splitlines()
-    return dict(line.split(" ", 1) for line in lines if line.strip())
+    return read_mapping(Path(out_dir) / SCP, "utterance")

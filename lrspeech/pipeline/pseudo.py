@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
 from lrspeech.data.datadir import DataDir
+from lrspeech.data.kaldi_files import read_scores
 from lrspeech.data.ops import combine, restrict, seeded_order
 from lrspeech.errors import InputError
 
@@ -51,20 +52,6 @@ def sample_text(text_dir: Path, n: int, seed: int, speakers: Sequence[str]) -> D
         len(speakers),
     )
     return DataDir(text=text, utt2spk=utt2spk)
-
-
-def read_scores(path: Path) -> Dict[str, float]:
-    """`utt score` lines (the ASR inference's `score` file)."""
-    scores = {}
-    for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        parts = line.split()
-        try:
-            scores[parts[0]] = float(parts[1])
-        except (IndexError, ValueError):
-            raise InputError(f"{path}:{i}: expected 'utt score', got {line!r}") from None
-    return scores
 
 
 def share_threshold(scores: Sequence[float], keep_share: float) -> Optional[float]:

@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Iterator, List, Sequence, Tuple, Union
 
 from lrspeech.data.atomic import atomic_file
+from lrspeech.data.errors import DataDirError
+from lrspeech.data.kaldi_files import read_mapping_entries
 from lrspeech.errors import LrspeechError
 from lrspeech.progress import progress as progress_bar
 from lrspeech.text.cleaners import SENTENCE_PUNCTUATION
@@ -53,28 +55,23 @@ def _lines(path: Path) -> Iterator[tuple]:
 def read_text(path: Union[str, Path], plain: bool = False) -> List[TextLine]:
     """Lines of a Kaldi `text` file (`utt_id text`), or of a plain file (one sentence a line).
 
-    Plain lines get ids `<file stem>_<line number>`; blank plain lines are skipped.
+    Plain lines get ids `<file stem>_<line number>`; blank plain lines are skipped. A Kaldi
+    file is read strictly (lrspeech.data.kaldi_files.read_mapping): a blank, repeated or
+    empty line stops the run, all of them named at once.
     """
     path = Path(path)
     if path.is_dir():
         path = path / "text"
     if not path.is_file():
         raise TextFileError(f"{path}: text file not found; check the path or the data dir")
-    out: List[TextLine] = []
-    for lineno, line in _lines(path):
-        if plain:
-            if line.strip():
-                out.append(TextLine(lineno, f"{path.stem}_{lineno:07d}", line.strip()))
-            continue
-        if not line.strip():
-            raise TextFileError(f"{path}:{lineno}: blank line; delete it")
-        parts = line.strip().split(maxsplit=1)
-        if len(parts) == 1 or not parts[1].strip():
-            raise TextFileError(
-                f"{path}:{lineno}: utterance '{parts[0]}' has an empty transcript; {FIX_EMPTY}"
-            )
-        out.append(TextLine(lineno, parts[0], parts[1].strip()))
-    return out
+    if plain:
+        return [TextLine(lineno, f"{path.stem}_{lineno:07d}", line.strip())
+                for lineno, line in _lines(path) if line.strip()]
+    try:
+        entries = read_mapping_entries(path, "utterance")
+    except DataDirError as err:
+        raise TextFileError(str(err)) from err
+    return [TextLine(e.line, e.key, e.value) for e in entries.values()]
 
 
 def _has_content(tokens: Sequence[str]) -> bool:

@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Counter, Iterable, List, Optional, Sequence, Union
 
 from lrspeech.data.atomic import atomic_write_text
+from lrspeech.data.errors import DataDirError
+from lrspeech.data.kaldi_files import read_mapping
 from lrspeech.errors import LrspeechError
 
 BLANK = "<blank>"
@@ -33,15 +35,13 @@ def count_tokens(paths: Iterable[Union[str, Path]]) -> Counter[str]:
             raise TokenListError(
                 f"{path}: tokenized text not found; run python -m lrspeech.bin.tokenize_text"
             )
-        with open(path, encoding="utf-8") as f:
-            for lineno, line in enumerate(f, 1):
-                fields = line.split()
-                if len(fields) < 2:
-                    raise TokenListError(
-                        f"{path}:{lineno}: expected `utt_id tok1 tok2 ...`, got {line.strip()!r}; "
-                        f"re-run tokenize_text or delete the line"
-                    )
-                counts.update(fields[1:])
+        try:
+            tokenized = read_mapping(path, "utterance")
+        except DataDirError as err:
+            raise TokenListError(f"{err}\n(expected `utt_id tok1 tok2 ...` lines; re-run "
+                                 "tokenize_text or fix them)") from err
+        for tokens in tokenized.values():
+            counts.update(tokens.split())
     return counts
 
 

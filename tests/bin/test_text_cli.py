@@ -99,7 +99,7 @@ def test_empty_line_exits_1_with_location(tmp_path, capsys):
     text.write_text("u1 habari\nu2\n", encoding="utf-8")
     assert tokenize_text.main(["--lang_config", str(CONF / "sw.yaml"), "--in", str(text),
                                "--out", str(tmp_path / "out")]) == 1
-    assert f"error: {text}:2: utterance 'u2' has an empty transcript" in capsys.readouterr().err
+    assert f"{text}:2: utterance 'u2' has no value after the id" in capsys.readouterr().err
 
 
 def test_unknown_normalizer_exits_1(tmp_path, capsys):

@@ -73,7 +73,7 @@ def test_empty_transcript_names_file_line_and_utterance(tmp_path: Path, sw_cfg: 
     out = tmp_path / "text.tok"
     with pytest.raises(TextFileError) as e:
         tokenize_text_file(Tokenizer(sw_cfg), src, out, progress=False)
-    assert str(e.value).startswith(f"{src}:2: utterance 'sw_0017' has an empty transcript; ")
+    assert f"{src}:2: utterance 'sw_0017' has no value after the id; fill it in" in str(e.value)
     assert not out.exists()
 
 
@@ -87,11 +87,14 @@ def test_text_empty_after_cleaning(tmp_path: Path, sw_cfg: LangConfig):
 
 
 def test_blank_line_missing_file_and_bad_encoding(tmp_path: Path):
-    with pytest.raises(TextFileError, match=r"text:2: blank line; delete it"):
-        read_text(_write(tmp_path / "text", "u1 a\n\n"))
+    with pytest.raises(TextFileError, match=r"text:2: is a blank line; delete it"):
+        read_text(_write(tmp_path / "text", "u1 a\n\nu3 b\n"))
+    with pytest.raises(TextFileError, match=r"text:2: utterance 'u1' is a duplicate id"):
+        read_text(_write(tmp_path / "text", "u1 a\nu1 b\n"))
     with pytest.raises(TextFileError, match=r"nothere: text file not found; check the path"):
         read_text(tmp_path / "nothere")
     bad = tmp_path / "latin1"
     bad.write_bytes("u1 caf\u00e9\n".encode("latin-1"))
-    with pytest.raises(TextFileError, match=r"latin1: not valid UTF-8 .*iconv"):
+    with pytest.raises(TextFileError, match=r"latin1:1: utterance 'u1' is not valid UTF-8: byte "
+                                            r"0xe9 .*iconv"):
         read_text(bad)

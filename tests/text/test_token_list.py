@@ -58,8 +58,11 @@ def test_bad_token_lists(tmp_path: Path, content: str, expected: str):
 
 def test_bad_tokenized_text(tmp_path: Path):
     tok = tmp_path / "text.tok"
-    tok.write_text("u1 a b\nu2\n", encoding="utf-8")
-    with pytest.raises(TokenListError, match=r"text.tok:2: expected `utt_id tok1 tok2 ...`"):
+    tok.write_text("u1 a b\nu2\nu1 c\n", encoding="utf-8")
+    with pytest.raises(TokenListError) as err:
         count_tokens([tok])
+    assert "text.tok:2: utterance 'u2' has no value after the id" in str(err.value)
+    assert "text.tok:3: utterance 'u1' is a duplicate id" in str(err.value)
+    assert "expected `utt_id tok1 tok2 ...` lines" in str(err.value)
     with pytest.raises(TokenListError, match=r"missing.tok: tokenized text not found"):
         count_tokens([tmp_path / "missing.tok"])
