@@ -161,12 +161,32 @@ def train_baseline(recipe: Path, opts: Sequence[str], times: Dict[str, float]) -
     speaker = (recipe / tok / "target_speaker").read_text().strip()
     ttype = (recipe / "exp" / "finetune" / "tts" / "model" / "meta.json")
     token_type = json.loads(ttype.read_text())["token_type"]
+    config = REPO / "conf" / "tts" / "fastspeech2_tiny.yaml"
+    durations = align_durations(recipe, "exp/baseline/asr/model", ["dump/raw/paired_hq"],
+                                "dump/raw/dev", f"{tok}/target_tts_tokens.txt", token_type,
+                                config, "exp/baseline/tts", "auto")
     train(recipe, "tts", "exp/baseline/tts", epochs, ["dump/raw/paired_hq"], "dump/raw/dev",
-          f"{tok}/target_tts_tokens.txt", token_type,
-          REPO / "conf" / "tts" / "fastspeech2_tiny.yaml",
+          f"{tok}/target_tts_tokens.txt", token_type, config,
           ["--spk2sid", f"{tok}/spk2sid", "--target_speaker", speaker,
-           "--align_asr", "exp/baseline/asr/model", "--align_min_score", "auto"], espnet)
+           "--durations", durations], espnet)
     times.setdefault("baseline", round(time.time() - t0, 1))
+
+
+def align_durations(recipe: Path, asr: str, train_dirs: List[str], valid: str, tokens: str,
+                    token_type: str, config: Path, tts_out: str, min_score: str) -> str:
+    """The recipe's ctc_align step before a FastSpeech2 training (as lr.sh runs it), into
+    `<tts_out>_durations`; redone unless that TTS is trained already. Returns the dir."""
+    from lrspeech.pipeline.align_step import AlignStep, run_align_step
+    from lrspeech.pipeline.durations import TtsFrames
+
+    out = f"{tts_out}_durations"
+    if not (recipe / tts_out / "model" / "meta.json").exists():
+        run_align_step(AlignStep(
+            asr_model=recipe / asr, train_dirs=[recipe / d for d in train_dirs],
+            out_dir=recipe / out, frames=TtsFrames.from_tts_config(config),
+            valid_dir=recipe / valid, lang_config=recipe / "conf" / "lang.yaml",
+            token_type=token_type, token_list=recipe / tokens, min_score=min_score))
+    return out
 
 
 def train_judge(work: Path, db_root: Path, epochs: int, quick: bool, lang: Path = LANG) -> Path:

@@ -60,7 +60,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     from lrspeech.data.audio import load_audio
     from lrspeech.data.corpus import datadir_from_metadata
     from lrspeech.pipeline.align import AlignmentError, CtcAligner, ctc_viterbi, to_asr_tokens
-    from lrspeech.pipeline.durations import auto_min_score
+    from lrspeech.pipeline.align_scores import auto_min_score
     from lrspeech.text.cleaners import normalize_for_scoring
 
     dd = datadir_from_metadata(a.db_root / "metadata.tsv", split="train")

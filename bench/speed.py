@@ -275,6 +275,18 @@ def main_speaker(data_dir: Path) -> str:
     return sorted(spk.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
 
 
+def align_durations(inputs: Inputs, lang: Path, tokens: Path, out: Path) -> Path:
+    """The recipe's ctc_align step before the FastSpeech2 training (every clip kept)."""
+    from lrspeech.pipeline.align_step import AlignStep, run_align_step
+    from lrspeech.pipeline.durations import TtsFrames
+
+    run_align_step(AlignStep(asr_model=inputs.asr_model, train_dirs=[inputs.train], out_dir=out,
+                             frames=TtsFrames.from_tts_config(FS_CONFIG),
+                             valid_dir=inputs.valid, lang_config=lang, token_type="char",
+                             token_list=tokens, min_score=None))
+    return out
+
+
 def fill_models(inputs: Inputs, a: argparse.Namespace, work: Path, needed: Sequence[str]) -> None:
     """Train the packed models the sub-benchmarks need and the arguments did not give."""
     models = work / "models"
@@ -292,10 +304,12 @@ def fill_models(inputs: Inputs, a: argparse.Namespace, work: Path, needed: Seque
             "asr", a.asr_config, *common, tokens["asr"], models / "asr", a.model_epochs,
             a.seed), models / "asr")
     if need_fs:
+        durations = models / "tts_fs_durations"
+        if not (models / "tts_fs" / "model" / "meta.json").is_file():
+            align_durations(inputs, a.lang_config, tokens["tts"], durations)
         fs = own_model("tts_fs", train_model_cmd(
             "tts", FS_CONFIG, *common, tokens["tts"], models / "tts_fs", a.model_epochs, a.seed,
-            ["--align_asr", inputs.asr_model, "--align_min_score", "none", *speaker]),
-            models / "tts_fs")
+            ["--durations", durations, *speaker]), models / "tts_fs")
         inputs.fs_tts = inputs.fs_tts or fs
         inputs.tts_model = inputs.tts_model or fs
     if need_ar:
@@ -350,15 +364,15 @@ def prepare_train(inputs: Inputs, a: argparse.Namespace, work: Path) -> TrainSet
     """What a plain ESPnet user has after data prep: the toolkit's lists, made once, untimed."""
     from lrspeech.data.datadir import DataDir
     from lrspeech.models import train_lists
-    from lrspeech.pipeline.training import asr_text
+    from lrspeech.pipeline.train_data import asr_targets
     from lrspeech.text.lang import LangConfig
 
     tokens = token_lists(inputs, a.lang_config, work / "tokens")["asr"]
     cfg = LangConfig.load(a.lang_config)
     lists = {}
     for split, d in (("train", inputs.train), ("valid", inputs.valid)):
-        text = asr_text(DataDir.load(d), cfg, work / "train" / "lists" / f"{split}.asr")
-        lists[split] = train_lists.write_train_lists(d, work / "train" / "lists" / split, text=text)
+        lists[split] = train_lists.write_lists(work / "train" / "lists" / split,
+                                               DataDir.load(d).wav_scp, asr_targets([d], cfg))
     return TrainSetup(inputs.train, inputs.valid, lists, tokens, a.lang_config, a.asr_config,
                       a.epochs, a.seed)
 

@@ -179,7 +179,7 @@ def train_asr(name: str, data: Dict[str, Path], work: Path, minutes: float,
 def train_tts(name: str, config: Path, lists: Dict[str, Path], work: Path,
               minutes: float) -> Dict[str, object]:
     from lrspeech.models import espnet_train, train_lists
-    from lrspeech.pipeline.durations import fastspeech2_data_args
+    from lrspeech.pipeline.pitch_energy import fastspeech2_data_args
 
     tokens = train_lists.write_token_list(lists["train"] / "text", work / name / "tokens.txt")
     stats = espnet_train.collect_stats("tts", config, lists["train"], lists["valid"],
@@ -259,8 +259,11 @@ def focus_rate(exp: Path, lists: Path, n: int = 10) -> float:
 
 def run(db_root: Path, work: Path, s: Setting) -> Dict[str, object]:
     from lrspeech.data.audio import load_audio
+    from lrspeech.data.datadir import DataDir
     from lrspeech.pipeline.align import CtcAligner
-    from lrspeech.pipeline.durations import TtsFrames, align_data_dir, prepare_fastspeech2_inputs
+    from lrspeech.pipeline.align_data import align_data_dir
+    from lrspeech.pipeline.durations import TtsFrames
+    from lrspeech.pipeline.fastspeech2_lists import write_fastspeech2_lists
     from lrspeech.text.cleaners import normalize_for_scoring
     from lrspeech.text.lang import LangConfig
 
@@ -295,15 +298,16 @@ def run(db_root: Path, work: Path, s: Setting) -> Dict[str, object]:
     aligner = CtcAligner.from_model(aligner_exp)
     fs2_lists = {}
     for split, d in (("train", data["paired"]), ("valid", valid)):
-        report = align_data_dir(aligner, d, work / "align" / split, frames)
-        prep = prepare_fastspeech2_inputs(
-            d, work / "align" / split, work / "tts_fs2" / "dump" / split,
-            "auto" if split == "train" else None,
+        report = align_data_dir(aligner, d, work / "align" / split, frames,
+                                min_score="auto" if split == "train" else None)
+        prep = write_fastspeech2_lists(
+            DataDir.load(d), work / "align" / split, work / "tts_fs2" / "dump" / split,
             spk2sid=None if split == "train" else fs2_lists["train"] / "spk2sid",
             tts_config=TTS_FS2)
         fs2_lists[split] = prep.lists_dir
         if split == "train":
-            res["alignment"] = {**report.summary()["score"], **prep.summary()}
+            res["alignment"] = {**report.summary()["score"], **report.selection.summary(),
+                                **prep.summary()}
             res["alignment"].pop("histogram")
     res["tts_fastspeech2"] = train_tts("tts_fs2", TTS_FS2, fs2_lists, work, s.tts_minutes)
     res["train_minutes"] = round((time.time() - t0) / 60, 1)
@@ -334,7 +338,7 @@ def print_figures(res: Dict[str, object]) -> None:
           f"CER on real dev recordings {100 * res['cer_real']['cer']:.1f}%")
     print(f"alignment scores: median {al['median']}, min {al['min']}, max {al['max']}; "
           f"FastSpeech2 kept {al['kept']}, left out {al['low_score']} "
-          f"(threshold {al['min_score']})")
+          f"(threshold {al['threshold']})")
     for name, r in (("Transformer-TTS (attention)", att), ("FastSpeech2 (CTC durations)", fs2)):
         print(f"{name}: {r['epochs']} epochs in {r['minutes']} min; judge CER "
               f"{100 * r['cer']['cer']:.1f}% (WER {100 * r['cer']['wer']:.1f}%), "

@@ -103,11 +103,13 @@ def train_control(recipe: Path, opts: Sequence[str]) -> None:
     speaker = (recipe / tok / "target_speaker").read_text(encoding="utf-8").strip()
     epochs = int(ablation.option(opts, "dt_epochs", ablation.recipe_options()["dt_epochs"]))
     espnet = ablation.option(opts, "train_args", "").split()
+    durations = ablation.align_durations(
+        recipe, "exp/dt/round1/asr/model", ["dump/raw/paired_hq"], "dump/raw/dev",
+        f"{tok}/target_tts_tokens.txt", meta["token_type"], TTS_CONFIG, "exp/control/tts", "-3.0")
     ablation.train(recipe, "tts", "exp/control/tts", epochs, ["dump/raw/paired_hq"],
                    "dump/raw/dev", f"{tok}/target_tts_tokens.txt", meta["token_type"], TTS_CONFIG,
                    ["--init", "exp/finetune/tts/model", "--spk2sid", f"{tok}/spk2sid",
-                    "--target_speaker", speaker, "--align_asr", "exp/dt/round1/asr/model",
-                    "--align_min_score", "-3.0"], espnet)
+                    "--target_speaker", speaker, "--durations", durations], espnet)
 
 
 def train_rows(work: Path, db_root: Path, lang: Path, text: Path, opts: Sequence[str],

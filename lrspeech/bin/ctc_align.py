@@ -1,15 +1,20 @@
-"""CTC forced alignment of a data dir with an ASR: TTS durations, scores, word timings.
+"""CTC forced alignment of a TTS's training data with an ASR: durations, scores, word timings.
 
-Usage: python -m lrspeech.bin.ctc_align --asr_model exp/asr --data_dir data/paired_hq \
-    --tts_config conf/tts/fastspeech2_tiny.yaml --tts_text dump/tts/paired_hq/text \
-    --out_dir exp/align/paired_hq --lists_dir dump/tts_fs2/paired_hq
+Usage: python -m lrspeech.bin.ctc_align --asr_model exp/finetune/asr/model \
+    --train dump/raw/paired_hq --valid dump/raw/dev --tts_config conf/tts/fastspeech2_tiny.yaml \
+    --lang_config conf/lang.yaml --token_type phn --token_list dump/token/target_tts_tokens.txt \
+    --min_score auto --out_dir exp/finetune/tts_durations
 
-Writes into --out_dir: `durations` (`utt d1 ... dN d_eos`, TTS frames, FastSpeech2's format),
-`scores` (mean log posterior per ASR frame of the best CTC path), `ctm` (word timings),
-`tokens` (the TTS tokens the durations count), `frames.yaml` and `report.json` (counts,
-skipped utterances with reasons, score distribution). With --lists_dir it also writes the
-FastSpeech2 training lists, leaving out utterances below --min_score, and with --tts_config
-their token-averaged pitch/energy (train with lrspeech.pipeline.durations.fastspeech2_data_args).
+The recipe step before a duration-based TTS (FastSpeech2) trains on the same --train and
+--valid dirs: `train_model --durations DIR`. Writes DIR whole or not at all:
+`DIR/{train,valid}/` with `durations` (`utt d1 ... dN d_eos`, TTS frames, of the utterances
+kept), `scores` (mean log posterior per ASR frame of the best CTC path), `tokens` (the TTS
+tokens the durations count), `ctm` (word timings), `frames.yaml`, `report.json` and
+`skipped.json` (left out: not aligned, or below --min_score), and `DIR/align.json`
+(settings, counts, the threshold chosen). See lrspeech.pipeline.align_step.
+
+Without --token_type the durations count the ASR's own tokens; `--fs 16000` instead of
+--tts_config gives word timings for any frame grid (`DIR/train/ctm`, for segment_data_dir).
 """
 
 import argparse
@@ -17,13 +22,10 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Dict, List, Optional
+from typing import Any, Dict, List, Optional
 
 from lrspeech.errors import LrspeechError
 from lrspeech.runtime import limit_threads
-
-if TYPE_CHECKING:
-    from lrspeech.pipeline.durations import Transcripts
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -32,49 +34,56 @@ def get_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--asr_model", type=Path, required=True,
                    help="packed ASR dir (meta.json) or ESPnet ASR exp dir (config.yaml + *.pth)")
-    p.add_argument("--data_dir", type=Path, required=True, help="Kaldi-style data dir to align")
-    p.add_argument("--out_dir", type=Path, required=True, help="where durations, scores, ... go")
+    p.add_argument("--train", type=Path, nargs="+", required=True,
+                   help="training data dirs (aligned as one, as train_model combines them)")
+    p.add_argument("--valid", type=Path, default=None, help="validation data dir")
+    p.add_argument("--out_dir", type=Path, required=True, help="the durations dir to write")
     grid = p.add_mutually_exclusive_group(required=True)
     grid.add_argument("--tts_config", type=Path,
                       help="TTS config whose feats_extract_conf gives fs/hop")
     grid.add_argument("--fs", type=int, help="TTS sample rate (with --hop_length)")
     p.add_argument("--hop_length", type=int, default=256, help="TTS hop in samples (with --fs)")
-    p.add_argument("--asr_text", type=Path, help="pre-tokenized transcripts in the ASR's units")
-    p.add_argument("--tts_text", type=Path,
-                   help="pre-tokenized TTS transcripts (default: the ASR tokens)")
-    p.add_argument("--lang_config", type=Path,
-                   help="conf/lang/*.yaml: clean data_dir/text before the ASR tokenizes it")
+    p.add_argument("--lang_config", type=Path, default=None,
+                   help="the language's lang.yaml: normalizes the transcripts the ASR aligns, "
+                        "and tokenizes the TTS's")
+    p.add_argument("--token_type", default=None,
+                   help="the TTS's tokens (phn | char, as train_model's); default: the ASR's")
+    p.add_argument("--token_list", type=Path, default=None,
+                   help="the TTS's token list (with --token_type)")
+    p.add_argument("--min_score", default="auto",
+                   help="leave aligned utterances below this score out: a number (<= 0), "
+                        "'auto' (the corpus' outliers) or 'none'")
     p.add_argument("--unk_policy", choices=("unk", "drop"), default="unk",
                    help="tokens the ASR cannot emit: align as <unk>, or drop them")
     p.add_argument("--min_pause", type=float, default=0.08, help="shortest pause in seconds")
     p.add_argument("--chunk_s", type=float, default=60.0, help="encode longer audio in windows")
-    p.add_argument("--lists_dir", type=Path, help="also write FastSpeech2 training lists here")
-    p.add_argument("--min_score", default="auto",
-                   help="with --lists_dir: keep scores >= this; 'auto' (outliers out) or 'none'")
-    p.add_argument("--spk2sid", type=Path, help="with --lists_dir: speaker ids of the training set")
-    p.add_argument("--no_sids", action="store_true", help="with --lists_dir: single speaker lists")
     return p
 
 
-def transcripts_from_args(args: argparse.Namespace, text: Dict[str, str]) -> "Transcripts":
-    """The Transcripts (ASR/TTS token sources, cleaner) the options describe."""
-    from lrspeech.pipeline.durations import read_token_file
+def step_from_args(args: argparse.Namespace) -> Any:
+    from lrspeech.pipeline.align_step import AlignStep
+    from lrspeech.pipeline.durations import TtsFrames
 
-    clean = None
-    if args.lang_config is not None:
-        from lrspeech.text.cleaners import clean_text
-        from lrspeech.text.lang import LangConfig
-
-        cfg = LangConfig.load(args.lang_config)
-        clean = lambda t: clean_text(t, cfg)  # noqa: E731
-    from lrspeech.pipeline.durations import Transcripts
-
-    return Transcripts(
-        text=text,
-        asr=read_token_file(args.asr_text) if args.asr_text else None,
-        tts=read_token_file(args.tts_text) if args.tts_text else None,
-        clean=clean,
+    frames = (TtsFrames.from_tts_config(args.tts_config) if args.tts_config
+              else TtsFrames(args.fs, args.hop_length))
+    return AlignStep(
+        asr_model=args.asr_model, train_dirs=args.train, out_dir=args.out_dir, frames=frames,
+        valid_dir=args.valid, lang_config=args.lang_config, token_type=args.token_type,
+        token_list=args.token_list, min_score=None if args.min_score == "none" else args.min_score,
+        unk_policy=args.unk_policy, min_pause_s=args.min_pause, chunk_s=args.chunk_s,
     )
+
+
+def printed_summary(reports: Dict[str, Any]) -> Dict[str, Any]:
+    """Counts per split; the long lists are in each split's report.json."""
+    out = {}
+    for split, report in reports.items():
+        summary = report.summary()
+        for key in ("skipped_reasons", "unk_tokens", "dropped_tokens"):
+            summary.pop(key)
+        summary["score"].pop("histogram", None)
+        out[split] = summary
+    return out
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -83,32 +92,14 @@ def main(argv: Optional[List[str]] = None) -> int:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     args = get_parser().parse_args(argv)
-    from lrspeech.data.datadir import DataDir
-    from lrspeech.pipeline.align import CtcAligner
-    from lrspeech.pipeline.durations import TtsFrames, align_data_dir, prepare_fastspeech2_inputs
+    from lrspeech.pipeline.align_step import run_align_step
 
     try:
-        frames = (TtsFrames.from_tts_config(args.tts_config) if args.tts_config
-                  else TtsFrames(args.fs, args.hop_length))
-        aligner = CtcAligner.from_model(args.asr_model, unk_policy=args.unk_policy,
-                                        chunk_s=args.chunk_s)
-        transcripts = transcripts_from_args(args, DataDir.load(args.data_dir).text)
-        report = align_data_dir(aligner, args.data_dir, args.out_dir, frames, transcripts,
-                                args.min_pause)
-        summary = {"align": report.summary()}
-        if args.lists_dir is not None:
-            min_score = None if args.min_score == "none" else args.min_score
-            prep = prepare_fastspeech2_inputs(args.data_dir, args.out_dir, args.lists_dir,
-                                              min_score, not args.no_sids, args.spk2sid,
-                                              args.tts_config)
-            summary["fastspeech2_inputs"] = prep.summary()
+        reports = run_align_step(step_from_args(args))
     except (LrspeechError, OSError) as err:
         print(f"ctc_align: error: {err}", file=sys.stderr)
         return 1
-    for key in ("skipped_reasons", "unk_tokens", "dropped_tokens"):  # in report.json
-        summary["align"].pop(key)
-    summary["align"]["score"].pop("histogram", None)
-    print(json.dumps(summary, indent=2, ensure_ascii=False))
+    print(json.dumps(printed_summary(reports), indent=2, ensure_ascii=False))
     return 0
 
 

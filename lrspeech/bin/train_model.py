@@ -3,8 +3,11 @@
 Usage: python -m lrspeech.bin.train_model --task tts --config conf/tts/fastspeech2_tiny.yaml \
     --train dump/raw/paired_hq --valid dump/raw/dev --lang_config conf/lang.yaml \
     --token_type phn --token_list dump/token/tts_tokens.txt --spk2sid dump/token/spk2sid \
-    --align_asr exp/finetune/asr/model --out_dir exp/finetune/tts --epochs 20 \
+    --durations exp/finetune/tts_durations --out_dir exp/finetune/tts --epochs 20 \
     --init exp/finetune/tts_init.pth -- --batch_size 8
+
+A FastSpeech/FastSpeech2 config trains on the durations of the ctc_align step run before it
+(lrspeech.bin.ctc_align, same --train and --valid dirs); other configs take no --durations.
 
 Arguments after `--` go to ESPnet's trainer unchanged (e.g. --ngpu 1, --num_workers 2).
 """
@@ -15,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
-from lrspeech.errors import InputError, LrspeechError
+from lrspeech.errors import LrspeechError
 from lrspeech.runtime import limit_threads
 
 
@@ -60,13 +63,11 @@ def get_parser() -> argparse.ArgumentParser:
         "--target_speaker", default=None, help="tts: the voice the recipe calls 'target'"
     )
     p.add_argument(
-        "--align_asr",
+        "--durations",
         type=Path,
         default=None,
-        help="tts with durations: packed ASR dir to align with",
-    )
-    p.add_argument(
-        "--align_min_score", default="auto", help="tts with durations: min CTC alignment score"
+        help="FastSpeech/FastSpeech2 TTS: the lrspeech.bin.ctc_align output dir of the same "
+        "--train/--valid dirs (utterances without durations are left out)",
     )
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--speech_encoder", default=None,
@@ -100,15 +101,12 @@ def main(argv: Optional[List[str]] = None) -> int:
         init=a.init,
         spk2sid=a.spk2sid,
         target_speaker=a.target_speaker,
-        align_asr=a.align_asr,
-        align_min_score=a.align_min_score,
+        durations=a.durations,
         seed=a.seed,
         extra_args=extra,
         encoder_spec=a.speech_encoder,
     )
     try:
-        if step.is_duration_tts and step.align_asr is None:
-            raise InputError(f"{a.config} trains on durations; give --align_asr <packed ASR dir>")
         packed = run_step(step)
     except (LrspeechError, OSError) as err:
         print(f"train_model: error: {err}", file=sys.stderr)

@@ -1,6 +1,6 @@
 """CTC forced alignment: where each transcript token sits in a recording, from an ASR's CTC.
 
-Usage: python -m lrspeech.bin.ctc_align --asr_model exp/asr --data_dir data/paired_hq \
+Usage: python -m lrspeech.bin.ctc_align --asr_model exp/asr --train data/paired_hq \
     --fs 16000 --hop_length 256 --out_dir exp/align/paired_hq
 
 Why: with minutes of real speech a TTS attention decoder does not learn to align, while the

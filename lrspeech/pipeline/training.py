@@ -4,55 +4,61 @@ Usage: python -m lrspeech.bin.train_model --task asr --config conf/asr/transform
     --train dump/raw/paired_hq --valid dump/raw/dev --lang_config conf/lang.yaml \
     --token_list dump/token/asr_tokens.txt --out_dir exp/finetune/asr --epochs 20
 
-What the step does, in order (each sub-step is skipped when its output is complete):
-1. combine the training data dirs into `out_dir/data/train` (valid into `out_dir/data/valid`);
-2. write the text the model trains on: ASR targets are `normalize_for_scoring` text
-   (lower case, no punctuation, numbers as words) tokenized by ESPnet's own `char`/`bpe`, so
-   Speech2Text prints plain text; TTS inputs are lrspeech's pre-tokenized phonemes/characters
-   (`--token_type word`), with speaker ids from a fixed `spk2sid`;
-3. for duration-based TTS (FastSpeech/FastSpeech2) get per-token durations (and token-averaged
-   pitch/energy) by CTC forced alignment with `align_asr` (lrspeech.pipeline.durations),
-   leaving badly aligned utterances out;
-4. for an ASR whose config reads audio through the `whisper_ct2` frontend (a CTC head on a frozen
-   speech encoder), the encoder features of every source data dir, computed once and cached
-   next to it (lrspeech.pipeline.encoder_features); the head trains on them (`--input_size`);
-5. collect_stats and train through ESPnet (`--init_param` from `init` when given);
-6. pack the result into `out_dir/model` (a packed model dir, docs/CONTRACTS.md); a head on
+What the step does, in order:
+1. prepare ESPnet's inputs, the data passing in memory: the training dirs are combined, their
+   audio resampled where the config's features read another rate (out_dir/data: the audio
+   ESPnet reads), and ESPnet's lists written to out_dir/dump/{train,valid}. ASR targets are
+   the `normalize_for_scoring` text (lower case, no punctuation, numbers as words) tokenized
+   by ESPnet's own `char`/`bpe`, so Speech2Text prints plain text; TTS inputs are lrspeech's
+   pre-tokenized phonemes/characters (`--token_type word`), with speaker ids from a fixed
+   `spk2sid`. A duration-based TTS (FastSpeech/FastSpeech2) trains on the utterances that
+   the ctc_align step gave durations (`durations`: its output dir), with their pitch and
+   energy (lrspeech.pipeline.fastspeech2_lists); an ASR on the `whisper_ct2` frontend (a CTC
+   head on a frozen speech encoder) on the encoder features of every source data dir,
+   computed once and cached next to it (lrspeech.pipeline.encoder_features);
+2. collect_stats and train through ESPnet (`--init_param` from `init` when given);
+3. pack the result into `out_dir/model` (a packed model dir, docs/CONTRACTS.md); a head on
    cached features is packed with the `whisper_ct2` frontend, so it runs on raw audio.
+
+Reruns: the recipe's step markers decide whether a step runs at all. A run that finds the data
+prepared from the same inputs (out_dir/prepared.json: options and input file checksums)
+resumes ESPnet's training from its last checkpoint (or only packs, when it had finished);
+otherwise the step's earlier outputs are removed and it is done again whole.
 """
 
+import hashlib
 import json
 import logging
-import os
-import time
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+import shutil
+from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
-from lrspeech.data.atomic import atomic_write_text
 from lrspeech.data.datadir import DataDir
-from lrspeech.data.kaldi_files import read_mapping, write_mapping
-from lrspeech.data.ops import combine, restrict
+from lrspeech.data.kaldi_files import write_mapping
+from lrspeech.data.ops import restrict
 from lrspeech.data.skips import SKIPPED_JSON, Skips
 from lrspeech.errors import InputError
 from lrspeech.models import espnet_train
 from lrspeech.models.packing import pack_model
 from lrspeech.models.speakers import read_spk2sid
-from lrspeech.models.tasks import TrainingFailedError, read_config
-from lrspeech.models.train_lists import FEATS, write_train_lists
-from lrspeech.text.cleaners import normalize_for_scoring
+from lrspeech.models.tasks import read_config
+from lrspeech.models.train_lists import FEATS, write_lists
+from lrspeech.pipeline import distributed
+from lrspeech.pipeline.align_step import read_record
+from lrspeech.pipeline.train_data import asr_targets, load_combined, tts_tokens
 from lrspeech.text.lang import LangConfig
-from lrspeech.text.textfile import tokenize_text_file
-from lrspeech.text.token_list import read_token_list
-from lrspeech.text.tokenizer import Tokenizer
 
 logger = logging.getLogger(__name__)
 
 DURATION_MODELS = ("fastspeech", "fastspeech2")
 WHISPER = "whisper_ct2"  # lrspeech.models.whisper_frontend's name in ESPnet's frontend_choices
 DEFAULT_ENCODER = "whisper-base"
+PREPARED_JSON = "prepared.json"
+# What a step writes into out_dir (and older versions wrote): removed before it is redone.
+STEP_OUTPUTS = ("data", "dump", "stats", "exp", "model", "short_clips", "fastspeech2", "text",
+                "align", distributed.PREPARED, PREPARED_JSON)
 
 
 @dataclass
@@ -72,8 +78,7 @@ class TrainStep:
     init: Optional[Path] = None  # a .pth, an exp dir or a packed model dir
     spk2sid: Optional[Path] = None  # tts: fixed speaker ids across the recipe
     target_speaker: Optional[str] = None  # tts: recorded in meta.json
-    align_asr: Optional[Path] = None  # tts with durations: packed ASR dir to align with
-    align_min_score: str = "auto"
+    durations: Optional[Path] = None  # tts with durations: the ctc_align step's output dir
     seed: int = 1
     extra_args: List[str] = field(default_factory=list)
     encoder_spec: Optional[str] = None  # asr: overrides the config's frontend_conf.speech_encoder
@@ -81,6 +86,45 @@ class TrainStep:
     @property
     def is_duration_tts(self) -> bool:
         return self.task == "tts" and read_config(self.config).get("tts") in DURATION_MODELS
+
+    @property
+    def splits(self) -> Dict[str, List[Path]]:
+        return {"train": [Path(d) for d in self.train_dirs], "valid": [Path(self.valid_dir)]}
+
+    def check(self) -> None:
+        """Refuse a duration-based TTS without durations, and durations for any other model."""
+        if self.is_duration_tts and self.durations is None:
+            raise InputError(
+                f"{self.config} trains on durations ({read_config(self.config)['tts']}); give "
+                "--durations DIR, the output of lrspeech.bin.ctc_align on the same --train and "
+                "--valid dirs"
+            )
+        if self.durations is not None and not self.is_duration_tts:
+            raise InputError(
+                f"--durations {self.durations}: {self.config} does not train on durations "
+                f"(only a {'/'.join(DURATION_MODELS)} TTS does); drop --durations"
+            )
+        if self.durations is not None:
+            self._check_durations(read_record(Path(self.durations)))
+
+    def _check_durations(self, record: Dict[str, Any]) -> None:
+        """The durations dir must have both splits and count this step's kind of tokens."""
+        missing = [s for s in self.splits if s not in record.get("splits", {})]
+        if missing:
+            raise InputError(f"--durations {self.durations}: no {missing[0]} split; run "
+                             "lrspeech.bin.ctc_align with the same --train and --valid dirs")
+        if record.get("token_type") != self.token_type:
+            raise InputError(
+                f"--durations {self.durations}: the durations count "
+                f"{record.get('token_type') or 'the ASR'}'s tokens, this TTS trains on "
+                f"{self.token_type}; rerun lrspeech.bin.ctc_align with --token_type "
+                f"{self.token_type}")
+        for split, dirs in self.splits.items():
+            aligned = record["splits"][split].get("data_dirs")
+            if aligned != [str(d.resolve()) for d in dirs]:
+                logger.warning("--durations %s: its %s split aligned %s, this step trains on "
+                               "%s; utterances without durations are left out", self.durations,
+                               split, aligned, [str(d) for d in dirs])
 
     @property
     def speech_encoder(self) -> Optional[Dict[str, Any]]:
@@ -113,84 +157,11 @@ def init_checkpoint(init: Path) -> Path:
     )
 
 
-def combined_dir(dirs: Sequence[Path], out: Path) -> Path:
-    """Combine data dirs into `out` (a single dir is copied); done once per step."""
-    if not (out / "text").is_file():
-        combine([DataDir.load(d) for d in dirs]).save(out)
-    return out
+# ---------------------------------------------------------------- the data, in memory
 
 
-def asr_text(dd: DataDir, cfg: LangConfig, out: Path) -> Path:
-    """ASR targets: the scoring normalization of every transcript, one `utt text` line each."""
-    data_dir = dd.name
-    normalized = {}
-    for utt in sorted(dd.text):
-        norm = normalize_for_scoring(dd.text[utt], cfg)
-        if not norm:
-            raise InputError(
-                f"{data_dir}/text: utterance '{utt}' is empty after normalization "
-                f"({dd.text[utt]!r}); fix or drop it (utils/fix_data_dir.sh)"
-            )
-        normalized[utt] = norm
-    write_mapping(out, normalized)
-    return out
-
-
-def asr_units(text_file: Path, out: Path) -> Path:
-    """The ASR's char units of normalized text, pre-tokenized (for CTC alignment)."""
-    units = {utt: " <space> ".join(" ".join(w) for w in text.split())
-             for utt, text in read_mapping(text_file, "utterance").items()}
-    write_mapping(out, units)
-    return out
-
-
-def tts_text(data_dir: Path, cfg: LangConfig, token_type: str, token_list: Path, out: Path) -> Path:
-    """TTS inputs: lrspeech's tokens (phonemes or characters) with <space> word breaks."""
-    if not out.is_file():
-        tok = Tokenizer(
-            cfg, token_type=token_type, token_list=read_token_list(token_list)
-        )
-        tokenize_text_file(tok, data_dir / "text", out)
-    return out
-
-
-@lru_cache(maxsize=1)
-def _aligner(asr_model: Path) -> Any:
-    """The CTC aligner of a packed ASR, loaded once per step (train and valid share it)."""
-    from lrspeech.pipeline.align import CtcAligner
-
-    return CtcAligner.from_model(asr_model)
-
-
-def _ctc_align(step: TrainStep, split: str, data_dir: Path, tokens: Path, lists: Path) -> None:
-    """FastSpeech2 lists (durations, pitch, energy) by CTC forced alignment with `align_asr`."""
-    if (lists / "durations").is_file():
-        return
-    from lrspeech.pipeline.durations import (
-        Transcripts,
-        TtsFrames,
-        align_data_dir,
-        prepare_fastspeech2_inputs,
-        read_token_file,
-    )
-
-    work = step.out_dir / "align" / split
-    dd = DataDir.load(data_dir)
-    norm = asr_text(dd, LangConfig.load(step.lang_config), work.parent / f"{split}.asr_norm")
-    units = asr_units(norm, work.parent / f"{split}.asr_units")
-    transcripts = Transcripts(text=dd.text, asr=read_token_file(units), tts=read_token_file(tokens))
-    frames = TtsFrames.from_tts_config(step.config)
-    report = align_data_dir(_aligner(step.align_asr), data_dir, work, frames, transcripts)
-    logger.info("%s: CTC alignment %s", data_dir, report.summary())
-    min_score = None if step.align_min_score == "none" else step.align_min_score
-    prep = prepare_fastspeech2_inputs(
-        data_dir, work, lists, min_score, True, step.spk2sid, step.config
-    )
-    logger.info("%s: FastSpeech2 inputs %s", data_dir, prep.summary())
-
-
-def usable_for_asr(step: TrainStep, split: str, data_dir: Path) -> Path:
-    """`data_dir`, or a copy without the clips the config's encoder cannot take.
+def usable_for_asr(step: TrainStep, split: str, dd: DataDir) -> DataDir:
+    """`dd` without the clips the config's encoder cannot take.
 
     Synthetic and pseudo-labelled speech can hold empty or too-short clips; ESPnet's encoder
     raises on a batch made of them. They are left out, counted in
@@ -200,7 +171,6 @@ def usable_for_asr(step: TrainStep, split: str, data_dir: Path) -> Path:
     from lrspeech.models.input_limits import measure_config_limit
 
     limit = measure_config_limit(read_config(step.config))
-    dd = DataDir.load(data_dir)
     skips = Skips()
     for utt in dd.audio_utt_ids:
         info = audio_info(dd.audio_of(utt)[0])
@@ -210,20 +180,18 @@ def usable_for_asr(step: TrainStep, split: str, data_dir: Path) -> Path:
             skips.add(utt, reason, limit.describe(n))
     skips.write(step.out_dir / "short_clips" / split / SKIPPED_JSON)
     if not skips:
-        return data_dir
-    skips.log(f"ASR training data {data_dir}")
-    usable = step.out_dir / "data" / f"{split}_usable"
-    restrict(dd, [u for u in dd.audio_utt_ids if u not in skips]).save(usable)
-    return usable
+        return dd
+    skips.log(f"ASR training data {dd.name}")
+    return restrict(dd, [u for u in dd.audio_utt_ids if u not in skips])
 
 
-def at_model_rate(step: TrainStep, split: str, data_dir: Path) -> Path:
+def at_model_rate(step: TrainStep, name: str, data_dir: Path) -> Path:
     """`data_dir`, or a copy of it resampled to the rate the config's features read.
 
     ESPnet reads audio at whatever rate the file has; a TTS on the HiFi-GAN vocoder's 22,050-Hz
     features (conf/tts/fastspeech2_hifigan.yaml) trains on the recipe's 16-kHz dirs, and a
-    log-mel ASR on a 22,050-Hz TTS's synthetic speech. The copy (out_dir/data/<split>_<fs>hz,
-    segments cut out, written whole or not at all) is made once per step.
+    log-mel ASR on a 22,050-Hz TTS's synthetic speech. The copy (out_dir/data/<name>_<fs>hz,
+    segments cut out, written whole or not at all) holds the audio ESPnet reads.
     """
     from lrspeech.data.audio import audio_info
     from lrspeech.models.packing import sample_rate_of
@@ -234,36 +202,62 @@ def at_model_rate(step: TrainStep, split: str, data_dir: Path) -> Path:
     rates = {audio_info(dd.audio_of(u)[0]).sample_rate for u in dd.audio_utt_ids}
     if rates <= {fs}:
         return data_dir
-    out = step.out_dir / "data" / f"{split}_{fs}hz"
-    if not (out / "wav.scp").is_file():
-        logger.info("%s: audio at %s Hz, the config's features read %d Hz; resampling into %s",
-                    data_dir, "/".join(map(str, sorted(rates))), fs, out)
-        format_data_dir(data_dir, out, FormatOptions(fs=fs, trim_db=None, min_dur=0.0,
-                                                     max_dur=float("inf")))
+    out = step.out_dir / "data" / f"{name}_{fs}hz"
+    logger.info("%s: audio at %s Hz, the config's features read %d Hz; resampling into %s",
+                data_dir, "/".join(map(str, sorted(rates))), fs, out)
+    format_data_dir(data_dir, out, FormatOptions(fs=fs, trim_db=None, min_dur=0.0,
+                                                 max_dur=float("inf")))
     return out
 
 
-def write_lists(step: TrainStep, split: str, data_dir: Path) -> Path:
-    """ESPnet lists of one split under out_dir/dump/<split>."""
-    lists = step.out_dir / "dump" / split
-    cfg = LangConfig.load(step.lang_config)
-    work = step.out_dir / "text"
+def split_data(step: TrainStep, split: str) -> DataDir:
+    """The split's dirs as one, in memory, with audio at the rate the model reads (an ASR
+    head on cached encoder features reads the source dirs' own audio)."""
+    dirs = step.splits[split]
     if step.task == "tts" or step.speech_encoder is None:
-        data_dir = at_model_rate(step, split, data_dir)
+        dirs = [at_model_rate(step, split if len(dirs) == 1 else f"{split}_{i}", d)
+                for i, d in enumerate(dirs)]
+    dd = load_combined(dirs)
+    if step.task == "tts" and not dd.utt2spk:
+        raise InputError(f"{dd.name}/utt2spk: missing; a TTS's speaker ids need it")
+    return dd
+
+
+def texts_of(dd: DataDir, texts: Dict[str, Any], sources: Sequence[Path]) -> Dict[str, str]:
+    """The text of every utterance of `dd` (tokens joined by spaces); one without raises."""
+    missing = [u for u in dd.audio_utt_ids if u not in texts]
+    if missing:
+        raise InputError(
+            f"{', '.join(map(str, sources))}: utterance '{missing[0]}' ({len(missing)} in all) "
+            "has audio but no transcript in text; add it or run utils/fix_data_dir.sh"
+        )
+    utts = set(dd.audio_utt_ids)
+    return {u: t if isinstance(t, str) else " ".join(t) for u, t in texts.items() if u in utts}
+
+
+def write_split_lists(step: TrainStep, split: str, spk2sid: Any) -> Tuple[Path, DataDir]:
+    """ESPnet lists of one split under out_dir/dump/<split>, and the data they list."""
+    from lrspeech.pipeline.fastspeech2_lists import write_fastspeech2_lists
+
+    lists, sources = step.out_dir / "dump" / split, step.splits[split]
+    dd = split_data(step, split)
+    cfg = LangConfig.load(step.lang_config)
     if step.task == "asr":
-        data_dir = usable_for_asr(step, split, data_dir)
-        text = asr_text(DataDir.load(data_dir), cfg, work / f"{split}.asr")
-        return write_train_lists(data_dir, lists, text=text)
-    tokens = tts_text(data_dir, cfg, step.token_type, step.token_list, work / f"{split}.tok")
-    if step.is_duration_tts:
-        _ctc_align(step, split, data_dir, tokens, lists)
-        return lists
-    return write_train_lists(
-        data_dir, lists, text=tokens, with_sids=True, spk2sid=step.spk2sid
-    )
+        dd = usable_for_asr(step, split, dd)
+        write_lists(lists, dd.wav_scp, texts_of(dd, asr_targets(sources, cfg), sources))
+    elif step.is_duration_tts:
+        report = write_fastspeech2_lists(dd, Path(step.durations) / split, lists, spk2sid,
+                                         tts_config=step.config)
+        report.left_out.write(step.out_dir / "fastspeech2" / split / SKIPPED_JSON)
+        dd = restrict(dd, report.kept)
+    else:
+        tokens = tts_tokens(sources, cfg, step.token_type, step.token_list)
+        write_lists(lists, dd.wav_scp, texts_of(dd, tokens, sources), dd.utt2spk, spk2sid)
+    return lists, dd
 
 
-def add_encoder_feats(step: TrainStep, lists: Path, sources: Sequence[Path]) -> int:
+def add_encoder_feats(step: TrainStep, lists: Path, utts: Iterable[str],
+                      sources: Sequence[Path]) -> int:
     """`lists/feats.scp`: the cached encoder features of the lists' utterances, gathered from
     each source data dir's cache (computed there once); returns the feature size."""
     from lrspeech.pipeline.encoder_features import extract_features, read_scp
@@ -272,8 +266,8 @@ def add_encoder_feats(step: TrainStep, lists: Path, sources: Sequence[Path]) -> 
     entries: Dict[str, str] = {}
     for src in sources:
         entries.update(read_scp(extract_features(src, encoder).out_dir))
-    utts = read_mapping(lists / "wav.scp", "utterance")
-    missing = sorted(set(utts) - set(entries))
+    utts = sorted(utts)
+    missing = [u for u in utts if u not in entries]
     if missing:
         raise InputError(f"{lists}/wav.scp: utterance '{missing[0]}' ({len(missing)} in all) has "
                          f"no encoder features in the caches of {', '.join(map(str, sources))}; "
@@ -299,40 +293,127 @@ def espnet_token_type(step: TrainStep) -> str:
     return step.token_type if step.task == "asr" else "word"
 
 
+# ---------------------------------------------------------------- the step
+
+
 def run_step(step: TrainStep) -> Path:
     """Run the whole step; return the packed model dir `out_dir/model`.
 
-    Under a distributed launcher (see `launch_rank`), rank 0 prepares the data and statistics,
-    then publishes ESPnet's training command in `out_dir/.prepared`; the other ranks wait for it
-    and join the same training (ESPnet's DDP), and rank 0 packs the model.
+    Under a distributed launcher (lrspeech.pipeline.distributed), rank 0 prepares the data and
+    statistics, then publishes ESPnet's training command; the other ranks wait for it and join
+    the same training (ESPnet's DDP), and rank 0 packs the model.
     """
-    packed = step.out_dir / "model"
-    if (packed / "meta.json").is_file():
-        logger.info("%s is complete; skipped", packed)
-        return packed
-    rank, world = launch_rank(step.extra_args)
+    step.check()
+    rank, world = distributed.launch_rank(step.extra_args)
     if rank > 0:
-        return _follow_rank0(step, rank)
-    ready = step.out_dir / PREPARED
+        plan = distributed.wait_for_rank0(step.out_dir, rank)
+        if plan["train"]:
+            espnet_train.run_training(step.task, [*plan["argv"], *step.extra_args],
+                                      step.out_dir / "exp", primary=False)
+        return step.out_dir / "model"
+    ready = step.out_dir / distributed.PREPARED
     ready.unlink(missing_ok=True)
     try:
-        argv, exp = _prepare(step)
+        argv, exp = prepared(step)
     except Exception as err:
         if world > 1:  # the other ranks stop waiting and name the cause
-            _publish(ready, {"error": f"{type(err).__name__}: {err}"})
+            distributed.publish(ready, {"error": f"{type(err).__name__}: {err}"})
         raise
     todo = not espnet_train.training_done(exp, argv)
-    if world > 1:  # without this rank's own options (e.g. --dist_rank): each rank adds its own
-        common = argv[: len(argv) - len(step.extra_args)]
-        _publish(ready, {"argv": common, "train": todo, "world_size": world})
+    if world > 1:
+        distributed.publish(ready, {"argv": distributed.common_argv(argv, step.extra_args),
+                                    "train": todo, "world_size": world})
     if todo:
         espnet_train.run_training(step.task, argv, exp)
     else:
         logger.info("%s is complete; training skipped", exp)
     meta = _meta(step, step.out_dir / "dump" / "train")
-    pack_model(exp, None, packed, lang_config=step.lang_config, meta=meta,
-               config_updates=_frontend_for_audio(step, meta))
-    return packed
+    return pack_model(exp, None, step.out_dir / "model", lang_config=step.lang_config,
+                      meta=meta, config_updates=_frontend_for_audio(step, meta))
+
+
+def prepared(step: TrainStep) -> Tuple[List[str], Path]:
+    """ESPnet's training command of the step, with its lists and statistics in place.
+
+    An earlier run's preparation is reused when it was made from the same inputs (so an
+    interrupted training resumes on the same data); else every earlier output of the step is
+    removed and the data is prepared again.
+    """
+    marker = step.out_dir / PREPARED_JSON
+    inputs = step_inputs(step)
+    if marker.is_file():
+        done = json.loads(marker.read_text(encoding="utf-8"))
+        if done.get("inputs") == inputs:
+            logger.info("%s: prepared from the same inputs by an earlier run; reused",
+                        step.out_dir)
+            return list(done["argv"]), step.out_dir / "exp"
+        logger.info("%s: prepared from other inputs; the step starts over", step.out_dir)
+    for name in STEP_OUTPUTS:
+        path = step.out_dir / name
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
+    argv, exp = _prepare(step)
+    distributed.publish(marker, {"inputs": inputs, "argv": argv})
+    return argv, exp
+
+
+def step_inputs(step: TrainStep) -> Dict[str, Any]:
+    """The step's options and the SHA-256 of each input file it reads."""
+    paths = [step.config, step.token_list, step.lang_config, step.bpemodel, step.spk2sid]
+    for d in [*step.train_dirs, step.valid_dir]:
+        paths += [Path(d) / name for name in ("wav.scp", "text", "utt2spk", "segments")]
+    if step.init is not None:
+        paths.append(init_checkpoint(step.init))
+    if step.durations is not None:
+        paths += [Path(step.durations) / s / name for s in ("train", "valid")
+                  for name in ("durations", "tokens")]
+    checksums = {str(p): _sha256(Path(p)) for p in paths if p is not None}
+    return {"options": json.loads(json.dumps(asdict(step), default=str)), "files": checksums}
+
+
+def _sha256(path: Path) -> Optional[str]:
+    if not path.is_file():
+        return None
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _prepare(step: TrainStep) -> Tuple[List[str], Path]:
+    """Data lists and statistics of the step; ESPnet's training command line and exp dir."""
+    train, train_dd = write_split_lists(step, "train", step.spk2sid)
+    speakers = step.spk2sid or (train / "spk2sid" if step.task == "tts" else None)
+    valid, valid_dd = write_split_lists(step, "valid", speakers)
+    token_type = espnet_token_type(step)
+    data_extra: List[str] = []
+    if step.speech_encoder is not None:
+        dims = {add_encoder_feats(step, train, train_dd.audio_utt_ids, step.train_dirs),
+                add_encoder_feats(step, valid, valid_dd.audio_utt_ids, [step.valid_dir])}
+        data_extra += ["--input_size", str(dims.pop())]
+    if step.is_duration_tts:
+        from lrspeech.pipeline.pitch_energy import fastspeech2_data_args
+
+        data_extra = fastspeech2_data_args(train, valid)
+    # ESPnet runs in this process (its output goes to this step's log): one import, not three.
+    # Statistics are collected by rank 0 alone, outside the distributed group.
+    with distributed.single_process_env():
+        stats = espnet_train.collect_stats(step.task, step.config, train, valid,
+                                           step.out_dir / "stats", step.token_list, token_type,
+                                           step.bpemodel, extra_args=data_extra)
+    # Attention plots cost ~40 s per epoch on a CPU; a user's own arguments come last and win.
+    extra = [*data_extra, "--max_epoch", str(step.epochs), "--seed", str(step.seed),
+             "--num_att_plot", "0"]
+    if step.init is not None:
+        extra += ["--init_param", str(init_checkpoint(step.init)), "--ignore_init_mismatch", "true"]
+    extra += step.extra_args
+    exp = step.out_dir / "exp"
+    argv = espnet_train.train_argv(step.task, step.config, train, valid, stats, exp,
+                                   step.token_list, token_type, step.bpemodel, extra)
+    return argv, exp
 
 
 def _frontend_for_audio(step: TrainStep, meta: Dict[str, object]) -> Optional[Dict[str, Any]]:
@@ -346,126 +427,6 @@ def _frontend_for_audio(step: TrainStep, meta: Dict[str, object]) -> Optional[Di
     meta["speech_encoder"] = {"name": encoder.name, "sha256": conf["sha256"], "dim": conf["dim"],
                               "source": encoder.resolved.source}
     return {"frontend": WHISPER, "frontend_conf": conf, "input_size": None}
-
-
-def _prepare(step: TrainStep) -> Tuple[List[str], Path]:
-    """Data lists and statistics of the step; ESPnet's training command line and exp dir."""
-    train_dir = combined_dir(step.train_dirs, step.out_dir / "data" / "train")
-    valid_dir = combined_dir([step.valid_dir], step.out_dir / "data" / "valid")
-    lists = {s: write_lists(step, s, d) for s, d in (("train", train_dir), ("valid", valid_dir))}
-    token_type = espnet_token_type(step)
-    data_extra: List[str] = []
-    if step.speech_encoder is not None:
-        dims = {add_encoder_feats(step, lists["train"], step.train_dirs),
-                add_encoder_feats(step, lists["valid"], [step.valid_dir])}
-        data_extra += ["--input_size", str(dims.pop())]
-    if step.is_duration_tts:
-        from lrspeech.pipeline.durations import fastspeech2_data_args
-
-        data_extra = fastspeech2_data_args(lists["train"], lists["valid"])
-    # ESPnet runs in this process (its output goes to this step's log): one import, not three.
-    # Statistics are collected by rank 0 alone, outside the distributed group.
-    with single_process_env():
-        stats = espnet_train.collect_stats(
-            step.task,
-            step.config,
-            lists["train"],
-            lists["valid"],
-            step.out_dir / "stats",
-            step.token_list,
-            token_type,
-            step.bpemodel,
-            extra_args=data_extra,
-        )
-    # Attention plots cost ~40 s per epoch on a CPU; a user's own arguments come last and win.
-    extra = [*data_extra, "--max_epoch", str(step.epochs), "--seed", str(step.seed),
-             "--num_att_plot", "0"]
-    if step.init is not None:
-        extra += ["--init_param", str(init_checkpoint(step.init)), "--ignore_init_mismatch", "true"]
-    extra += step.extra_args
-    exp = step.out_dir / "exp"
-    argv = espnet_train.train_argv(step.task, step.config, lists["train"], lists["valid"],
-                                   stats, exp, step.token_list, token_type, step.bpemodel, extra)
-    return argv, exp
-
-
-# ---------------------------------------------------------------- distributed training
-
-PREPARED = ".prepared"
-# Environment variables that make ESPnet join a distributed group (torchrun, ESPnet's launcher).
-DIST_ENV = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "GROUP_RANK")
-
-
-def _option(args: Sequence[str], name: str) -> Optional[str]:
-    """The value of `--name V` or `--name=V` in ESPnet arguments (the last one wins)."""
-    value = None
-    for i, a in enumerate(args):
-        if a == f"--{name}" and i + 1 < len(args):
-            value = args[i + 1]
-        elif a.startswith(f"--{name}="):
-            value = a.split("=", 1)[1]
-    return value
-
-
-def launch_rank(espnet_args: Sequence[str]) -> Tuple[int, int]:
-    """(rank, world size) of this process among the processes that run one training step.
-
-    From ESPnet's own `--dist_rank/--dist_world_size`, else the RANK/WORLD_SIZE a launcher such
-    as torchrun sets, else Slurm's task id and count with `--dist_launcher slurm`; (0, 1) for
-    an ordinary single-process run.
-    """
-    rank, world = _option(espnet_args, "dist_rank"), _option(espnet_args, "dist_world_size")
-    if world is None and "WORLD_SIZE" in os.environ:
-        rank, world = os.environ.get("RANK", "0"), os.environ["WORLD_SIZE"]
-    if world is None and _option(espnet_args, "dist_launcher") == "slurm":
-        rank, world = os.environ.get("SLURM_PROCID", "0"), os.environ.get("SLURM_NTASKS", "1")
-    if world is None:
-        return 0, 1
-    try:
-        r, w = int(rank or 0), int(world)
-    except ValueError as err:
-        raise InputError(f"distributed rank {rank!r} / world size {world!r} are not integers; "
-                         "check the launcher's RANK and WORLD_SIZE") from err
-    if not 0 <= r < max(w, 1):
-        raise InputError(f"distributed rank {r} is outside world size {w}; fix the launcher")
-    return r, w
-
-
-@contextmanager
-def single_process_env() -> Iterator[None]:
-    """Hide the launcher's rank variables, so that ESPnet runs this part on its own."""
-    saved = {k: os.environ.pop(k) for k in DIST_ENV if k in os.environ}
-    try:
-        yield
-    finally:
-        os.environ.update(saved)
-
-
-def _publish(path: Path, content: Dict[str, Any]) -> None:
-    atomic_write_text(path, json.dumps(content) + "\n")
-
-
-def _follow_rank0(step: TrainStep, rank: int) -> Path:
-    """Ranks > 0: wait for rank 0's command, then join the training; rank 0 packs the model."""
-    ready = step.out_dir / PREPARED
-    timeout = float(os.environ.get("LRSPEECH_DIST_WAIT", "7200"))
-    t0 = time.monotonic()
-    logger.info("rank %d: waiting for rank 0 to prepare %s", rank, step.out_dir)
-    while not ready.is_file():
-        if time.monotonic() - t0 > timeout:
-            raise TimeoutError(
-                f"rank {rank}: rank 0 did not prepare {step.out_dir} within {timeout:.0f} s "
-                f"(no {ready}); see rank 0's log, or raise LRSPEECH_DIST_WAIT"
-            )
-        time.sleep(0.5)
-    plan = json.loads(ready.read_text(encoding="utf-8"))
-    if "error" in plan:
-        raise TrainingFailedError(f"rank {rank}: rank 0 failed to prepare {step.out_dir}: "
-                                  f"{plan['error']}; see rank 0's log")
-    if plan["train"]:
-        argv = [*plan["argv"], *step.extra_args]
-        espnet_train.run_training(step.task, argv, step.out_dir / "exp", primary=False)
-    return step.out_dir / "model"
 
 
 def _meta(step: TrainStep, train_lists: Path) -> Dict[str, object]:

@@ -1,20 +1,26 @@
-"""Tests for the ctc_align and segment_data_dir CLIs on real clips with a micro ASR."""
+"""The ctc_align and segment_data_dir CLIs on real clips with a micro ASR, and train_model
+training a FastSpeech2 on the durations ctc_align wrote."""
 
+import collections
 import importlib.util
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 import soundfile as sf
+import yaml
 
-from lrspeech.bin import ctc_align, segment_data_dir
+from lrspeech.bin import ctc_align, segment_data_dir, train_model
 from lrspeech.data.audio import load_audio
 from lrspeech.data.datadir import DataDir
 from lrspeech.data.validate import validate_data_dir
-from lrspeech.pipeline.durations import read_durations, read_scores, read_token_file
+from lrspeech.pipeline.duration_files import read_durations, read_scores, read_token_file
 
 TESTS = Path(__file__).resolve().parents[1]
 REPO = TESTS.parent
+FS2_TINY = REPO / "conf" / "tts" / "fastspeech2_tiny.yaml"
+SW_LANG = REPO / "conf" / "lang" / "sw.yaml"
 
 
 @pytest.fixture(scope="session")
@@ -53,23 +59,22 @@ def test_ctc_align_writes_durations_and_reports_what_it_skipped(
     tmp_path, asr_exp, data_dir, capsys
 ):
     out = tmp_path / "align"
-    lists = tmp_path / "lists"
     rc = ctc_align.main([
-        "--asr_model", str(asr_exp), "--data_dir", str(data_dir), "--out_dir", str(out),
-        "--tts_config", str(REPO / "conf" / "tts" / "fastspeech2_tiny.yaml"),
-        "--lists_dir", str(lists), "--min_score", "none", "--no_sids",
+        "--asr_model", str(asr_exp), "--train", str(data_dir), "--out_dir", str(out),
+        "--tts_config", str(FS2_TINY), "--min_score", "none",
     ])
     assert rc == 0
-    printed = json.loads(capsys.readouterr().out)
-    assert printed["align"]["aligned"] == 4 and printed["align"]["skipped"] == 1
-    assert printed["align"]["with_unk_tokens"] == 1
-    assert printed["fastspeech2_inputs"]["kept"] == 4
-    report = json.loads((out / "report.json").read_text())
+    printed = json.loads(capsys.readouterr().out)["train"]
+    assert printed["aligned"] == 4 and printed["skipped"] == 1
+    assert printed["with_unk_tokens"] == 1
+    assert printed["selection"] == {"min_score": None, "threshold": None, "kept": 4,
+                                    "low_score": 0}
+    report = json.loads((out / "train" / "report.json").read_text())
     assert "too short" in report["skipped_reasons"]["zz_short"]
     assert list(report["unk_tokens"].values()) == ["\u00df"]
-    durations = read_durations(out / "durations")
-    tokens = read_token_file(out / "tokens")
-    scores = read_scores(out / "scores")
+    durations = read_durations(out / "train" / "durations")
+    tokens = read_token_file(out / "train" / "tokens")
+    scores = read_scores(out / "train" / "scores")
     assert sorted(durations) == sorted(tokens) == sorted(scores) == sorted(
         u for u in DataDir.load(data_dir).wav_scp if u != "zz_short"
     )
@@ -78,25 +83,24 @@ def test_ctc_align_writes_durations_and_reports_what_it_skipped(
         assert len(d) == len(tokens[utt]) + 1
         assert sum(d) == sf.info(wav_scp[utt]).frames // 256 + 1
         assert scores[utt] <= 0
-    ctm_words = [line.split()[4] for line in (out / "ctm").read_text().splitlines()]
+    ctm_words = [line.split()[4] for line in (out / "train" / "ctm").read_text().splitlines()]
     n_words = sum(len(" ".join(t).split("<space>")) for t in tokens.values())
     assert len(ctm_words) == n_words
-    assert read_durations(lists / "durations") == durations
-    assert not (lists / "utt2sid").exists()
-    pitch = dict(line.split() for line in (lists / "pitch.scp").read_text().splitlines())
-    assert sorted(pitch) == sorted(durations) and (lists / "energy.scp").is_file()
+    skipped = json.loads((out / "train" / "skipped.json").read_text())
+    assert skipped["counts"] == {"too_short_for_text": 1}
+    assert json.loads((out / "align.json").read_text())["splits"]["train"]["aligned"] == 4
 
 
 def test_segment_cli_cuts_the_aligned_dir(tmp_path, asr_exp, data_dir, capsys):
     out = tmp_path / "align"
     assert ctc_align.main([
-        "--asr_model", str(asr_exp), "--data_dir", str(data_dir), "--out_dir", str(out),
+        "--asr_model", str(asr_exp), "--train", str(data_dir), "--out_dir", str(out),
         "--fs", "16000", "--hop_length", "256",
     ]) == 0
     capsys.readouterr()
     seg = tmp_path / "seg"
     rc = segment_data_dir.main([
-        "--data_dir", str(data_dir), "--ctm", str(out / "ctm"), "--out_dir", str(seg),
+        "--data_dir", str(data_dir), "--ctm", str(out / "train" / "ctm"), "--out_dir", str(seg),
         "--min_len", "0.5", "--max_len", "3.0", "--min_pause", "0.05",
     ])
     assert rc == 0
@@ -110,12 +114,104 @@ def test_segment_cli_cuts_the_aligned_dir(tmp_path, asr_exp, data_dir, capsys):
 
 def test_ctc_align_names_a_bad_model_dir(tmp_path, data_dir, capsys):
     rc = ctc_align.main([
-        "--asr_model", str(tmp_path), "--data_dir", str(data_dir), "--out_dir",
+        "--asr_model", str(tmp_path), "--train", str(data_dir), "--out_dir",
         str(tmp_path / "a"), "--fs", "16000",
     ])
     assert rc == 1
     assert "neither a packed model dir (meta.json) nor an ESPnet exp dir" in capsys.readouterr().err
     assert not (tmp_path / "a").exists()
+
+
+# ---------------------------------------------------------------- ctc_align, then train_model
+
+
+def tts_token_list(rows, out: Path) -> Path:
+    """The TTS's char token list of the rows' transcripts (as stage 3 makes it)."""
+    from lrspeech.text import token_list as tl
+    from lrspeech.text.lang import LangConfig
+    from lrspeech.text.tokenizer import Tokenizer
+
+    tokenizer = Tokenizer(LangConfig.load(SW_LANG), token_type="char")
+    counts = collections.Counter(t for r in rows for t in tokenizer.tokenize(r["text"]))
+    tl.write_token_list(tl.build_token_list(counts), out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def fs2_inputs(tmp_path_factory, sw_rows, asr_exp):
+    """Swahili train/valid dirs, the TTS token list, and ctc_align's durations of both."""
+    root = tmp_path_factory.mktemp("fs2_step")
+    rows = sorted(sw_rows, key=lambda r: r["id"])
+    dirs = {}
+    for split, part in (("train", [r for r in rows if r["split"] == "train"][:5]),
+                        ("valid", [r for r in rows if r["split"] != "train"])):
+        dirs[split] = root / split
+        DataDir(wav_scp={r["id"]: r["audio"] for r in part},
+                text={r["id"]: r["text"] for r in part},
+                utt2spk={r["id"]: r["speaker"] for r in part}).save(dirs[split])
+    tokens = tts_token_list(rows, root / "tokens.txt")
+    assert ctc_align.main([
+        "--asr_model", str(asr_exp), "--train", str(dirs["train"]), "--valid",
+        str(dirs["valid"]), "--tts_config", str(FS2_TINY), "--lang_config", str(SW_LANG),
+        "--token_type", "char", "--token_list", str(tokens), "--min_score", "none",
+        "--out_dir", str(root / "durations"),
+    ]) == 0
+    return {"root": root, **dirs, "tokens": tokens, "durations": root / "durations"}
+
+
+def train_model_argv(inputs, out: Path, durations: Path = None):
+    argv = ["--task", "tts", "--config", str(FS2_TINY), "--train", str(inputs["train"]),
+            "--valid", str(inputs["valid"]), "--lang_config", str(SW_LANG),
+            "--token_type", "char", "--token_list", str(inputs["tokens"]),
+            "--out_dir", str(out), "--epochs", "1"]
+    if durations is not None:
+        argv += ["--durations", str(durations)]
+    return argv + ["--", "--num_iters_per_epoch", "1", "--batch_size", "2",
+                   "--use_tensorboard", "false"]
+
+
+def test_train_model_trains_fastspeech2_on_ctc_align_durations(fs2_inputs, tmp_path, capsys):
+    aligned = read_durations(fs2_inputs["durations"] / "train" / "durations")
+    assert len(aligned) == 5
+    out = tmp_path / "tts"
+    assert train_model.main(train_model_argv(fs2_inputs, out, fs2_inputs["durations"])) == 0
+    assert json.loads((out / "model" / "meta.json").read_text())["task"] == "tts"
+    lists = out / "dump" / "train"
+    assert read_durations(lists / "durations") == aligned  # as ctc_align wrote them
+    assert read_token_file(lists / "text") == read_token_file(
+        fs2_inputs["durations"] / "train" / "tokens")
+    config = yaml.safe_load((out / "exp" / "config.yaml").read_text())
+    feeds = [entry[1] for entry in config["train_data_path_and_name_and_type"]]
+    assert {"durations", "pitch", "energy"} <= set(feeds)
+    assert not (out / "align").exists() and not (out / "text").exists()  # nothing to read back
+    assert json.loads((out / "fastspeech2" / "train" / "skipped.json").read_text())[
+        "skipped"] == 0
+
+
+def test_utterances_without_durations_are_left_out_and_counted(fs2_inputs, tmp_path):
+    from lrspeech.pipeline.training import TrainStep, write_split_lists
+
+    durations = tmp_path / "durations"
+    shutil.copytree(fs2_inputs["durations"], durations)
+    lines = (durations / "train" / "durations").read_text().splitlines()
+    (durations / "train" / "durations").write_text("\n".join(lines[1:]) + "\n")
+    gone = lines[0].split()[0]
+    step = TrainStep(task="tts", config=FS2_TINY, train_dirs=[fs2_inputs["train"]],
+                     valid_dir=fs2_inputs["valid"], lang_config=SW_LANG,
+                     token_list=fs2_inputs["tokens"], out_dir=tmp_path / "tts", epochs=1,
+                     token_type="char", durations=durations)
+    lists, dd = write_split_lists(step, "train", None)
+    assert gone not in read_durations(lists / "durations") and gone not in dd.wav_scp
+    assert len(read_durations(lists / "durations")) == len(lines) - 1
+    skipped = json.loads((tmp_path / "tts" / "fastspeech2" / "train" / "skipped.json").read_text())
+    assert skipped["counts"] == {"no_durations": 1} and gone in skipped["utts"]
+
+
+def test_train_model_refuses_fastspeech2_without_durations(fs2_inputs, tmp_path, capsys):
+    assert train_model.main(train_model_argv(fs2_inputs, tmp_path / "tts")) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("train_model: error: ") and "give --durations DIR" in err
+    assert not (tmp_path / "tts").exists()
 
 
 def test_segment_cli_without_ctm_cuts_untranscribed_speech_at_pauses(tmp_path, data_dir, capsys):

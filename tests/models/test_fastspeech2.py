@@ -7,17 +7,16 @@ import pytest
 import torch
 
 from lrspeech.data.audio import load_audio
+from lrspeech.data.datadir import DataDir
 from lrspeech.models.espnet_train import TrainedExp, collect_stats, train
 from lrspeech.models.tasks import read_config
 from lrspeech.models.train_lists import write_token_list
 from lrspeech.pipeline.align import CtcAligner
-from lrspeech.pipeline.durations import (
-    TtsFrames,
-    align_data_dir,
-    fastspeech2_data_args,
-    prepare_fastspeech2_inputs,
-    read_durations,
-)
+from lrspeech.pipeline.align_data import align_data_dir
+from lrspeech.pipeline.duration_files import read_durations
+from lrspeech.pipeline.durations import TtsFrames
+from lrspeech.pipeline.fastspeech2_lists import write_fastspeech2_lists
+from lrspeech.pipeline.pitch_energy import fastspeech2_data_args
 
 REPO = Path(__file__).resolve().parents[2]
 FS2_TINY = REPO / "conf" / "tts" / "fastspeech2_tiny.yaml"
@@ -47,8 +46,8 @@ def fastspeech2(micro_asr, tmp_path_factory):
     data = subset_dir(micro_asr.data_dir, root / "data", set(sw + an4))
     frames = TtsFrames.from_tts_config(FS2_TINY)
     report = align_data_dir(CtcAligner.from_model(micro_asr.exp_dir), data, root / "align", frames)
-    prep = prepare_fastspeech2_inputs(data, root / "align", root / "lists", min_score=None,
-                                      tts_config=FS2_TINY)
+    prep = write_fastspeech2_lists(DataDir.load(data), root / "align", root / "lists",
+                                   tts_config=FS2_TINY)
     lists = root / "lists"
     tokens = write_token_list(lists / "text", root / "tokens.txt", "word")
     stats = collect_stats("tts", FS2_TINY, lists, lists, root / "stats", tokens)

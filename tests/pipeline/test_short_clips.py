@@ -20,7 +20,8 @@ from lrspeech.eval.ir import evaluate_ir, write_ir
 from lrspeech.eval.judge import EspnetJudge
 from lrspeech.models.asr_decode import decode_data_dir
 from lrspeech.pipeline.align import CtcAligner
-from lrspeech.pipeline.durations import Transcripts, TtsFrames, align_data_dir
+from lrspeech.pipeline.align_data import Transcripts, align_data_dir
+from lrspeech.pipeline.durations import TtsFrames
 
 pytestmark = pytest.mark.slow
 

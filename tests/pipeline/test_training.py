@@ -1,4 +1,5 @@
-"""lrspeech.pipeline.training: ranks of a distributed step, and a two-process CPU DDP run."""
+"""lrspeech.pipeline.training: which models take durations, resuming or redoing a prepared step,
+resampling, and a two-process CPU DDP run."""
 
 import json
 import os
@@ -10,74 +11,13 @@ from pathlib import Path
 import pytest
 import yaml
 
+from lrspeech.errors import InputError
 from lrspeech.models.train_lists import write_token_list
-from lrspeech.pipeline.training import (
-    PREPARED,
-    TrainStep,
-    _follow_rank0,
-    at_model_rate,
-    launch_rank,
-    single_process_env,
-)
+from lrspeech.pipeline import training
+from lrspeech.pipeline.distributed import PREPARED
+from lrspeech.pipeline.training import TrainStep, at_model_rate
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def no_launcher(monkeypatch):
-    for name in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "SLURM_PROCID", "SLURM_NTASKS"):
-        monkeypatch.delenv(name, raising=False)
-    return monkeypatch
-
-
-def test_launch_rank_sources(no_launcher):
-    assert launch_rank([]) == (0, 1)
-    assert launch_rank(["--dist_rank", "1", "--dist_world_size", "4"]) == (1, 4)
-    assert launch_rank(["--dist_rank=2", "--dist_world_size=3"]) == (2, 3)
-    no_launcher.setenv("SLURM_PROCID", "1")
-    no_launcher.setenv("SLURM_NTASKS", "2")
-    assert launch_rank([]) == (0, 1)  # a Slurm job that did not ask ESPnet for DDP
-    assert launch_rank(["--dist_launcher", "slurm"]) == (1, 2)
-    no_launcher.setenv("RANK", "3")
-    no_launcher.setenv("WORLD_SIZE", "4")  # torchrun's variables come before Slurm's
-    assert launch_rank(["--dist_launcher", "slurm"]) == (3, 4)
-    assert launch_rank(["--dist_rank", "0", "--dist_world_size", "2"]) == (0, 2)
-
-
-def test_launch_rank_rejects_bad_values(no_launcher):
-    no_launcher.setenv("WORLD_SIZE", "2")
-    no_launcher.setenv("RANK", "2")
-    with pytest.raises(ValueError, match="rank 2 is outside world size 2"):
-        launch_rank([])
-    no_launcher.setenv("RANK", "x")
-    with pytest.raises(ValueError, match="not integers"):
-        launch_rank([])
-
-
-def test_single_process_env_hides_and_restores(no_launcher):
-    no_launcher.setenv("RANK", "1")
-    no_launcher.setenv("WORLD_SIZE", "2")
-    with single_process_env():
-        assert "RANK" not in os.environ and "WORLD_SIZE" not in os.environ
-    assert os.environ["RANK"] == "1" and os.environ["WORLD_SIZE"] == "2"
-
-
-def step_in(out_dir: Path) -> TrainStep:
-    return TrainStep(task="asr", config=REPO / "conf" / "asr" / "transformer_tiny.yaml",
-                     train_dirs=[], valid_dir=out_dir, lang_config=REPO / "conf" / "lang" /
-                     "en.yaml", token_list=out_dir / "tokens.txt", out_dir=out_dir, epochs=1)
-
-
-def test_other_ranks_stop_when_rank0_fails(tmp_path, monkeypatch):
-    (tmp_path / PREPARED).write_text(json.dumps({"error": "ValueError: dev/text: bad line 3"}))
-    with pytest.raises(RuntimeError, match="rank 1: rank 0 failed to prepare .*bad line 3"):
-        _follow_rank0(step_in(tmp_path), 1)
-
-
-def test_other_ranks_time_out_without_rank0(tmp_path, monkeypatch):
-    monkeypatch.setenv("LRSPEECH_DIST_WAIT", "0.2")
-    with pytest.raises(TimeoutError, match="rank 0 did not prepare .*LRSPEECH_DIST_WAIT"):
-        _follow_rank0(step_in(tmp_path), 2)
 
 
 def kaldi_dir(rows, out: Path) -> Path:
@@ -86,6 +26,72 @@ def kaldi_dir(rows, out: Path) -> Path:
         lines = "".join(f"{r['id']} {r[column]}\n" for r in sorted(rows, key=lambda r: r["id"]))
         (out / name).write_text(lines, encoding="utf-8")
     return out
+
+
+def tts_step(tmp_path: Path, config: str, **kw) -> TrainStep:
+    data = tmp_path / "data"
+    return TrainStep(task="tts", config=REPO / "conf" / "tts" / config, train_dirs=[data],
+                     valid_dir=data, lang_config=REPO / "conf" / "lang" / "sw.yaml",
+                     token_list=tmp_path / "tokens.txt", out_dir=tmp_path / "exp", epochs=1,
+                     token_type="char", **kw)
+
+
+def test_a_duration_tts_needs_durations_and_only_it_takes_them(tmp_path):
+    with pytest.raises(InputError, match=r"fastspeech2_tiny.yaml trains on durations "
+                       r"\(fastspeech2\); give --durations DIR, the output of "
+                       r"lrspeech.bin.ctc_align"):
+        tts_step(tmp_path, "fastspeech2_tiny.yaml").check()
+    with pytest.raises(InputError, match=r"--durations .*: .*transformer_tiny.yaml does not "
+                       r"train on durations .*; drop --durations"):
+        tts_step(tmp_path, "transformer_tiny.yaml", durations=tmp_path).check()
+    with pytest.raises(InputError, match=r"align.json: missing; .* not an output of "
+                       r"lrspeech.bin.ctc_align"):
+        tts_step(tmp_path, "fastspeech2_tiny.yaml", durations=tmp_path).check()
+    tts_step(tmp_path, "transformer_tiny.yaml").check()
+
+
+def test_durations_must_cover_both_splits_and_count_the_same_tokens(tmp_path):
+    record = {"token_type": "phn", "splits": {"train": {"data_dirs": []}}}
+    (tmp_path / "align.json").write_text(json.dumps(record))
+    step = tts_step(tmp_path, "fastspeech2_tiny.yaml", durations=tmp_path)
+    with pytest.raises(InputError, match="no valid split; run lrspeech.bin.ctc_align with the "
+                       "same --train and --valid"):
+        step.check()
+    record["splits"]["valid"] = {"data_dirs": []}
+    (tmp_path / "align.json").write_text(json.dumps(record))
+    with pytest.raises(InputError, match="the durations count phn's tokens, this TTS trains on "
+                       "char; rerun lrspeech.bin.ctc_align with --token_type char"):
+        step.check()
+
+
+def test_a_prepared_step_is_reused_for_the_same_inputs_and_redone_for_others(
+        tmp_path, sw_rows, monkeypatch):
+    """An interrupted step resumes on the data it prepared; changed inputs redo it whole."""
+    rows = sw_rows[:2]
+    data = kaldi_dir(rows, tmp_path / "data")
+    (tmp_path / "tokens.txt").write_text("<blank>\n<unk>\na\n<sos/eos>\n")
+    calls = []
+
+    def fake_prepare(step):
+        calls.append(1)
+        (step.out_dir / "exp").mkdir(parents=True, exist_ok=True)
+        (step.out_dir / "exp" / "checkpoint.pth").write_text("x")
+        return ["--max_epoch", str(step.epochs)], step.out_dir / "exp"
+
+    monkeypatch.setattr(training, "_prepare", fake_prepare)
+    step = tts_step(tmp_path, "transformer_tiny.yaml")
+    assert training.prepared(step) == (["--max_epoch", "1"], tmp_path / "exp" / "exp")
+    (tmp_path / "exp" / "log").mkdir()  # the recipe's log of this step survives a redo
+    assert training.prepared(step)[0] == ["--max_epoch", "1"] and len(calls) == 1
+    assert (tmp_path / "exp" / "exp" / "checkpoint.pth").is_file()  # resumed from there
+    with open(data / "text", "a", encoding="utf-8") as f:
+        f.write("zz_new habari\n")
+    (tmp_path / "exp" / "exp" / "stale.pth").write_text("old")
+    training.prepared(step)
+    assert len(calls) == 2 and not (tmp_path / "exp" / "exp" / "stale.pth").exists()
+    assert (tmp_path / "exp" / "log").is_dir()
+    training.prepared(tts_step(tmp_path, "transformer_tiny.yaml", seed=2))
+    assert len(calls) == 3
 
 
 @pytest.mark.slow
