@@ -3,11 +3,16 @@
 Usage: python -c "from lrspeech.models.espnet_train import find_checkpoint as f; \
 print(f('exp/tts'))"
 
-After the lists (lrspeech.models.train_lists), a recipe stage calls:
+After the lists (lrspeech.models.train_lists), one process trains a model with:
 
     stats = collect_stats("tts", config, tr, cv, "exp/tts_stats", "dump/tokens.txt")
     exp = train("tts", config, tr, cv, stats, "exp/tts", "dump/tokens.txt")
     trained = TrainedExp.load(exp)  # config, checkpoint, token list, feature stats
+
+`train` is train_argv, training_done and run_training in a row. The recipe's training step
+(lrspeech.pipeline.training.run_step) calls those three itself, because under a distributed
+launcher rank 0 must tell the other ranks whether training runs between the check and the run;
+benchmarks and tests, single-process, call `train`.
 
 Each step writes its output completely or not at all (temporary path, then rename) and returns
 the dir it wrote; a finished step is skipped when called again. Training itself resumes
@@ -254,8 +259,9 @@ def train(
     extra_args: Sequence[str] = (),
     log_file: Optional[PathLike] = None,
 ) -> Path:
-    """Train an ESPnet model into `exp_dir`; return it.
+    """Train an ESPnet model into `exp_dir` in this process; return it.
 
+    The single-process form of what run_step does (train_argv, training_done, run_training).
     Skipped when `exp_dir/.done` records the same arguments. Otherwise ESPnet runs with
     `--resume true`: an interrupted run continues, and a finished one continues to a larger
     `--max_epoch`.
