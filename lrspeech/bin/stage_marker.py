@@ -25,6 +25,7 @@ import sys
 from pathlib import Path
 from typing import Dict, List, Optional
 
+from lrspeech.errors import LrspeechError
 from lrspeech.pipeline import steps
 from lrspeech.pipeline.stages import (
     clear_done,
@@ -118,7 +119,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 0
     try:
         marker = marker_path(args.dir, args.name)
-    except ValueError as err:
+    except LrspeechError as err:
         parser.error(str(err))
     if args.action == "clear":
         if clear_done(args.dir, args.name):

@@ -1,26 +1,24 @@
-"""Stage completion markers and atomic stage outputs, so that recipe stages can be rerun safely.
+"""Stage completion markers, so that recipe stages can be rerun safely.
 
 Usage: python -c "from lrspeech.pipeline.stages import *; print(inputs_fingerprint(['setup.cfg']))"
 
 Why: a recipe stage is skipped when its marker says it finished with the same inputs. The marker
 (`<dir>/.done/<name>.json`) is written only after the outputs are complete, and it records a
 fingerprint of the input files and options: editing an input, or running with other options,
-makes `stage_done` false again. Directory outputs are built under `<final>.tmp-<pid>` and renamed
-into place in one step (`atomic_dir`), so a killed run leaves no half-made output under the final
-name; the next run removes the leftover temp dir and starts over.
+makes `stage_done` false again. The recipe's steps (lrspeech.pipeline.steps) build on these
+markers; directory outputs are written atomically with lrspeech.data.atomic.atomic_dir.
 """
 
-import errno
 import hashlib
 import json
 import logging
 import os
-import shutil
 import sys
 import time
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Dict, Iterable, Iterator, Mapping, Optional, Union
+from typing import Any, Dict, Iterable, Mapping, Optional, Union
+
+from lrspeech.errors import InputError
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +32,7 @@ CONTENT_HASH_LIMIT = 16 * 1024 * 1024
 def marker_path(dir: PathLike, name: str) -> Path:
     """Where the marker of stage `name` lives under `dir`."""
     if not name or "/" in name or name.startswith("."):
-        raise ValueError(
+        raise InputError(
             f"stage marker name {name!r} is not a plain file name; use e.g. 'stage3_tokenize'"
         )
     return Path(dir) / MARKER_DIR / f"{name}.json"
