@@ -8,7 +8,8 @@ One dir per aligned data dir (a split of the ctc_align step's output, or `align_
 (mean log posterior per ASR frame of the best CTC path), `tokens` (the TTS tokens the durations
 count), `ctm` (word timings, `utt 1 start dur word`), `frames.yaml` (the TTS frame grid the
 durations are for), `report.json` and `skipped.json`. Readers name the file and line of a bad
-entry and say to realign.
+entry and say to realign; `scores` is read by lrspeech.data.kaldi_files.read_scores, the
+reader of an ASR decode's `score` too.
 """
 
 from pathlib import Path
@@ -16,7 +17,8 @@ from typing import Dict, List, Mapping, Sequence, Tuple
 
 import yaml
 
-from lrspeech.data.kaldi_files import read_entries, write_mapping
+from lrspeech.data.errors import DataDirError
+from lrspeech.data.kaldi_files import read_mapping_entries, write_mapping
 from lrspeech.errors import InputError
 from lrspeech.pipeline.durations import TtsFrames
 
@@ -57,19 +59,6 @@ def write_scores(path: Path, scores: Mapping[str, float]) -> None:
     write_mapping(Path(path), {u: f"{float(s):.4f}" for u, s in scores.items()})
 
 
-def read_scores(path: Path) -> Dict[str, float]:
-    """Read a scores file; a malformed line raises InputError naming file and line."""
-    out: Dict[str, float] = {}
-    for key, line, value in _entries(path):
-        try:
-            out[key] = float(value)
-        except ValueError:
-            raise InputError(
-                f"{path}:{line}: utterance '{key}' has score {value!r}, not a number; {REALIGN}"
-            ) from None
-    return out
-
-
 def write_token_file(path: Path, tokens: Mapping[str, Sequence[str]]) -> None:
     """Write pre-tokenized text (`utt tok1 tok2 ...`, sorted by id) atomically."""
     write_mapping(Path(path), {u: " ".join(t) for u, t in tokens.items()})
@@ -103,10 +92,12 @@ def read_frames(align_dir: Path) -> TtsFrames:
 
 
 def _entries(path: Path) -> List[Tuple[str, int, str]]:
-    """(id, line number, value) of every line of a Kaldi-style file; file problems raise."""
+    """(id, line number, value) of every line of a Kaldi-style file; file problems (a blank,
+    repeated or empty line) raise, all at once."""
     if not Path(path).is_file():
         raise InputError(f"{path}: missing; {REALIGN}")
-    entries, problems = read_entries(Path(path))
-    if problems:
-        raise InputError("; ".join(str(p) for p in problems))
-    return [(e.key, e.line, e.value) for e in entries]
+    try:
+        entries = read_mapping_entries(path, "utterance")
+    except DataDirError as err:
+        raise InputError(f"{err}\n({REALIGN})") from err
+    return [(e.key, e.line, e.value) for e in entries.values()]

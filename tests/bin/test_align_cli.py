@@ -14,8 +14,9 @@ import yaml
 from lrspeech.bin import ctc_align, segment_data_dir, train_model
 from lrspeech.data.audio import load_audio
 from lrspeech.data.datadir import DataDir
+from lrspeech.data.kaldi_files import read_scores
 from lrspeech.data.validate import validate_data_dir
-from lrspeech.pipeline.duration_files import read_durations, read_scores, read_token_file
+from lrspeech.pipeline.duration_files import read_durations, read_token_file
 
 TESTS = Path(__file__).resolve().parents[1]
 REPO = TESTS.parent

@@ -8,9 +8,10 @@ import pytest
 import soundfile as sf
 
 from lrspeech.data.datadir import DataDir
+from lrspeech.data.kaldi_files import read_scores
 from lrspeech.errors import InputError
 from lrspeech.pipeline.align_step import AlignStep, read_record, run_align_step
-from lrspeech.pipeline.duration_files import read_durations, read_scores, read_token_file
+from lrspeech.pipeline.duration_files import read_durations, read_token_file
 from lrspeech.pipeline.durations import TtsFrames
 
 REPO = Path(__file__).resolve().parents[2]

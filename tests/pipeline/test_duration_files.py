@@ -2,11 +2,12 @@
 
 import pytest
 
+from lrspeech.data.errors import DataDirError
+from lrspeech.data.kaldi_files import read_scores
 from lrspeech.errors import InputError
 from lrspeech.pipeline.duration_files import (
     read_durations,
     read_frames,
-    read_scores,
     read_token_file,
     write_ctm,
     write_durations,
@@ -41,8 +42,14 @@ def test_malformed_and_missing_files_are_named(tmp_path):
     with pytest.raises(InputError, match=r"durations:2: utterance 'b' needs non-negative integer"):
         read_durations(tmp_path / "durations")
     (tmp_path / "scores").write_text("a high\n")
-    with pytest.raises(InputError, match=r"scores:1: utterance 'a' has score 'high', not a number"):
+    with pytest.raises(DataDirError, match=r"scores:1: utterance 'a' has value 'high', expected "
+                                           r"a number"):
         read_scores(tmp_path / "scores")
+    (tmp_path / "tokens").write_text("a x y\na x\n")
+    with pytest.raises(InputError, match=r"tokens:2: utterance 'a' is a duplicate id(.|\n)*"
+                                         r"rerun lrspeech.bin.ctc_align"):
+        read_token_file(tmp_path / "tokens")
+    (tmp_path / "tokens").unlink()
     with pytest.raises(InputError, match=r"tokens: missing; rerun lrspeech.bin.ctc_align"):
         read_token_file(tmp_path / "tokens")
     with pytest.raises(InputError, match=r"frames.yaml: missing; .* not an output of"):
