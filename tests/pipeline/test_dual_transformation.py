@@ -126,8 +126,7 @@ def test_the_asr_student_hears_the_last_rounds_speech_else_the_teachers(tmp_path
     assert kd.synthetic_source(last, kd_dir) == last / "asr_pairs"
 
 
-def test_asr_student_data_mixes_real_labelled_and_synthetic(round_inputs, tmp_path: Path,
-                                                           capsys) -> None:
+def test_asr_student_data_mixes_real_labelled_and_synthetic(round_inputs, tmp_path, capsys):
     speech, hyp, dev, _, _ = round_inputs
     synth = tmp_path / "kd" / "tts_pairs"
     write(synth / "wav.scp", [f"s{i:02d} /x/s{i}.wav" for i in range(20)])
