@@ -51,6 +51,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         src = a.src
         if a.split_dir is not None:
             report = a.split_dir.with_name(a.split_dir.name + ".json")
+            report.parent.mkdir(parents=True, exist_ok=True)
             with open(report, "w", encoding="utf-8") as out, redirect_stdout(out):
                 if segment_data_dir.main(["--data_dir", str(a.src), "--out_dir", str(a.split_dir),
                                           "--min_len", str(a.min_dur), "--max_len",

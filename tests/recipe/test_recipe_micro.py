@@ -349,7 +349,7 @@ def test_distillation_survives_empty_and_too_short_clips(kd_short_clips) -> None
     assert failed[empty] == text[empty] and short not in failed
     pairs = [ln.split()[0] for ln in lines(kd / "tts_pairs" / "wav.scp")]
     assert empty not in pairs and short in pairs
-    aligned = json.loads((kd / "tts" / "align" / "train" / "skipped.json").read_text())
+    aligned = json.loads((kd / "tts_durations" / "train" / "skipped.json").read_text())
     assert aligned["counts"]["too_short"] == 1
     assert aligned["utts"][short].startswith("too_short: ")
     asr_skips = json.loads((kd / "asr" / "short_clips" / "train" / "skipped.json").read_text())
@@ -357,7 +357,7 @@ def test_distillation_survives_empty_and_too_short_clips(kd_short_clips) -> None
     assert (kd / "asr" / "model" / "meta.json").is_file()
     counts = collect_counts([kd])
     assert counts["kd/teacher"]["empty"] >= 1 and "near_empty" not in counts["kd/teacher"]
-    assert counts["kd/tts/align/train"]["too_short"] == 1
+    assert counts["kd/tts_durations/train"]["too_short"] == 1
     assert counts["kd/asr/short_clips/train"] == {"too_short": 1}
 
 

@@ -139,10 +139,10 @@ if [ "${stage}" -le 2 ] && [ "${stop_stage}" -ge 2 ]; then
         set_name=$(basename "${d}"); [ "${set_name}" = local ] && continue
         opts=(); [ "${set_name}" = unpaired_text ] && opts=(--digits "${digits}" --lang_config "${lang_config}")
         # Long untranscribed recordings (broadcasts, read chapters) are cut in pauses first.
-        [ "${set_name}" = unpaired_speech ] && [ "${split_unpaired}" = true ] && opts=(--split_dir "data/local/${set_name}_split")
-        step "format.${set_name}" --after data --outputs "${raw}/${set_name}" "data/local/${set_name}_split" -- \
+        split=(); [ "${set_name}" = unpaired_speech ] && [ "${split_unpaired}" = true ] && split=("data/local/${set_name}_split")
+        [ "${#split[@]}" -gt 0 ] && opts=(--split_dir "${split[0]}")
+        step "format.${set_name}" --after data --outputs "${raw}/${set_name}" "${split[@]}" -- \
             "${d}" "${fs}" "${trim_db}" "${min_dur}" "${max_dur}" "${opts[@]}" || continue
-        mkdir -p data/local
         summary=$(lr prepare_set --in "${d}" --out "${raw}/${set_name}" --fs "${fs}" --trim_db "${trim_db}" \
             --min_dur "${min_dur}" --max_dur "${max_dur}" --nj "${nj}" "${opts[@]}") || die "formatting ${d} failed (see above)"
         while read -r line; do log "${set_name}: ${line}"; done <<< "${summary}"
@@ -184,8 +184,7 @@ if [ "${stage}" -le 4 ] && [ "${stop_stage}" -ge 4 ]; then
         "${rich_lang_config}" "${tok}/rich_tts_tokens.txt" "format.rich_split tokens ${pre_asr_step}" \
         $(tts_align_opts "${pretrained_asr:-exp/pretrain/asr/model}")
 fi
-pre_asr=${pretrained_asr:-exp/pretrain/asr/model}
-pre_tts=${pretrained_tts:-exp/pretrain/tts/model}
+pre_asr=${pretrained_asr:-exp/pretrain/asr/model}; pre_tts=${pretrained_tts:-exp/pretrain/tts/model}
 
 if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
     log_stage 5 "Fine-tuning on the paired data (${paired_sets}) through the token maps"
@@ -285,7 +284,8 @@ if [ "${stage}" -le 7 ] && [ "${stop_stage}" -ge 7 ]; then
     # shellcheck disable=SC2046
     tts_config=${student[0]} train tts "${kd}/tts" "${kd_epochs}" "${paired_dirs} ${kd}/tts_pairs" "${raw}/${eval_set}" \
         "${lang_config}" "${tts_tokens}" "kd.filter ${last_tts} ${last_asr} ${paired_steps} ${dev_step}" --spk2sid "${tok}/spk2sid" \
-        --target_speaker "${target_speaker}" "${student_init[@]}" $(tts_align_opts "${last_dt}/asr/model")
+        --target_speaker "${target_speaker}" "${student_init[@]}" \
+        $( { [ "${tts_align}" = ctc ] || [ "${kd_student}" = fastspeech ]; } && echo "--align_asr ${last_dt}/asr/model")
     # ASR: the teacher (the last ASR) labels the unpaired speech afresh; the synthetic speech is
     # the last round's multi-speaker TTS speech (without rounds: the TTS teacher's).
     decode "${last_dt}/asr/model" "${raw}/unpaired_speech" "${kd}/asr_hyp" "${last_asr} format.unpaired_speech ${lm_step}"

@@ -70,8 +70,18 @@ step_done() { "${py}" -m lrspeech.bin.stage_marker end --dir "${done_dir}" --nam
 # one packed model in OUT/model, trained through cmd.sh; AFTER: the steps it builds on.
 train() {
     local task=$1 out=$2 epochs=$3 dirs=$4 valid=$5 lcfg=$6 tokens=$7 after=$8; shift 8
-    local config=${asr_config} ttype=${asr_token_type} enc_opt=() name d
+    local config=${asr_config} ttype=${asr_token_type} enc_opt=() name d align_asr="" rest=()
     if [ "${task}" = tts ]; then config=${tts_config}; ttype=${tts_token_type}; fi
+    # A duration TTS (--align_asr MODEL, from tts_align_opts) trains on that ASR's CTC durations
+    # of its data: the align step before it (lrspeech.bin.ctc_align), into OUT_durations.
+    while [ $# -gt 0 ]; do
+        if [ "$1" = --align_asr ]; then align_asr=$2; shift 2; else rest+=("$1"); shift; fi
+    done
+    set -- "${rest[@]}"
+    if [ -n "${align_asr}" ]; then
+        align "${align_asr}" "${out}_durations" "${dirs}" "${valid}" "${config}" "${lcfg}" "${tokens}" "${after}"
+        after+=" $(key align "${out}_durations")"; set -- "$@" --durations "${out}_durations"
+    fi
     # An ASR head on the speech encoder trains on its features, cached next to each data dir.
     [ "${task}" = asr ] && [ "${speech_encoder}" != none ] && enc_opt=(--speech_encoder "${speech_encoder}")
     local inputs=("${config}" "${epochs}" "${train_args}" "${seed}" "${tokens}" "${lcfg}" "${enc_opt[@]}" "$@")
@@ -107,7 +117,26 @@ train() {
     step_done "${name}"
 }
 # Options a TTS training needs to get durations from an ASR (ctc path) or none (attention path).
-tts_align_opts() { [ "${tts_align}" = ctc ] && echo "--align_asr $1 --align_min_score ${align_min_score}"; return 0; }
+tts_align_opts() { [ "${tts_align}" = ctc ] && echo "--align_asr $1"; return 0; }
+
+# align ASR_MODEL OUT "TRAIN_DIRS" VALID TTS_CONFIG LANG_CONFIG TOKENS "AFTER": the ASR's CTC
+# durations of a TTS's training data (lrspeech.bin.ctc_align; pairs scoring below
+# --align_min_score are left out), for train_model --durations OUT.
+align() {
+    local asr=$1 out=$2 dirs=$3 valid=$4 config=$5 lcfg=$6 tokens=$7 after=$8 name d ins=()
+    name=$(key align "${out}")
+    for d in ${dirs} "${valid}"; do ins+=("${d}/wav.scp" "${d}/text"); done
+    # shellcheck disable=SC2086
+    step "${name}" --after ${after} --outputs "${out}" -- "${asr}/model.pth" "${config}" "${lcfg}" "${tokens}" \
+        "${tts_token_type}" "${align_min_score}" "${ins[@]}" || return 0
+    mkdir -p "$(dirname "${out}")"
+    # shellcheck disable=SC2086
+    lr ctc_align --asr_model "${asr}" --train ${dirs} --valid "${valid}" --tts_config "${config}" --lang_config "${lcfg}" \
+        --token_type "${tts_token_type}" --token_list "${tokens}" --min_score "${align_min_score}" --out_dir "${out}" \
+        > "${out}.log" 2>&1 || die "aligning ${dirs} with ${asr} failed; see ${out}.log"
+    log "$(tail -n 1 "${out}.log")"
+    step_done "${name}"
+}
 
 # decode ASR_MODEL DATA_DIR OUT_DIR "AFTER": ASR hypotheses (OUT/text, OUT/score) over nj jobs,
 # with the LM when there is one (lm_args); clips too short for the ASR's encoder are left out
