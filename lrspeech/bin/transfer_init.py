@@ -43,6 +43,8 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--set", dest="overrides", action="append", default=[],
                         metavar="KEY=VALUE",
                         help="target config override, dotted key, YAML value (repeatable)")
+    parser.add_argument("--seed", type=int, default=1,
+                        help="seed of the fresh initialisation of what the source cannot fill")
     return parser
 
 
@@ -71,7 +73,7 @@ def main(argv: Optional[List[str]] = None) -> None:
             task=args.task, src_config=args.src_config, src_ckpt=args.src_ckpt,
             src_tokens=args.src_tokens, tgt_config=args.tgt_config, tgt_tokens=args.tgt_tokens,
             token_map=read_token_map(args.token_map),
-            tgt_overrides=parse_overrides(args.overrides),
+            tgt_overrides=parse_overrides(args.overrides), seed=args.seed,
         )
         report = init_from_checkpoint(spec, args.out)
     except (LrspeechError, OSError) as err:

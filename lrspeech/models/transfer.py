@@ -225,6 +225,7 @@ class TransferSpec:
     src_tokens: Optional[Path] = None  # default: the source config's token_list
     tgt_overrides: Mapping[str, object] = field(default_factory=dict)
     extra_vocab_tensors: Sequence[str] = ()
+    seed: int = 1  # of the fresh initialisation of what the source cannot fill (reproducible)
 
 
 def init_from_checkpoint(spec: TransferSpec, out: Path) -> TransferReport:
@@ -240,6 +241,7 @@ def init_from_checkpoint(spec: TransferSpec, out: Path) -> TransferReport:
     src_model = build_model(spec.task, spec.src_config, src_tokens)
     check_state_matches(src_model.state_dict(), src_state, spec.src_config, spec.src_ckpt)
     tgt_tokens = read_token_list(spec.tgt_tokens)
+    torch.manual_seed(spec.seed)  # e.g. a speaker table of another size: fresh, the same each run
     tgt_model = build_model(spec.task, spec.tgt_config, tgt_tokens, spec.tgt_overrides)
     state, report = transfer_state(spec.task, src_state, tgt_model.state_dict(), src_tokens,
                                    tgt_tokens, spec.token_map, spec.extra_vocab_tensors)

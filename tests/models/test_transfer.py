@@ -195,3 +195,22 @@ def test_cli_reports_errors_without_traceback(micro_asr, tmp_path):
             "--out", str(tmp_path / "x.pth"),
         ])
     assert "transfer_init:" in str(err.value) and "no.tsv: token map not found" in str(err.value)
+
+
+def test_the_fresh_initialisation_is_seeded(micro_tts, tmp_path):
+    """What the source cannot fill (a speaker table of another size) starts the same on every
+    run with the same seed, so the recipe's fine-tuning is reproducible; another seed differs."""
+    tgt_tokens = write_tokens(tmp_path / "tokens.txt", ["a", "ŋ", "<space>", "ɛ"])
+
+    def init(seed: int, name: str):
+        spec = TransferSpec(task="tts", src_config=micro_tts.config,
+                            src_ckpt=micro_tts.checkpoint, src_tokens=micro_tts.token_list,
+                            tgt_config=TTS_CONFIG, tgt_tokens=tgt_tokens,
+                            token_map={"ŋ": "n", "ɛ": None}, tgt_overrides={"tts_conf.spks": 4},
+                            seed=seed)
+        init_from_checkpoint(spec, tmp_path / name)
+        return torch.load(tmp_path / name)
+
+    first, again, other = init(1, "a.pth"), init(1, "b.pth"), init(2, "c.pth")
+    assert all(torch.equal(first[k], again[k]) for k in first)
+    assert not torch.equal(first["tts.sid_emb.weight"], other["tts.sid_emb.weight"])

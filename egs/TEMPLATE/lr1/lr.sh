@@ -195,11 +195,11 @@ if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
         set_opt=(); [ "${t}" = tts ] && set_opt=(--set "tts_conf.spks=$(wc -l < "${tok}/spk2sid")")
         [ "${t}" = asr ] && [ "${speech_encoder}" != none ] && set_opt=(--set "frontend_conf.speech_encoder=${speech_encoder}")
         # shellcheck disable=SC2086
-        step "init_${t}" --after tokens ${src_step} --outputs "exp/finetune/${t}_init.pth" -- "${src}" "${cfg}" \
+        step "init_${t}" --after tokens ${src_step} --outputs "exp/finetune/${t}_init.pth" -- "${src}" "${cfg}" "${seed}" \
             "${tok}/target_${t}_tokens.txt" "${tok}/token_map_${t}.tsv" "${set_opt[@]}" || continue
         lr transfer_init --task "${t}" --src_config "${src}/config.yaml" --src_ckpt "${src}/model.pth" \
             --src_tokens "${src}/tokens.txt" --tgt_config "${cfg}" --tgt_tokens "${tok}/target_${t}_tokens.txt" \
-            --token_map "${tok}/token_map_${t}.tsv" --out "exp/finetune/${t}_init.pth" "${set_opt[@]}"
+            --token_map "${tok}/token_map_${t}.tsv" --out "exp/finetune/${t}_init.pth" --seed "${seed}" "${set_opt[@]}"
         step_done "init_${t}"
     done
     lm_start  # the LM of the unpaired text trains on the second core meanwhile (steps.sh)

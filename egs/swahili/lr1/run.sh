@@ -8,6 +8,6 @@ cd "$(dirname "$0")"
 . ./path.sh
 # Budget of the demo: stages 1-9 within 30 minutes on 2 CPU cores (docs/benchmarks.md has the
 # per-stage times). Options given on the command line come later and win.
-demo_budget=(--pretrain_epochs 4 --finetune_epochs 15 --dt_text_per_round 40 --dt_epochs 4
-             --kd_tts_sentences 80 --kd_epochs 5 --lm_epochs 4)
+demo_budget=(--pretrain_epochs 4 --finetune_epochs 15 --dt_text_per_round 40 --dt_epochs 3
+             --kd_tts_sentences 80 --kd_epochs 4 --lm_epochs 4)
 exec "${lr_root}/egs/TEMPLATE/lr1/lr.sh" --lang_config conf/lang.yaml "${demo_budget[@]}" "$@"
