@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 . ./path.sh
-# Budget of the demo: stages 1-9 within 30 minutes on 2 CPU cores (docs/benchmarks.md has the
+# Budget of the demo: stages 1-9 in about 30 minutes on 2 CPU cores (docs/benchmarks.md has the
 # per-stage times). Options given on the command line come later and win.
 demo_budget=(--pretrain_epochs 4 --finetune_epochs 15 --dt_text_per_round 40 --dt_epochs 3
              --kd_tts_sentences 80 --kd_epochs 4 --lm_epochs 4)
