@@ -150,3 +150,21 @@ def micro_tts(tmp_path_factory, sw_rows, an4_rows) -> MicroModel:
     """Micro multi-speaker Transformer-TTS (9 speakers + <unk>) on Swahili + AN4."""
     rows = split_rows(sw_rows, an4_rows)
     return build_micro_tts(tmp_path_factory.mktemp("micro_tts"), rows["train"], rows["valid"])
+
+
+PACKED_TTS_LANG = ("language: test\niso: sw\nespeak_voice: none\ntoken_type: char\n"
+                   "punctuation: strip\nnumber_normalizer: none\n")
+
+
+@pytest.fixture(scope="session")
+def packed_tts(micro_tts, tmp_path_factory) -> Path:
+    """The micro TTS packed with a char lang.yaml and sw_35d as its target speaker."""
+    from lrspeech.models.packing import pack_model
+    from lrspeech.models.speakers import read_spk2sid
+
+    root = tmp_path_factory.mktemp("inference_tts")
+    (root / "lang.yaml").write_text(PACKED_TTS_LANG)
+    meta = {"token_type": "char", "speakers": read_spk2sid(micro_tts.spk2sid),
+            "target_speaker": "sw_35d"}
+    return pack_model(micro_tts.exp_dir, None, root / "tts", lang_config=root / "lang.yaml",
+                      meta=meta)

@@ -11,7 +11,7 @@ import soundfile as sf
 from lrspeech.data.datadir import DataDir
 from lrspeech.models.jobs import InferenceError
 from lrspeech.models.packing import PackError, pack_model, read_meta
-from lrspeech.models.speakers import SpeakerError, read_spk2sid
+from lrspeech.models.speakers import SpeakerError
 from lrspeech.models.synthesis import TtsOptions, most_diagonal_head, synthesize_text_dir
 
 LANG_YAML = ("language: test\niso: sw\nespeak_voice: none\ntoken_type: char\n"
@@ -20,16 +20,6 @@ TARGET = "sw_35d"
 # Untrained decoders stop at random: bound the length so tests are fast and never near-empty
 # (at least 3 frames per token, 0.1 s even for a 4-letter word).
 FAST = dict(minlenratio=3.0, maxlenratio=3.5)
-
-
-@pytest.fixture(scope="module")
-def packed_tts(micro_tts, tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("inference_tts")
-    (root / "lang.yaml").write_text(LANG_YAML)
-    meta = {"token_type": "char", "speakers": read_spk2sid(micro_tts.spk2sid),
-            "target_speaker": TARGET}
-    return pack_model(micro_tts.exp_dir, None, root / "tts", lang_config=root / "lang.yaml",
-                      meta=meta)
 
 
 def write_text_dir(path: Path, lines: str) -> Path:

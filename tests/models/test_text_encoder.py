@@ -8,25 +8,10 @@ import pytest
 
 from lrspeech.data.errors import DataDirError
 from lrspeech.models.jobs import InferenceError
-from lrspeech.models.packing import pack_model
-from lrspeech.models.speakers import read_spk2sid
 from lrspeech.models.synthesis import TtsOptions, synthesize_text_dir
 
-LANG_YAML = ("language: test\niso: sw\nespeak_voice: none\ntoken_type: char\n"
-             "punctuation: strip\nnumber_normalizer: none\n")
-TARGET = "sw_35d"
 # Untrained decoders stop at random: bound the length so tests are fast and never near-empty.
 FAST = dict(minlenratio=3.0, maxlenratio=3.5)
-
-
-@pytest.fixture(scope="module")
-def packed_tts(micro_tts, tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("inference_tts")
-    (root / "lang.yaml").write_text(LANG_YAML)
-    meta = {"token_type": "char", "speakers": read_spk2sid(micro_tts.spk2sid),
-            "target_speaker": TARGET}
-    return pack_model(micro_tts.exp_dir, None, root / "tts", lang_config=root / "lang.yaml",
-                      meta=meta)
 
 
 def write_text_dir(path: Path, lines: str) -> Path:
