@@ -14,6 +14,7 @@ step is printed.
 """
 
 import argparse
+import io
 import json
 import sys
 from contextlib import redirect_stdout
@@ -60,10 +61,14 @@ def main(argv: Optional[List[str]] = None) -> int:
             summary = json.loads(report.read_text(encoding="utf-8"))
             print(f"{a.src.name}: cut at pauses: {json.dumps(summary, separators=(',', ':'))}")
             src = a.split_dir
-        if format_audio.main(["--in", str(src), "--out", str(a.out), "--fs", str(a.fs),
-                              "--trim_db", str(a.trim_db), "--min_dur", str(a.min_dur),
-                              "--max_dur", str(a.max_dur), "--nj", str(a.nj)]) != 0:
+        formatted = io.StringIO()
+        with redirect_stdout(formatted):
+            rc = format_audio.main(["--in", str(src), "--out", str(a.out), "--fs", str(a.fs),
+                                    "--trim_db", str(a.trim_db), "--min_dur", str(a.min_dur),
+                                    "--max_dur", str(a.max_dur), "--nj", str(a.nj)])
+        if rc != 0:
             raise InputError(f"formatting the audio of {src} failed (see above)")
+        print(f"{a.out.name}: formatted: {formatted.getvalue().strip()}")
         if a.digits is not None:
             if a.lang_config is None:
                 raise InputError("--digits needs --lang_config (the number normalizer)")

@@ -142,10 +142,10 @@ if [ "${stage}" -le 2 ] && [ "${stop_stage}" -ge 2 ]; then
         split=(); [ "${set_name}" = unpaired_speech ] && [ "${split_unpaired}" = true ] && split=("data/local/${set_name}_split")
         [ "${#split[@]}" -gt 0 ] && opts=(--split_dir "${split[0]}")
         step "format.${set_name}" --after data --outputs "${raw}/${set_name}" "${split[@]}" -- \
-            "${d}" "${fs}" "${trim_db}" "${min_dur}" "${max_dur}" "${opts[@]}" || continue
+            "${d}" "${fs}" "${trim_db}" "${min_dur}" "${max_dur}" "${#split[@]}" "${digits}" "${lang_config}" || continue
         summary=$(lr prepare_set --in "${d}" --out "${raw}/${set_name}" --fs "${fs}" --trim_db "${trim_db}" \
             --min_dur "${min_dur}" --max_dur "${max_dur}" --nj "${nj}" "${opts[@]}") || die "formatting ${d} failed (see above)"
-        while read -r line; do log "${set_name}: ${line}"; done <<< "${summary}"
+        while read -r line; do log "${line}"; done <<< "${summary}"
         step_done "format.${set_name}"
     done
     # The rich-resource corpus gets a small validation split of its own.
