@@ -14,16 +14,18 @@ step is printed.
 """
 
 import argparse
-import io
 import json
 import sys
-from contextlib import redirect_stdout
 from pathlib import Path
 from typing import List, Optional
 
-from lrspeech.bin import filter_digits, format_audio, segment_data_dir
+from lrspeech.bin import filter_digits
+from lrspeech.data.atomic import atomic_write_text
 from lrspeech.data.cli import run_cli, setup_logging
 from lrspeech.errors import InputError
+from lrspeech.pipeline.format_audio import FormatOptions, format_data_dir
+from lrspeech.pipeline.segment import SegmentConfig, split_at_pauses
+from lrspeech.runtime import limit_threads
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -46,29 +48,22 @@ def get_parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[List[str]] = None) -> int:
     a = get_parser().parse_args(argv)
+    limit_threads()
     setup_logging()
 
     def body() -> int:
         src = a.src
         if a.split_dir is not None:
-            report = a.split_dir.with_name(a.split_dir.name + ".json")
-            report.parent.mkdir(parents=True, exist_ok=True)
-            with open(report, "w", encoding="utf-8") as out, redirect_stdout(out):
-                if segment_data_dir.main(["--data_dir", str(a.src), "--out_dir", str(a.split_dir),
-                                          "--min_len", str(a.min_dur), "--max_len",
-                                          str(a.max_dur)]) != 0:
-                    raise InputError(f"cutting {a.src} at pauses failed (see above)")
-            summary = json.loads(report.read_text(encoding="utf-8"))
+            cfg = SegmentConfig(min_len=a.min_dur, max_len=a.max_dur)
+            summary = split_at_pauses(a.src, a.split_dir, cfg).summary()
+            atomic_write_text(a.split_dir.with_name(a.split_dir.name + ".json"),
+                              json.dumps(summary, indent=2) + "\n")
             print(f"{a.src.name}: cut at pauses: {json.dumps(summary, separators=(',', ':'))}")
             src = a.split_dir
-        formatted = io.StringIO()
-        with redirect_stdout(formatted):
-            rc = format_audio.main(["--in", str(src), "--out", str(a.out), "--fs", str(a.fs),
-                                    "--trim_db", str(a.trim_db), "--min_dur", str(a.min_dur),
-                                    "--max_dur", str(a.max_dur), "--nj", str(a.nj)])
-        if rc != 0:
-            raise InputError(f"formatting the audio of {src} failed (see above)")
-        print(f"{a.out.name}: formatted: {formatted.getvalue().strip()}")
+        trim = a.trim_db if a.trim_db > 0 else None
+        counts = format_data_dir(src, a.out, FormatOptions(fs=a.fs, trim_db=trim, min_dur=a.min_dur,
+                                                           max_dur=a.max_dur, nj=a.nj))
+        print(f"{a.out.name}: formatted: {json.dumps(counts)}")
         if a.digits is not None:
             if a.lang_config is None:
                 raise InputError("--digits needs --lang_config (the number normalizer)")
