@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
+from lrspeech.data.atomic import atomic_write_text
 from lrspeech.errors import LrspeechError
 from lrspeech.pipeline.stages import (
     PathLike,
@@ -82,10 +83,7 @@ def _read_json(path: Path) -> Optional[Dict]:
 
 
 def _write_json(path: Path, data: Dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
 def upstream_fingerprint(dir: PathLike, name: str, plan: bool = False) -> Optional[str]:
