@@ -25,6 +25,7 @@ seconds of speech; model loading included). Every step keeps its output in --wor
 skipped when rerun; results: work_dir/results.json and work_dir/results.md.
 """
 
+import argparse
 import json
 import logging
 import os
@@ -34,7 +35,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -112,6 +113,25 @@ def train_control(recipe: Path, opts: Sequence[str]) -> None:
                     "--target_speaker", speaker, "--durations", durations], espnet)
 
 
+def row_models(work: Path) -> Dict[str, Path]:
+    """Where each row's TTS is, keyed by row."""
+    enc, logmel = work / "enc" / "exp", work / "logmel" / "exp"
+    return {"enc_paired": enc / "finetune" / "tts" / "model",
+            "logmel_paired": logmel / "finetune" / "tts" / "model",
+            "enc_paired_more": enc / "control" / "tts" / "model",
+            "enc_labelled": enc / "dt" / "round1" / "tts" / "model"}
+
+
+def trained_rows(work: Path) -> Dict[str, Path]:
+    """The rows' TTS as already trained in work_dir (--eval_only); names a missing one."""
+    models = row_models(work)
+    missing = [f"{row} ({m})" for row, m in models.items() if not (m / "model.pth").exists()]
+    if missing:
+        raise SystemExit(f"--eval_only: no trained TTS for {', '.join(missing)}; "
+                         "run without --eval_only first")
+    return models
+
+
 def train_rows(work: Path, db_root: Path, lang: Path, text: Path, opts: Sequence[str],
                quick: bool, times: Dict[str, float]) -> Dict[str, Path]:
     """The four TTS of the rows (recipe copies enc and logmel), keyed by row."""
@@ -126,10 +146,7 @@ def train_rows(work: Path, db_root: Path, lang: Path, text: Path, opts: Sequence
     for stage in range(1, 6):
         ablation.run_stage(logmel, stage, [*opts, *extra, "--speech_encoder", "none"], times,
                            f"logmel.stage{stage}")
-    return {"enc_paired": enc / "exp" / "finetune" / "tts" / "model",
-            "logmel_paired": logmel / "exp" / "finetune" / "tts" / "model",
-            "enc_paired_more": enc / "exp" / "control" / "tts" / "model",
-            "enc_labelled": enc / "exp" / "dt" / "round1" / "tts" / "model"}
+    return row_models(work)
 
 
 def labelled_share(work: Path) -> Dict[str, object]:
@@ -251,6 +268,20 @@ def markdown(figs: Sequence[Figures], real: Dict, labels: Dict, corpus: str,
     return "\n".join(lines) + "\n"
 
 
+def train_all(a: argparse.Namespace, work: Path, db_root: Path, lang: Path, text: Path,
+              opts: Sequence[str], times: Dict[str, float]) -> Tuple[Dict[str, Path], Path]:
+    """The rows' TTS and (unless --judge) the judge, which trains on the second core."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        judge_job = None if a.judge else pool.submit(ablation.train_judge, work, db_root,
+                                                     a.judge_epochs, a.quick, lang)
+        try:
+            models = train_rows(work, db_root, lang, text, opts, a.quick, times)
+        finally:
+            (work / "times.json").write_text(json.dumps(times, indent=2) + "\n")
+        judge = a.judge.resolve() if judge_job is None else judge_job.result()
+    return models, judge
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     p = ablation.corpus_parser(__doc__)
     p.add_argument("--lang_config", type=Path, default=None,
@@ -267,7 +298,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--nj", type=int, default=2, help="synthesis workers")
     p.add_argument("--no_mos", action="store_true", help="judge only (no DNSMOS, no MCD)")
     p.add_argument("--quick", action="store_true", help="micro setting on tests/data")
+    p.add_argument("--eval_only", action="store_true",
+                   help="evaluate the TTS already trained in --work_dir; run no recipe stage "
+                        "(needs --judge)")
     a, db_root = ablation.parse_corpus_args(p, argv)
+    if a.eval_only and a.judge is None:
+        p.error("--eval_only needs --judge (a packed judge ASR)")
     db_root = db_root.resolve()
     work = a.work_dir.resolve()
     work.mkdir(parents=True, exist_ok=True)
@@ -277,15 +313,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     opts = recipe_opts(a.quick, epochs, a.recipe_opts.split())
     times_file = work / "times.json"
     times: Dict[str, float] = json.loads(times_file.read_text()) if times_file.exists() else {}
-    # The judge trains on the second core while the rows train.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        judge_job = None if a.judge else pool.submit(ablation.train_judge, work, db_root,
-                                                     a.judge_epochs, a.quick, lang)
-        try:
-            models = train_rows(work, db_root, lang, text, opts, a.quick, times)
-        finally:
-            times_file.write_text(json.dumps(times, indent=2) + "\n")
-        judge = a.judge.resolve() if judge_job is None else judge_job.result()
+    if a.eval_only:
+        models, judge = trained_rows(work), a.judge.resolve()
+    else:
+        models, judge = train_all(a, work, db_root, lang, text, opts, times)
     dev = ablation.make_dev(work, db_root, a.dev_max_dur)
     real = real_ceiling(dev, judge, lang, work, not a.no_mos)
     figs = evaluate(models, a.vocoders, dev, judge, lang, work, real["judge_cer"], a.nj,

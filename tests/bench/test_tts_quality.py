@@ -118,3 +118,22 @@ def test_synthesize_is_redone_when_the_model_changed(tq, tmp_path, monkeypatch, 
     os.utime(model / "model.pth", (st.st_atime, st.st_mtime + 10))
     tq.synthesize(model, tmp_path / "dev", out, "griffin_lim", 2)
     assert len(runs) == 2  # retrained model: synthesized again
+
+
+def test_eval_only_takes_the_trained_rows_and_names_a_missing_one(
+        tq, tmp_path, test_data, capsys):
+    models = tq.row_models(tmp_path)
+    assert set(models) == set(tq.ROWS)
+    for row, model in models.items():
+        if row != "enc_labelled":
+            model.mkdir(parents=True)
+            (model / "model.pth").write_bytes(b"x")
+    with pytest.raises(SystemExit, match="enc_labelled"):
+        tq.trained_rows(tmp_path)
+    models["enc_labelled"].mkdir(parents=True)
+    (models["enc_labelled"] / "model.pth").write_bytes(b"x")
+    assert tq.trained_rows(tmp_path) == models
+    with pytest.raises(SystemExit):  # --eval_only without a judge is a usage error
+        tq.main(["--db_root", str(test_data / "sw"), "--work_dir", str(tmp_path / "w"),
+                 "--eval_only"])
+    assert "--eval_only needs --judge" in capsys.readouterr().err
