@@ -305,6 +305,53 @@ class CtcAligner:
         subsampling = max(1, int(round(n_in / n_out)))
         return subsampling * hop / self.sample_rate
 
+    @property
+    def speech_encoder(self) -> Any:
+        """The frozen speech encoder of a `whisper_ct2` frontend (its cached features can stand
+        for the audio: `log_posteriors_of_feats`), else None."""
+        from lrspeech.models.whisper_frontend import WhisperFrontend
+
+        frontend = self.model.frontend
+        return frontend.encoder if isinstance(frontend, WhisperFrontend) else None
+
+    def _encode_feats(self, feats: np.ndarray) -> np.ndarray:
+        """CTC log posteriors (T, V) of the frontend's output for one clip: the model's own
+        `encode` with the frontend set aside, as the head was trained on cached features."""
+        import torch
+
+        x = torch.tensor(np.asarray(feats, dtype=np.float32))[None]  # a copy: arks are read-only
+        lengths = torch.tensor([x.shape[1]], dtype=torch.long)
+        frontend = self.model.frontend
+        self.model.frontend = None
+        try:
+            with torch.no_grad():
+                enc, enc_lens = self.model.encode(x, lengths)
+        finally:
+            self.model.frontend = frontend
+        if isinstance(enc, tuple):
+            enc = enc[0]
+        log_probs = self.model.ctc.log_softmax(enc)[0, : int(enc_lens[0])]
+        return log_probs.detach().cpu().numpy().astype(np.float64)
+
+    def log_posteriors_of_feats(self, feats: np.ndarray) -> np.ndarray:
+        """CTC log posteriors (T, V) from `speech_encoder`'s features (frames x dim) of a clip,
+        in windows of `chunk_s` (with `context_s` each side) as `log_posteriors` does."""
+        if self.speech_encoder is None:
+            raise AlignmentError("the ASR reads audio, not cached encoder features")
+        rate = self.sample_rate / self.model.frontend.hop_length  # feature frames per second
+        duration = len(feats) / rate
+        if duration <= self.chunk_s:
+            return self._encode_feats(feats)
+        parts = []
+        for start in np.arange(0.0, duration, self.chunk_s):
+            end = min(start + self.chunk_s, duration)
+            lo, hi = max(0.0, start - self.context_s), min(duration, end + self.context_s)
+            log_probs = self._encode_feats(feats[int(lo * rate): int(hi * rate)])
+            first = int(round((start - lo) / self.frame_shift))
+            last = int(round((end - lo) / self.frame_shift))
+            parts.append(log_probs[first: min(last, len(log_probs))])
+        return np.concatenate(parts, axis=0)
+
     def log_posteriors(self, wav: np.ndarray) -> np.ndarray:
         """CTC log posteriors (T, V) of a waveform at `sample_rate`, windowed when long."""
         duration = len(wav) / self.sample_rate
@@ -332,11 +379,13 @@ class CtcAligner:
         wav: np.ndarray,
         text: Optional[str] = None,
         tokens: Optional[Sequence[str]] = None,
+        feats: Optional[np.ndarray] = None,
     ) -> TokenAlignment:
         """Align a transcript (`text` for the ASR's tokenizer, or its `tokens`) to `wav`.
 
-        Raises AlignmentError naming the utterance when nothing can be aligned or the audio is
-        too short for the transcript.
+        `feats`: the speech encoder's cached features of `wav` (`speech_encoder`), used instead
+        of encoding the audio again. Raises AlignmentError naming the utterance when nothing can
+        be aligned or the audio is too short for the transcript.
         """
         if tokens is None:
             if text is None:
@@ -361,7 +410,8 @@ class CtcAligner:
             raise AlignmentError(
                 f"utterance '{utt_id}': {self.input_limit.describe(len(wav))}; left out", short
             )
-        log_probs = self.log_posteriors(wav)
+        log_probs = self.log_posteriors(wav) if feats is None else \
+            self.log_posteriors_of_feats(feats)
         try:
             path = ctc_viterbi(log_probs, asr.ids, self.blank)
         except AlignmentError as err:

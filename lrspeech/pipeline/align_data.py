@@ -137,14 +137,21 @@ def align_utterance(
     transcripts: Transcripts,
     frames: TtsFrames,
     min_pause_s: float = DEFAULT_MIN_PAUSE_S,
+    feats: Optional[str] = None,
 ) -> Tuple[TokenAlignment, UttDurations]:
-    """Align one utterance of a data dir ((spec, start, end) audio) and get its durations."""
+    """Align one utterance of a data dir ((spec, start, end) audio) and get its durations;
+    `feats`: the ark entry of its cached encoder features, read instead of encoding again."""
     from lrspeech.data.audio import load_audio
 
     spec, start, end = audio
     asr_tokens = transcripts.asr_tokens(utt, aligner)
     wav_asr, _ = load_audio(spec, aligner.sample_rate, start=start, end=end)
-    alignment = aligner.align(utt, wav_asr, tokens=asr_tokens)
+    if feats is None:
+        alignment = aligner.align(utt, wav_asr, tokens=asr_tokens)
+    else:
+        import kaldiio
+
+        alignment = aligner.align(utt, wav_asr, tokens=asr_tokens, feats=kaldiio.load_mat(feats))
     wav_tts, _ = load_audio(spec, frames.fs, start=start, end=end)
     tts_tokens = transcripts.tts_tokens(utt, asr_tokens)
     return alignment, tts_durations(alignment, tts_tokens, wav_tts, frames, min_pause_s)
@@ -156,8 +163,10 @@ def align_utterances(
     frames: TtsFrames,
     transcripts: Optional[Transcripts] = None,
     min_pause_s: float = DEFAULT_MIN_PAUSE_S,
+    feats: Optional[Mapping[str, str]] = None,
 ) -> AlignReport:
-    """Align every utterance of a data dir in memory; nothing is written."""
+    """Align every utterance of a data dir in memory; nothing is written. `feats`: utt -> ark
+    entry of cached encoder features (lrspeech.pipeline.encoder_features), where there are."""
     from lrspeech.data.audio import AudioError
     from lrspeech.progress import progress
 
@@ -166,7 +175,8 @@ def align_utterances(
     for utt in progress(dd.audio_utt_ids, desc=f"ctc_align {dd.name}", unit="utt"):
         try:
             alignment, durs = align_utterance(
-                aligner, utt, dd.audio_of(utt), transcripts, frames, min_pause_s
+                aligner, utt, dd.audio_of(utt), transcripts, frames, min_pause_s,
+                (feats or {}).get(utt),
             )
         except AlignmentError as err:
             report.skip(utt, err, err.reason)

@@ -84,6 +84,26 @@ def transcripts(step: AlignStep, dirs: Sequence[Path], text: Dict[str, str]) -> 
     return Transcripts(text=text, tts=tts, clean=clean)
 
 
+def cached_features(aligner: Any, dirs: Sequence[Path]) -> Dict[str, str]:
+    """utt -> ark entry of the dirs' encoder-feature caches that are current for the aligner's
+    speech encoder (the ASR head's training left them there); none for an audio-frontend ASR.
+    The aligner reads those instead of encoding the audio again; a missing or stale cache is
+    not built here (the audio is encoded as usual)."""
+    encoder = getattr(aligner, "speech_encoder", None)
+    if encoder is None:
+        return {}
+    from lrspeech.data.datadir import DataDir
+    from lrspeech.pipeline.encoder_features import cache_dir, is_current, read_scp, wanted_meta
+
+    out: Dict[str, str] = {}
+    for d in dirs:
+        cache = cache_dir(d, encoder.name)
+        if is_current(cache, wanted_meta(DataDir.load(Path(d)), encoder)):
+            out.update(read_scp(cache))
+            logger.info("%s: cached %s features read instead of the audio", d, encoder.name)
+    return out
+
+
 def run_align_step(step: AlignStep, aligner: Any = None) -> Dict[str, AlignReport]:
     """Align every split, choose each one's threshold, write the durations dir."""
     step.check()
@@ -96,7 +116,9 @@ def run_align_step(step: AlignStep, aligner: Any = None) -> Dict[str, AlignRepor
                                         chunk_s=step.chunk_s)
     reports = {}
     for split, dd in data.items():
-        report = align_utterances(aligner, dd, step.frames, texts[split], step.min_pause_s)
+        feats = cached_features(aligner, step.splits[split])
+        report = align_utterances(aligner, dd, step.frames, texts[split], step.min_pause_s,
+                                  feats)
         selection = report.select(step.min_score)
         logger.info("%s: aligned %d of %d utterances, kept %d (min score %s: %s)", dd.name,
                     len(report.results), len(dd.audio_utt_ids), len(selection.kept),

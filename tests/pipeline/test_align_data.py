@@ -41,3 +41,28 @@ def test_a_threshold_keeps_durations_of_the_good_ones_only(tmp_path, sw_rows, fa
     assert bad in read_token_file(tmp_path / "align" / "tokens")
     saved = json.loads((tmp_path / "align" / "report.json").read_text())
     assert saved["selection"]["low_score"] == 1 and saved["aligned"] == 6
+
+
+def test_cached_features_are_given_to_the_aligner_in_place_of_encoding(
+        tmp_path, sw_rows, fake_aligner):
+    import kaldiio
+
+    rows = sorted(sw_rows, key=lambda r: r["id"])[:2]
+    dd = DataDir(wav_scp={r["id"]: r["audio"] for r in rows},
+                 text={r["id"]: r["text"].lower() for r in rows},
+                 utt2spk={r["id"]: "s" for r in rows})
+    matrix = np.arange(12, dtype=np.float32).reshape(4, 3)
+    with kaldiio.WriteHelper(f"ark,scp:{tmp_path}/f.ark,{tmp_path}/f.scp") as w:
+        w(rows[0]["id"], matrix)
+    entry = (tmp_path / "f.scp").read_text().split(maxsplit=1)[1].strip()
+    seen = {}
+
+    class Recording(fake_aligner):
+        def align(self, utt, wav, text=None, tokens=None, feats=None):
+            seen[utt] = feats
+            return super().align(utt, wav, text=text, tokens=tokens)
+
+    report = align_utterances(Recording(), dd, TtsFrames(16000, 256), feats={rows[0]["id"]: entry})
+    assert sorted(report.results) == sorted(r["id"] for r in rows)
+    np.testing.assert_array_equal(seen[rows[0]["id"]], matrix)  # read from the cache
+    assert seen[rows[1]["id"]] is None  # no cache entry: the audio is encoded

@@ -73,6 +73,39 @@ def test_decode_align_and_transcribe_raw_audio(head, sw_rows, tmp_path, capsys):
     assert [ln.split("\t")[0] for ln in out] == list(wav.values())
 
 
+def test_the_aligner_reads_the_training_cache_instead_of_the_audio(head, tmp_path):
+    import kaldiio
+    import numpy as np
+
+    from lrspeech.data.audio import load_audio
+    from lrspeech.pipeline.align import CtcAligner
+    from lrspeech.pipeline.align_step import cached_features
+
+    train = head.parent.parent / "train"
+    aligner = CtcAligner.from_model(head)
+    feats = cached_features(aligner, [train])
+    dd = DataDir.load(train)
+    assert sorted(feats) == sorted(dd.audio_utt_ids)  # the head's training left the cache
+    for utt in dd.audio_utt_ids[:2]:
+        wav, _ = load_audio(dd.wav_scp[utt], aligner.sample_rate)
+        from_audio = aligner.log_posteriors(wav)
+        from_cache = aligner.log_posteriors_of_feats(kaldiio.load_mat(feats[utt]))
+        np.testing.assert_allclose(from_cache, from_audio, atol=1e-5)
+        chunked = CtcAligner(aligner.s2t, chunk_s=1.0)  # windows over the features
+        assert chunked.log_posteriors_of_feats(kaldiio.load_mat(feats[utt])).shape == \
+            from_audio.shape
+    # a copy of the dir whose audio differs (another file) has a stale cache: not read
+    copy = tmp_path / "copy"
+    shutil.copytree(train, copy)
+    utt = dd.audio_utt_ids[0]
+    other = tmp_path / "other.wav"
+    shutil.copy(dd.wav_scp[dd.audio_utt_ids[1]], other)
+    wav_scp = DataDir.load(copy)
+    wav_scp.wav_scp[utt] = str(other)
+    wav_scp.save(copy)
+    assert cached_features(aligner, [copy]) == {}
+
+
 def test_a_pack_with_other_encoder_weights_is_refused(head, tmp_path):
     other = tmp_path / "other"
     shutil.copytree(head, other)
