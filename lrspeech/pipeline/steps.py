@@ -190,7 +190,7 @@ def begin(step: Step, force: bool = False, resume: bool = False,
     _write_json(pending_file, {
         "fingerprint": decision.fingerprint, "parts": input_parts(step),
         "inputs": list(step.inputs), "after": list(step.after), "outputs": list(step.outputs),
-        "begun": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "begun": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "started": time.time(),
     })
     return decision
 
@@ -203,6 +203,8 @@ def end(dir: PathLike, name: str, command: Optional[str] = None) -> Path:
         raise StepError(f"step {name!r}: no {pending_file} (end without begin); "
                         "call begin before the step's work and end after it")
     info = {key: pending[key] for key in ("parts", "inputs", "after", "outputs") if key in pending}
+    if "started" in pending:  # wall time of the run that completed it (since its last begin)
+        info["seconds"] = round(time.time() - float(pending["started"]), 1)
     path = mark_done(dir, name, info, fingerprint=pending["fingerprint"], command=command)
     pending_file.unlink()
     return path
@@ -214,3 +216,15 @@ def clear_plans(dir: PathLike) -> int:
     for path in plans:
         path.unlink()
     return len(plans)
+
+
+def step_seconds(dir: PathLike) -> Dict[str, float]:
+    """Step name -> wall seconds of the run that completed it, for every marker under
+    `<dir>/.done` that records one (benchmarks sum them per row)."""
+    out: Dict[str, float] = {}
+    for path in sorted(marker_path(dir, "x").parent.glob("*.json")):
+        record = _read_json(path)
+        seconds = ((record or {}).get("info") or {}).get("seconds")
+        if seconds is not None:
+            out[str(record.get("name", path.stem))] = float(seconds)
+    return out

@@ -141,6 +141,17 @@ def test_a_dry_run_changes_nothing_and_propagates_its_plan(chain) -> None:
     assert steps.clear_plans(exp) == 3
 
 
+def test_each_marker_records_the_wall_time_of_its_run(chain, monkeypatch) -> None:
+    src, exp, steps_of, outs = chain
+    clock = iter([100.0, 103.5, 200.0, 200.25, 300.0, 301.0])
+    monkeypatch.setattr(steps.time, "time", lambda: next(clock))
+    assert runs(steps_of()) == [True, True, True]
+    assert steps.step_seconds(exp) == {"a": 3.5, "b": 0.2, "c": 1.0}  # 0.25 rounds to 0.2
+    monkeypatch.undo()
+    assert runs(steps_of()) == [False, False, False]  # a skip keeps the time of the real run
+    assert steps.step_seconds(exp)["a"] == 3.5
+
+
 def test_the_cli_begin_end_exit_codes_and_lines(tmp_path: Path, capsys) -> None:
     out = tmp_path / "out"
     args = ["--dir", str(tmp_path / "exp"), "--name", "s", "--outputs", str(out),
