@@ -12,6 +12,10 @@ _tokens.txt (token lists: the target's vocabulary is every text the recipe train
 measured on), token_map_{tts,asr}.tsv (rich-resource token -> target token, lrspeech.text.
 token_map), spk2sid (`<unk> 0`, then every speaker of --speakers by name) and target_speaker
 (the speaker with the most utterances in --target_speaker_from; a tie goes to the first name).
+
+`--part rich` writes only the rich-resource files (RICH_FILES: what pretraining reads);
+`--part target` only the others (TARGET_FILES), from the rich token lists already there. The
+recipe runs them as two steps, so that a changed target text does not redo pretraining.
 """
 
 import argparse
@@ -29,17 +33,40 @@ from lrspeech.errors import InputError
 def get_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--lang_config", type=Path, required=True, help="the target's lang.yaml")
+    p.add_argument("--part", choices=("all", "rich", "target"), default="all",
+                   help="write every file, or only the rich-resource or the target side's")
+    p.add_argument("--lang_config", type=Path, help="the target's lang.yaml")
     p.add_argument("--rich_lang_config", type=Path, required=True)
     p.add_argument("--tts_token_type", required=True, choices=("phn", "char"))
-    p.add_argument("--text", type=Path, nargs="+", required=True,
+    p.add_argument("--text", type=Path, nargs="+",
                    help="data dirs whose text makes the target vocabulary")
-    p.add_argument("--rich_text", type=Path, required=True, help="the rich-resource data dir")
-    p.add_argument("--speakers", type=Path, nargs="+", required=True,
+    p.add_argument("--rich_text", type=Path, help="the rich-resource data dir")
+    p.add_argument("--speakers", type=Path, nargs="+",
                    help="data dirs whose speakers the TTS knows (utt2spk)")
-    p.add_argument("--target_speaker_from", type=Path, required=True)
+    p.add_argument("--target_speaker_from", type=Path)
     p.add_argument("--out_dir", type=Path, required=True)
     return p
+
+
+RICH_FILES = ("text/rich.tts", "text/rich.asr", "rich_tts_tokens.txt", "rich_asr_tokens.txt")
+TARGET_FILES = ("text/target", "text/target.tts", "text/target.asr", "target_tts_tokens.txt",
+                "target_asr_tokens.txt", "token_map_tts.tsv", "token_map_asr.tsv", "spk2sid",
+                "target_speaker")
+NEEDS = {"rich": ("rich_text",),
+         "target": ("lang_config", "text", "speakers", "target_speaker_from")}
+
+
+def check_args(a: argparse.Namespace) -> None:
+    """Each part's options are there (all: both parts')."""
+    parts = ("rich", "target") if a.part == "all" else (a.part,)
+    missing = [f"--{o}" for part in parts for o in NEEDS[part] if getattr(a, o) is None]
+    if missing:
+        raise InputError(f"--part {a.part} needs {' '.join(missing)}")
+    if a.part == "target":
+        absent = [f for f in RICH_FILES[2:] if not (a.out_dir / f).is_file()]
+        if absent:
+            raise InputError(f"{a.out_dir}/{absent[0]}: missing; the target's token maps need "
+                             "the rich token lists: run --part rich first")
 
 
 def _run(name: str, main: Callable[[List[str]], int], argv: List[str]) -> None:
@@ -72,18 +99,22 @@ def target_speaker(data_dir: Path) -> str:
     return min(counts, key=lambda s: (-counts[s], s))
 
 
-def build(a: argparse.Namespace) -> None:
-    out, texts = a.out_dir, a.out_dir / "text"
-    target_text(a.text, texts / "target")
-    for side, lcfg, src in (("target", a.lang_config, texts / "target"),
-                            ("rich", a.rich_lang_config, a.rich_text / "text")):
-        for task, opts in (("tts", ["--token_type", a.tts_token_type]),
-                           ("asr", ["--token_type", "char", "--punctuation", "strip"])):
-            tokenized = texts / f"{side}.{task}"
-            _run("tokenize_text", tokenize_text.main, ["--lang_config", str(lcfg), "--in", str(src),
-                 "--out", str(tokenized), *opts])
-            _run("make_token_list", make_token_list.main,
-                 ["--out", str(out / f"{side}_{task}_tokens.txt"), str(tokenized)])
+def tokenize_side(a: argparse.Namespace, side: str, lang_config: Path, src: Path) -> None:
+    """text/<side>.{tts,asr} and <side>_{tts,asr}_tokens.txt of one side's text."""
+    for task, opts in (("tts", ["--token_type", a.tts_token_type]),
+                       ("asr", ["--token_type", "char", "--punctuation", "strip"])):
+        tokenized = a.out_dir / "text" / f"{side}.{task}"
+        _run("tokenize_text", tokenize_text.main, ["--lang_config", str(lang_config), "--in",
+             str(src), "--out", str(tokenized), *opts])
+        _run("make_token_list", make_token_list.main,
+             ["--out", str(a.out_dir / f"{side}_{task}_tokens.txt"), str(tokenized)])
+
+
+def build_target(a: argparse.Namespace) -> None:
+    """The target side: its token lists, the token maps from the rich lists, speaker ids."""
+    out = a.out_dir
+    target_text(a.text, out / "text" / "target")
+    tokenize_side(a, "target", a.lang_config, out / "text" / "target")
     for task, ttype in (("tts", a.tts_token_type), ("asr", "char")):
         _run("make_token_map", make_token_map.main, [
             "--target_token_list", str(out / f"target_{task}_tokens.txt"),
@@ -97,13 +128,24 @@ def build(a: argparse.Namespace) -> None:
                                         encoding="utf-8")
 
 
+def build(a: argparse.Namespace) -> None:
+    check_args(a)
+    if a.part in ("all", "rich"):
+        tokenize_side(a, "rich", a.rich_lang_config, a.rich_text / "text")
+    if a.part in ("all", "target"):
+        build_target(a)
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     a = get_parser().parse_args(argv)
     setup_logging()
 
     def body() -> int:
         build(a)
-        print(f"{a.out_dir}: token lists, token maps, spk2sid, target_speaker")
+        what = {"all": "token lists, token maps, spk2sid, target_speaker",
+                "rich": "rich-resource token lists",
+                "target": "target token lists, token maps, spk2sid, target_speaker"}[a.part]
+        print(f"{a.out_dir}: {what}")
         return 0
 
     return run_cli(body)

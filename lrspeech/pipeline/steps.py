@@ -23,6 +23,7 @@ later run can name the inputs that changed.
 import hashlib
 import json
 import os
+import re
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -41,6 +42,7 @@ from lrspeech.pipeline.stages import (
 )
 
 PENDING_SUFFIX = ".pending"
+NAMED_VALUE = re.compile(r"value:[A-Za-z_][A-Za-z0-9_]*=")
 PLAN_SUFFIX = ".plan"
 
 
@@ -123,8 +125,11 @@ def fingerprint_of(parts: Dict[str, str]) -> str:
 
 def _changed(old: Dict[str, str], new: Dict[str, str], inputs: Sequence[str]) -> List[str]:
     """The changed inputs (as declared now) and upstream steps, then inputs no longer given."""
-    def label(key: str) -> str:
-        return inputs[int(key[3:])] if key.startswith("in:") else key
+    def label(key: str) -> str:  # a named option `value:NAME=VALUE` shows as NAME=VALUE
+        if not key.startswith("in:"):
+            return key
+        text = inputs[int(key[3:])]
+        return text[6:] if NAMED_VALUE.match(text) else text
     return [label(key) for key in new if old.get(key) != new[key]] + \
         [f"{key} (no longer given)" for key in old if key not in new]
 

@@ -159,3 +159,31 @@ def test_text_frontend_writes_stage_3(tmp_path, sw_rows, lj_rows, capsys):
         "--speakers", str(paired), "--target_speaker_from", str(paired),
         "--out_dir", str(tmp_path / "t2")]) == 1
     assert "rerun stage 2" in capsys.readouterr().err
+
+
+def test_text_frontend_parts_write_their_own_files_only(tmp_path, sw_rows, lj_rows, capsys):
+    """--part rich then --part target give the files of one whole run; each part writes only
+    its files, and the target part without the rich lists says what to run first."""
+    from lrspeech.bin import text_frontend
+
+    paired = _data_dir(tmp_path / "paired", sw_rows[:6], ["zed"])
+    rich = _data_dir(tmp_path / "rich", lj_rows, ["lj"])
+    common = ["--rich_lang_config", str(CONF / "en.yaml"), "--tts_token_type", "phn"]
+    target = ["--lang_config", str(CONF / "sw.yaml"), "--text", str(paired), "--speakers",
+              str(paired), "--target_speaker_from", str(paired)]
+    whole, split = tmp_path / "whole", tmp_path / "split"
+    assert text_frontend.main([*common, *target, "--rich_text", str(rich),
+                               "--out_dir", str(whole)]) == 0
+    assert text_frontend.main([*common, *target, "--part", "target",
+                               "--out_dir", str(split)]) == 1
+    assert "run --part rich first" in capsys.readouterr().err
+    assert text_frontend.main([*common, "--part", "target", "--out_dir", str(split)]) == 1
+    assert "--part target needs --lang_config --text --speakers" in capsys.readouterr().err
+    assert text_frontend.main([*common, "--part", "rich", "--rich_text", str(rich),
+                               "--out_dir", str(split)]) == 0
+    files = sorted(str(p.relative_to(split)) for p in split.rglob("*") if p.is_file())
+    assert files == sorted(text_frontend.RICH_FILES)
+    assert text_frontend.main([*common, *target, "--part", "target",
+                               "--out_dir", str(split)]) == 0
+    for name in (*text_frontend.RICH_FILES, *text_frontend.TARGET_FILES):
+        assert (split / name).read_bytes() == (whole / name).read_bytes(), name

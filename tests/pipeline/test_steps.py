@@ -192,6 +192,31 @@ def test_a_shell_step_killed_midway_reruns_to_the_same_output(tmp_path: Path) ->
     assert (tmp_path / "out" / "list").read_text() == "1 a\n2 a\n3 a\n"
 
 
+def test_the_recipe_step_names_a_changed_option(tmp_path: Path) -> None:
+    """steps.sh `step ... --opts NAME...`: options hashed as NAME=VALUE, so the log says which
+    option changed (not its bare value); a path input still shows as its path."""
+    script = tmp_path / "s.sh"
+    script.write_text(textwrap.dedent(f"""\
+        set -euo pipefail
+        log() {{ echo "$*"; }}; die() {{ echo "$*" >&2; exit 1; }}
+        py={sys.executable}; force=false; dry_run=false; done_dir=exp
+        . {REPO}/egs/TEMPLATE/lr1/steps.sh
+        epochs=$1; seed=1
+        if step build --outputs out --opts epochs seed -- in.txt; then echo x > out; step_done build; fi
+        """))
+    (tmp_path / "in.txt").write_text("a")
+
+    def run(*args: str) -> str:
+        return subprocess.run(["bash", str(script), *args], cwd=tmp_path, check=True, env=_env(),
+                              capture_output=True, text=True).stdout
+    assert "build: running (never completed)" in run("3")
+    assert "build: complete; skipped" in run("3")
+    out = run("4")
+    assert "changed since it ran: epochs=4" in out and "value:" not in out
+    (tmp_path / "in.txt").write_text("b")
+    assert "changed since it ran: in.txt" in run("4")
+
+
 def _env():
     import os
     return {**os.environ, "PYTHONPATH": str(REPO)}

@@ -214,7 +214,8 @@ def test_a_change_reruns_the_steps_below_it_and_only_those(recipe: Path) -> None
              "train.exp_kd_asr", "train.exp_kd_tts", "eval.finetune", "eval.dt_round1",
              "eval.kd", "dt_eval.round0", "dt_eval.round1", "pack"}
     assert below <= changed, below - changed
-    assert not changed & {"data", "format.dev", "format.paired_hq", "tokens", "lm", "kd.text"}
+    assert not changed & {"data", "format.dev", "format.paired_hq", "tokens.rich", "tokens", "lm",
+                          "kd.text"}
     # Hole 3: the evaluation's options rerun the evaluations (and the packing) only.
     evals = {"eval.finetune", "eval.dt_round1", "eval.kd", "pack"}
     assert would_run(recipe, "--eval_mos", "false") == evals
@@ -225,7 +226,10 @@ def test_a_change_reruns_the_steps_below_it_and_only_those(recipe: Path) -> None
         dev_text.write_text(before.replace(" ", "  ", 1), encoding="utf-8")
         changed = would_run(recipe)
         assert {"format.dev", "tokens", "lm", "init_asr", "train.exp_kd_tts", "pack"} <= changed
-        assert not changed & {"data", "format.paired_hq", "format.unpaired_speech"}
+        # pretraining reads only the rich side of stage 3 (its own step): it stays
+        assert not changed & {"data", "format.paired_hq", "format.unpaired_speech", "tokens.rich",
+                              "train.exp_pretrain_asr", "train.exp_pretrain_tts",
+                              "align.exp_pretrain_tts_durations"}
     finally:
         dev_text.write_text(before, encoding="utf-8")
     assert would_run(recipe) == set()

@@ -98,27 +98,14 @@ export PYTHONUNBUFFERED=1 OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
 [ -f "${lang_config}" ] || die "--lang_config ${lang_config} does not exist; copy conf/lang/TEMPLATE.yaml"
 done_dir=exp
 . "${lr_root}/egs/TEMPLATE/lr1/steps.sh"
-resolve_defaults
-if [ "${dry_run}" = true ]; then
-    lr stage_marker plans --dir "${done_dir}"; log "dry run: nothing runs or is deleted"
-else
-    # Each stage's wall time goes to exp/stage_times.tsv (utils/log.sh), for the report.
-    LOG_STAGE_TIMES=exp/stage_times.tsv; trap 'log_stage_end $?' EXIT
-fi
-
-# Paths every stage shares.
-raw=dump/raw              # formatted audio (stage 2)
-tok=dump/token            # token lists, token maps, speaker ids (stage 3)
-paired_sets="paired_hq"; [ -d data/paired_lq ] && paired_sets+=" paired_lq"
-paired_dirs=""; paired_steps=""
-for d in ${paired_sets}; do paired_dirs+=" ${raw}/${d}"; paired_steps+=" format.${d}"; done
-dev_step=format.${eval_set}
-pre_asr_step=""; [ -z "${pretrained_asr}" ] && pre_asr_step=train.exp_pretrain_asr
+resolve_defaults; start_run  # steps.sh: defaults, dry run or stage times
+raw=dump/raw; tok=dump/token  # formatted audio (stage 2); token lists, maps, speaker ids (stage 3)
+shared_paths  # steps.sh: paired_sets, paired_dirs, paired_steps, dev_step, pre_asr_step
 
 if [ "${stage}" -le 1 ] && [ "${stop_stage}" -ge 1 ]; then
     log_stage 1 "Data preparation"
-    if step data --outputs data/rich_synth data/local/rich_synth_wav -- local/data.sh "${db_root}" "${local_data_opts}" \
-            "${rich_text}" "${rich_espeak}" "${rich_num_speakers}" "${rich_num_utts}" "${max_dur}" "${seed}"; then
+    if step data --outputs data/rich_synth data/local/rich_synth_wav --opts local_data_opts rich_espeak rich_num_speakers \
+            rich_num_utts max_dur seed -- local/data.sh "${db_root}" "${rich_text}"; then
         opts=(); [ -n "${db_root}" ] && opts+=(--db_root "${db_root}")
         # LRSPEECH_MAX_DUR: local/data.sh's default --max_paired_dur (stage 2 drops longer clips).
         # shellcheck disable=SC2086
@@ -141,15 +128,15 @@ if [ "${stage}" -le 2 ] && [ "${stop_stage}" -ge 2 ]; then
         # Long untranscribed recordings (broadcasts, read chapters) are cut in pauses first.
         split=(); [ "${set_name}" = unpaired_speech ] && [ "${split_unpaired}" = true ] && split=("data/local/${set_name}_split")
         [ "${#split[@]}" -gt 0 ] && opts=(--split_dir "${split[0]}")
-        step "format.${set_name}" --after data --outputs "${raw}/${set_name}" "${split[@]}" -- \
-            "${d}" "${fs}" "${trim_db}" "${min_dur}" "${max_dur}" "${#split[@]}" "${digits}" "${lang_config}" || continue
+        step "format.${set_name}" --after data --outputs "${raw}/${set_name}" "${split[@]}" --opts fs trim_db min_dur max_dur \
+            digits -- "${d}" "${#split[@]}" "${lang_config}" || continue
         summary=$(lr prepare_set --in "${d}" --out "${raw}/${set_name}" --fs "${fs}" --trim_db "${trim_db}" \
             --min_dur "${min_dur}" --max_dur "${max_dur}" --nj "${nj}" "${opts[@]}") || die "formatting ${d} failed (see above)"
         while read -r line; do log "${line}"; done <<< "${summary}"
         step_done "format.${set_name}"
     done
     # The rich-resource corpus gets a small validation split of its own.
-    if step format.rich_split --after format.rich_synth --outputs "${raw}/rich_train" "${raw}/rich_valid" -- "${seed}"; then
+    if step format.rich_split --after format.rich_synth --outputs "${raw}/rich_train" "${raw}/rich_valid" --opts seed; then
         lr split_data_dir "${raw}/rich_synth" --dev-share 0.1 --seed "${seed}" --train "${raw}/rich_train" --dev "${raw}/rich_valid"
         step_done format.rich_split
     fi
@@ -158,13 +145,20 @@ fi
 if [ "${stage}" -le 3 ] && [ "${stop_stage}" -ge 3 ]; then
     log_stage 3 "Text frontend: token lists, cross-lingual token maps, speaker ids"
     text_sets="${paired_sets} unpaired_text ${eval_set}"
+    # Two steps: pretraining reads only the rich side, so a changed target text leaves it be.
+    if step tokens.rich --after format.rich_synth --outputs "${tok}"/{text/rich.tts,text/rich.asr,rich_{tts,asr}_tokens.txt} \
+            --opts tts_token_type -- "${rich_lang_config}"; then
+        lr text_frontend --part rich --rich_lang_config "${rich_lang_config}" --tts_token_type "${tts_token_type}" \
+            --rich_text "${raw}/rich_synth" --out_dir "${tok}" || die "the text frontend failed (see above)"
+        step_done tokens.rich
+    fi
     # shellcheck disable=SC2046
-    if step tokens --after ${paired_steps} format.unpaired_text format.unpaired_speech "${dev_step}" format.rich_synth \
-            --outputs "${tok}" -- "${lang_config}" "${rich_lang_config}" "${tts_token_type}" "${eval_set}"; then
-        # shellcheck disable=SC2046
-        lr text_frontend --lang_config "${lang_config}" --rich_lang_config "${rich_lang_config}" \
+    if step tokens --after tokens.rich ${paired_steps} format.unpaired_text format.unpaired_speech "${dev_step}" --outputs \
+            "${tok}"/{text/target{,.tts,.asr},target_{tts,asr}_tokens.txt,token_map_{tts,asr}.tsv,spk2sid,target_speaker} \
+            --opts eval_set -- "${lang_config}"; then
+        lr text_frontend --part target --lang_config "${lang_config}" --rich_lang_config "${rich_lang_config}" \
             --tts_token_type "${tts_token_type}" --text $(for d in ${text_sets}; do echo "${raw}/${d}"; done) \
-            --rich_text "${raw}/rich_synth" --speakers ${paired_dirs} "${raw}/unpaired_speech" \
+            --speakers ${paired_dirs} "${raw}/unpaired_speech" \
             --target_speaker_from "${raw}/paired_hq" --out_dir "${tok}" || die "the text frontend failed (see above)"
         step_done tokens
     fi
@@ -178,10 +172,10 @@ if [ "${stage}" -le 4 ] && [ "${stop_stage}" -ge 4 ]; then
     [ -z "${pretrained_asr}" ] || log "ASR: starting from --pretrained_asr ${pretrained_asr}"
     [ -z "${pretrained_tts}" ] || log "TTS: starting from --pretrained_tts ${pretrained_tts}"
     [ -n "${pretrained_asr}" ] || train asr exp/pretrain/asr "${pretrain_epochs}" "${rich_sets}" "${raw}/rich_valid" \
-        "${rich_lang_config}" "${tok}/rich_asr_tokens.txt" "format.rich_split tokens"
+        "${rich_lang_config}" "${tok}/rich_asr_tokens.txt" "format.rich_split tokens.rich"
     # shellcheck disable=SC2046
     [ -n "${pretrained_tts}" ] || train tts exp/pretrain/tts "${pretrain_epochs}" "${rich_sets}" "${raw}/rich_valid" \
-        "${rich_lang_config}" "${tok}/rich_tts_tokens.txt" "format.rich_split tokens ${pre_asr_step}" \
+        "${rich_lang_config}" "${tok}/rich_tts_tokens.txt" "format.rich_split tokens.rich ${pre_asr_step}" \
         $(tts_align_opts "${pretrained_asr:-exp/pretrain/asr/model}")
 fi
 pre_asr=${pretrained_asr:-exp/pretrain/asr/model}; pre_tts=${pretrained_tts:-exp/pretrain/tts/model}
@@ -195,7 +189,7 @@ if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
         set_opt=(); [ "${t}" = tts ] && set_opt=(--set "tts_conf.spks=$(wc -l < "${tok}/spk2sid")")
         [ "${t}" = asr ] && [ "${speech_encoder}" != none ] && set_opt=(--set "frontend_conf.speech_encoder=${speech_encoder}")
         # shellcheck disable=SC2086
-        step "init_${t}" --after tokens ${src_step} --outputs "exp/finetune/${t}_init.pth" -- "${src}" "${cfg}" "${seed}" \
+        step "init_${t}" --after tokens ${src_step} --outputs "exp/finetune/${t}_init.pth" --opts seed -- "${src}" "${cfg}" \
             "${tok}/target_${t}_tokens.txt" "${tok}/token_map_${t}.tsv" "${set_opt[@]}" || continue
         lr transfer_init --task "${t}" --src_config "${src}/config.yaml" --src_ckpt "${src}/model.pth" \
             --src_tokens "${src}/tokens.txt" --tgt_config "${cfg}" --tgt_tokens "${tok}/target_${t}_tokens.txt" \
@@ -227,8 +221,8 @@ if [ "${stage}" -le 6 ] && [ "${stop_stage}" -ge 6 ]; then
         decode "${prev}/asr/model" "${raw}/${eval_set}" "${rd}/dev_hyp" "${p_asr} ${dev_step} ${lm_step}"  # what the labels are worth
         # shellcheck disable=SC2046
         if step "dt${r}.data" --after "$(key decode "${rd}/asr_hyp")" "$(key decode "${rd}/dev_hyp")" format.unpaired_text tokens \
-                --outputs "${rd}/tts_pairs" "${rd}/labels.json" "${rd}/text" $(ls -d "${rd}"/text_* 2>/dev/null) -- \
-                "${voices}" "${seed}" "${dt_text_per_round}" "${dt_label_keep}"; then
+                --outputs "${rd}/tts_pairs" "${rd}/labels.json" "${rd}/text" $(ls -d "${rd}"/text_* 2>/dev/null) \
+                --opts seed dt_text_per_round dt_label_keep -- "${voices}"; then
             labels=$(lr dual_transformation round_data --round "${r}" --seed "${seed}" --voices "${voices}" \
                 --speech_dir "${raw}/unpaired_speech" --hyp_dir "${rd}/asr_hyp" --keep_share "${dt_label_keep}" \
                 --dev_dir "${raw}/${eval_set}" --dev_hyp_dir "${rd}/dev_hyp" --lang_config "${lang_config}" \
@@ -262,14 +256,14 @@ last_asr=$(key train "${last_dt}/asr"); last_tts=$(key train "${last_dt}/tts")
 
 if [ "${stage}" -le 7 ] && [ "${stop_stage}" -ge 7 ]; then
     log_stage 7 "Knowledge distillation: TTS teacher -> ${kd_student} student, ASR student"
-    kd=exp/kd; if step kd.text --after format.unpaired_text tokens --outputs "${kd}/text" -- "${kd_tts_sentences}" "${seed}"; then
+    kd=exp/kd; if step kd.text --after format.unpaired_text tokens --outputs "${kd}/text" --opts kd_tts_sentences seed; then
         lr make_pseudo_data sample_text --text_dir "${raw}/unpaired_text" --n "${kd_tts_sentences}" \
             --seed "$(lr distillation text_seed --seed "${seed}")" --speakers "${target_speaker}" --out "${kd}/text"
         step_done kd.text
     fi
     synthesize "${last_dt}/tts/model" "${kd}/text" "${kd}/teacher" target "${last_tts} kd.text" --attention_scores
-    if step kd.filter --after "$(key synth "${kd}/teacher")" --outputs "${kd}/tts_pairs" "${kd}/filter_report.json" -- \
-            "${kd_wcr_min}" "${kd_adr_min}" "${tts_token_type}" "${lang_config}"; then
+    if step kd.filter --after "$(key synth "${kd}/teacher")" --outputs "${kd}/tts_pairs" "${kd}/filter_report.json" \
+            --opts kd_wcr_min kd_adr_min tts_token_type -- "${lang_config}"; then
         # shellcheck disable=SC2046
         lr filter_synthetic --synth_dir "${kd}/teacher/data" --att_dir $(ls -d "${kd}"/teacher/split/*/att_ws 2>/dev/null) \
             --lang_config "${lang_config}" --token_type "${tts_token_type}" --wcr_min "${kd_wcr_min}" \
@@ -292,7 +286,7 @@ if [ "${stage}" -le 7 ] && [ "${stop_stage}" -ge 7 ]; then
     synth_step=kd.filter; [ "${dt_rounds}" -gt 0 ] && synth_step=dt${dt_rounds}.asr_pairs
     # shellcheck disable=SC2086
     if step kd.asr_data --after "$(key decode "${kd}/asr_hyp")" "${synth_step}" ${paired_steps} \
-            --outputs "${kd}/speech_pairs" "${kd}/asr_train" -- "${kd_asr_synth_ratio}" "${seed}"; then
+            --outputs "${kd}/speech_pairs" "${kd}/asr_train" --opts kd_asr_synth_ratio seed; then
         lr distillation asr_data --real ${paired_dirs} --speech_dir "${raw}/unpaired_speech" --hyp_dir "${kd}/asr_hyp" \
             --last_dt "${last_dt}" --kd_dir "${kd}" --ratio "${kd_asr_synth_ratio}" --seed "${seed}"
         step_done kd.asr_data
@@ -316,8 +310,8 @@ if [ "${stage}" -le 8 ] && [ "${stop_stage}" -ge 8 ]; then
         [ -f "${dir}/asr/model/meta.json" ] && [ -f "${dir}/tts/model/meta.json" ] || { log "${label}: no models; skipped"; continue; }
         # shellcheck disable=SC2086
         step "eval.${label}" --after "$(key train "${dir}/asr")" "$(key train "${dir}/tts")" ${judge_step} ${lm_step} "${dev_step}" \
-            --outputs "${ev}/${label}" "${ev}/${label}.json" "${ev}/${label}.log" -- "${dir}/asr/model/model.pth" \
-            "${dir}/tts/model/model.pth" "${judge_dir}" "${judge_lm}" "${eval_set}" "${eval_mos}" "${lm_args[*]}" || continue
+            --outputs "${ev}/${label}" "${ev}/${label}.json" "${ev}/${label}.log" --opts judge_lm eval_set eval_mos -- \
+            "${dir}/asr/model/model.pth" "${dir}/tts/model/model.pth" "${judge_dir}" "${lm_args[*]}" || continue
         eval_stage "${label}" "${dir}" "${ev}/${label}" "${judge_dir}" --collect "${ev}/${label}.json" --data "${data_desc}" --mos "${mos}"
         step_done "eval.${label}"
     done
@@ -332,7 +326,7 @@ if [ "${stage}" -le 9 ] && [ "${stop_stage}" -ge 9 ]; then
     done
     [ "${#results[@]}" -gt 0 ] || die "no evaluation results in exp/eval; run stage 8 first"
     # shellcheck disable=SC2086
-    if step pack --after ${evals} ${lm_step} --outputs exp/report exp/packed -- "${pack}" "${dirs[@]}"; then
+    if step pack --after ${evals} ${lm_step} --outputs exp/report exp/packed --opts pack -- "${dirs[@]}"; then
         # The stages to pack: the last evaluated one, or the best on the eval set (chosen on the
         # same set the report shows, so the packed models' figures there are optimistic).
         opts=(); [ -n "${lm_step}" ] && opts=(--lm exp/lm/model --fusion exp/lm/fusion.json)

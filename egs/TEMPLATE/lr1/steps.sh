@@ -37,6 +37,28 @@ resolve_defaults() {
     check_choice digits "${digits}" drop keep
 }
 
+# start_run: a dry run clears the plans of an earlier one; a real run times each stage
+# (exp/stage_times.tsv, utils/log.sh, for the report).
+start_run() {
+    if [ "${dry_run}" = true ]; then
+        lr stage_marker plans --dir "${done_dir}"; log "dry run: nothing runs or is deleted"
+    else
+        LOG_STAGE_TIMES=exp/stage_times.tsv; trap 'log_stage_end $?' EXIT
+    fi
+}
+
+# shared_paths: the paired sets (paired_lq when stage 1 made it), their dirs and format steps,
+# the eval set's format step, and the ASR pretraining step (none with --pretrained_asr).
+shared_paths() {
+    local d
+    paired_sets="paired_hq"; [ -d data/paired_lq ] && paired_sets+=" paired_lq"
+    paired_dirs=""; paired_steps=""
+    for d in ${paired_sets}; do paired_dirs+=" ${raw}/${d}"; paired_steps+=" format.${d}"; done
+    dev_step=format.${eval_set}
+    pre_asr_step=""; [ -z "${pretrained_asr}" ] && pre_asr_step=train.exp_pretrain_asr
+    return 0
+}
+
 # lr CLI ARGS...: python -m lrspeech.bin.CLI ARGS...
 lr() { "${py}" -m "lrspeech.bin.$1" "${@:2}"; }
 
@@ -48,16 +70,23 @@ key() { echo "$1.${2//\//_}"; }
 marker_inputs() {
     local a
     for a in "$@"; do
-        if [ -n "${a}" ] && [ -e "${a}" ]; then printf '%s\n' "${a}"; else printf 'value:%s\n' "${a//$'\n'/ }"; fi
+        if [ -n "${a}" ] && { [ -e "${a}" ] || [ "${a:0:6}" = value: ]; }; then printf '%s\n' "${a//$'\n'/ }"
+        else printf 'value:%s\n' "${a//$'\n'/ }"; fi
     done
 }
 
-# step NAME [--after STEPS...] [--outputs PATHS...] [--resume] -- INPUTS...
+# step NAME [--after STEPS...] [--outputs PATHS...] [--resume] [--opts NAMES...] -- INPUTS...
+# --opts: options of lr.sh by name, hashed as NAME=VALUE (a reason then names the option).
 step() {
-    local name=$1 opts=() ins=() line rc=0; shift
-    while [ $# -gt 0 ] && [ "$1" != -- ]; do opts+=("$1"); shift; done
+    local name=$1 opts=() ins=() named=() line rc=0 n; shift
+    while [ $# -gt 0 ] && [ "$1" != -- ]; do
+        if [ "$1" = --opts ]; then
+            shift; while [ $# -gt 0 ] && [ "${1:0:2}" != -- ]; do named+=("value:$1=${!1}"); shift; done
+        else opts+=("$1"); shift; fi
+    done
     [ $# -gt 0 ] && shift
     mapfile -t ins < <(marker_inputs "$@")
+    for n in "${named[@]}"; do ins+=("${n//$'\n'/ }"); done
     line=$("${py}" -m lrspeech.bin.stage_marker begin --dir "${done_dir}" --name "${name}" \
         --force "${force}" --dry_run "${dry_run}" "${opts[@]}" --inputs "${ins[@]}") || rc=$?
     [ "${rc}" -le 1 ] || die "step ${name}: checking its marker failed (see above)"
@@ -84,12 +113,12 @@ train() {
     fi
     # An ASR head on the speech encoder trains on its features, cached next to each data dir.
     [ "${task}" = asr ] && [ "${speech_encoder}" != none ] && enc_opt=(--speech_encoder "${speech_encoder}")
-    local inputs=("${config}" "${epochs}" "${train_args}" "${seed}" "${tokens}" "${lcfg}" "${enc_opt[@]}" "$@")
+    local inputs=("${config}" "value:epochs=${epochs}" "${tokens}" "${lcfg}" "${enc_opt[@]}" "$@")
     for d in ${dirs} "${valid}"; do inputs+=("${d}/wav.scp" "${d}/text" "${d}/utt2spk"); done
     name=$(key train "${out}")
     # An interrupted training with the same inputs resumes from its last checkpoint.
     # shellcheck disable=SC2086
-    step "${name}" --after ${after} --outputs "${out}" --resume -- "${inputs[@]}" || return 0
+    step "${name}" --after ${after} --outputs "${out}" --resume --opts train_args seed -- "${inputs[@]}" || return 0
     log "training ${task} -> ${out} (${epochs} epochs on ${dirs})"
     # How the step's process(es) start: one process through cmd.sh; N DDP processes on this node
     # (torchrun); or ESPnet's launcher over nodes, which submits through cmd.sh (srun per node
@@ -127,8 +156,8 @@ align() {
     name=$(key align "${out}")
     for d in ${dirs} "${valid}"; do ins+=("${d}/wav.scp" "${d}/text"); done
     # shellcheck disable=SC2086
-    step "${name}" --after ${after} --outputs "${out}" -- "${asr}/model.pth" "${config}" "${lcfg}" "${tokens}" \
-        "${tts_token_type}" "${align_min_score}" "${ins[@]}" || return 0
+    step "${name}" --after ${after} --outputs "${out}" --opts tts_token_type align_min_score -- "${asr}/model.pth" \
+        "${config}" "${lcfg}" "${tokens}" "${ins[@]}" || return 0
     mkdir -p "$(dirname "${out}")"
     # shellcheck disable=SC2086
     lr ctc_align --asr_model "${asr}" --train ${dirs} --valid "${valid}" --tts_config "${config}" --lang_config "${lcfg}" \
@@ -158,7 +187,7 @@ decode() {
 synthesize() {
     local model=$1 text=$2 out=$3 spk=$4 after=$5 name; shift 5; name=$(key synth "${out}")
     # shellcheck disable=SC2086
-    step "${name}" --after ${after} --outputs "${out}" -- "${model}/model.pth" "${text}/text" "${spk}" "${synth_min_dur}" "$@" || return 0
+    step "${name}" --after ${after} --outputs "${out}" --opts synth_min_dur -- "${model}/model.pth" "${text}/text" "${spk}" "$@" || return 0
     ${decode_cmd} JOB=1:"${nj}" "${out}/log/synth.JOB.log" "${py}" -m lrspeech.bin.tts_inference \
         --model_dir "${model}" --text_dir "${text}" --out_dir "${out}/split/JOB" --speaker "${spk}" \
         --job_index JOB --num_jobs "${nj}" --min_seconds "${synth_min_dur}" "$@" \
@@ -185,8 +214,8 @@ eval_stage() {
 round_eval() {
     local out=exp/dt/eval/$1
     # shellcheck disable=SC2086
-    if ! step "dt_eval.$1" --after $3 --outputs "${out}" "${out}.json" "${out}.log" -- "$2/asr/model/model.pth" \
-            "$2/tts/model/model.pth" "${dt_judge}" "${judge_lm}" "${lm_args[*]}"; then
+    if ! step "dt_eval.$1" --after $3 --outputs "${out}" "${out}.json" "${out}.log" --opts judge_lm -- \
+            "$2/asr/model/model.pth" "$2/tts/model/model.pth" "${dt_judge}" "${lm_args[*]}"; then
         [ "${dry_run}" = true ] || log "$(tail -n 1 "${out}.log")"
         return 0
     fi
@@ -198,8 +227,8 @@ round_eval() {
 # models fine-tune; it needs only stage 3's token list.
 lm_start() {
     lm_pid=""
-    if [ "${use_lm}" = true ] && step lm --after tokens format.unpaired_text "${dev_step}" --outputs exp/lm -- \
-            "${lang_config}" "${asr_tokens}" "${lm_config}" "${lm_epochs}" "${seed}"; then
+    if [ "${use_lm}" = true ] && step lm --after tokens format.unpaired_text "${dev_step}" --outputs exp/lm \
+            --opts lm_epochs seed -- "${lang_config}" "${asr_tokens}" "${lm_config}"; then
         mkdir -p exp/lm
         log "training the LM of ${raw}/unpaired_text in the background (log: exp/lm/train.log)"
         lr lm_train --text "${raw}/unpaired_text" --exclude "${raw}/${eval_set}" --lang_config "${lang_config}" \
@@ -218,7 +247,7 @@ lm_finish() {
     fi
     # shellcheck disable=SC2086
     if [ "${use_lm}" = true ] && step lm_fusion --after lm train.exp_finetune_asr "${dev_step}" \
-            --outputs exp/lm/fusion.json exp/lm/fusion.log -- "${lm_weights}" "${lm_bonuses}"; then
+            --outputs exp/lm/fusion.json exp/lm/fusion.log --opts lm_weights lm_bonuses; then
         lr lm_fusion tune --asr_dir exp/finetune/asr/model --lm_dir exp/lm/model --data_dir "${raw}/${eval_set}" \
             --lang_config "${lang_config}" --weights ${lm_weights} --bonuses ${lm_bonuses} --out exp/lm/fusion.json \
             > exp/lm/fusion.log 2>&1 || die "tuning the LM weights failed; see exp/lm/fusion.log"
