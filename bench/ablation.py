@@ -1,31 +1,47 @@
-"""Benchmark: does each LRSpeech step help on real Swahili? (paired-only baseline -> KD + sw synth)
+"""Benchmark: what each LRSpeech step buys, between a paired-only baseline and a fully
+supervised topline, on a corpus in the metadata.tsv layout (Swahili, Suba).
 
-Usage: python bench/ablation.py --db_root ../shared/data/sw --work_dir /tmp/ablation \
-    --judge /tmp/judge_asr [--quick]
+Usage: python bench/ablation.py --db_root ../shared/data/sw --work_dir /tmp/bench/abl_sw \
+    [--judge /tmp/judge_asr] [--tier small] [--quick]
 
-The LRSpeech setting of the Swahili recipe on a corpus folder in the metadata.tsv layout:
-50 paired utterances of the target speaker, the rest of the train split as unpaired speech
-(transcripts withheld), the Bible as unpaired text, the val split as dev. Rows, all in one run,
-with the recipe's tiny configs, seeds and epochs:
-1. baseline: ESPnet ASR and TTS trained on the 50 paired utterances only (no rich-resource
-   data, no transfer; the TTS gets its durations from the baseline ASR as in the recipe);
-2. finetune: + rich-resource pretraining (espeak-ng English) and fine-tuning (stages 4-5);
-3. dt_round1..R: + each round of dual transformation (stage 6);
-4. kd: + knowledge distillation (stage 7);
-5. kd_sw_synth: the whole recipe again with espeak-ng Swahili multi-voice speech as
-   low-quality paired data (`local/data.sh --sw_synth true`), starting from row 2's pretrained
-   models (`--pretrained_asr/--pretrained_tts`); its time is that of stages 1-3 and 5-7.
-Columns: dev ASR CER/WER of the row's ASR, IR and judge CER of the row's TTS reading the dev
-sentences, DNSMOS OVRL of that speech, and the wall time of the row's training stage(s); then
-each row against the row before it with 95% paired bootstrap intervals over the dev utterances
-(lrspeech.eval.significance).
-The judge is an ASR trained on real speech that never sees the dev utterances: give a packed
-one with --judge, or let this script train one (`--judge_epochs`) on every train clip of the
-corpus with the toolkit's trainer, on the second core while the rows train. Rows are scored on
-every val clip up to --dev_max_dur seconds. The recipe runs stage by stage (times per stage)
-in --work_dir/lrspeech and --work_dir/sw_synth, which are copies of egs/swahili/lr1; every
-step is skipped when rerun (the recipe's stage markers). Results: work_dir/results.json and
-work_dir/results.md. `--quick` runs a micro setting on tests/data (minutes, figures meaningless).
+LRSpeech's setting (local/data.sh): 50 paired utterances of the target speaker, the rest of
+the train split as unpaired speech (transcripts withheld), the corpus's text as unpaired text
+(text/bible_nt.tsv for Swahili, text/suba_text.tsv for Suba; --unpaired_text), the val split
+as dev. The recipe (a copy of egs/swahili/lr1 with the corpus's lang.yaml: Swahili's, else a
+char config) runs once, stages 1-7, in --work_dir/lrspeech; its step markers make a rerun
+resume where it stopped. Rows (each scored on the same dev clips):
+
+1. baseline: a log-mel ASR (conf/asr/transformer_tiny.yaml) and the tier's FastSpeech2, both
+   from scratch on the 50 paired utterances; the TTS's durations come from that ASR's CTC
+   alignment (lrspeech.pipeline.align_step);
+2. finetune: + rich-resource pretraining (the Whisper encoder under the ASR; the TTS
+   pretrained on espeak-ng English) and fine-tuning (stages 4-5), decoded without the LM;
+3. finetune_lm: the same models, the ASR decoded with the text LM by shallow fusion (weights
+   tuned on dev by the recipe); the LM also labels the unpaired speech in the rows below;
+4. dt_round1..R: + each round of dual transformation (stage 6), decoded with the LM;
+5. kd: + knowledge distillation (stage 7), decoded with the LM;
+6. topline: the recipe's ASR and TTS configs trained from the same pretrained starts
+   (exp/finetune/*_init.pth) on every train utterance with its real transcript (paired and
+   "unpaired", clips up to --topline_max_dur s), the fine-tuning epochs; the TTS's durations
+   come from the same CTC aligner (the topline ASR); decoded with the LM.
+
+The baseline and the topline are trained here by the pipeline's own modules
+(lrspeech.pipeline.training.run_step, lrspeech.pipeline.align_step), each as a step with a
+chained marker (lrspeech.pipeline.steps) under --work_dir/rows/.done, so that a change of their
+inputs retrains them and a rerun skips them.
+
+Columns: dev ASR CER and WER; the TTS read by the independent judge (an ASR trained on every
+real train clip, never on dev; --judge gives a packed one, else it trains on the second core):
+judge CER and IR, with the judge on the real dev recordings as the ceiling; DNSMOS OVRL; the
+row's own training time (the wall seconds its steps' markers record); gap recovered =
+(baseline - row) / (baseline - topline), for ASR CER and for judge CER; and each row against
+the row before it with 95% paired bootstrap intervals over the dev utterances
+(lrspeech.eval.significance). Results: work_dir/results.json and work_dir/results.md.
+
+Tiers (--tier): `tiny` (the demo's: whisper_ctc_tiny + fastspeech2_tiny), `small` (default;
+whisper_ctc_small + fastspeech2_small, which still train on 2 CPU cores), `paper` (GPU).
+Parameter counts: docs/benchmarks.md, "Tiers". `--quick` runs the micro setting on tests/data
+(minutes; figures meaningless).
 """
 
 import argparse
@@ -37,12 +53,13 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from lrspeech.eval import significance  # noqa: E402
 
@@ -51,12 +68,22 @@ PY = str(REPO / ".venv" / "bin" / "python") if (REPO / ".venv" / "bin" / "python
     else sys.executable
 LANG = REPO / "egs" / "swahili" / "lr1" / "conf" / "lang.yaml"
 JUDGE_CONFIG = REPO / "conf" / "asr" / "conformer_tiny.yaml"  # widened to JUDGE_ENCODER
+BASELINE_ASR = REPO / "conf" / "asr" / "transformer_tiny.yaml"  # the log-mel ASR
+TIERS = {  # tier -> (ASR config, TTS config)
+    "tiny": ("whisper_ctc_tiny.yaml", "fastspeech2_tiny.yaml"),
+    "small": ("whisper_ctc_small.yaml", "fastspeech2_small.yaml"),
+    "paper": ("whisper_ctc_paper.yaml", "fastspeech2_paper.yaml"),
+}
+# The budget of the benchmark (the demo's is smaller: egs/swahili/lr1/run.sh).
+BENCH_OPTS = ["--pretrain_epochs", "8", "--finetune_epochs", "20", "--dt_rounds", "2",
+              "--dt_epochs", "6", "--dt_text_per_round", "100", "--kd_tts_sentences", "150",
+              "--kd_epochs", "8", "--lm_epochs", "8"]
 # The recipe's micro options (as in tests/recipe), for --quick.
 QUICK_OPTS = [
     "--nj", "1", "--rich_num_utts", "40", "--rich_num_speakers", "2",
     "--pretrain_epochs", "1", "--finetune_epochs", "2", "--dt_rounds", "1",
     "--dt_text_per_round", "6", "--dt_epochs", "1", "--kd_tts_sentences", "6", "--kd_epochs", "1",
-    "--train_args", "--num_iters_per_epoch 3",
+    "--lm_epochs", "1", "--train_args", "--num_iters_per_epoch 3",
 ]
 QUICK_DATA_OPTS = "--n_paired 5 --max_text 200 --sw_synth_utts 8"
 
@@ -64,9 +91,10 @@ QUICK_DATA_OPTS = "--n_paired 5 --max_text 200 --sw_synth_utts 8"
 # ---------------------------------------------------------------- recipe copies
 
 
-def make_recipe(dst: Path, db_root: Path, run_sh: Optional[Path] = None) -> Path:
-    """A copy of egs/swahili/lr1 at `dst` whose path.sh points at this repo (and whose run.sh,
-    with its demo budget, is `run_sh` when given: every row of one run has the same budget)."""
+def make_recipe(dst: Path, db_root: Path, run_sh: Optional[Path] = None,
+                lang: Optional[Path] = None, text: Optional[Path] = None) -> Path:
+    """A copy of egs/swahili/lr1 at `dst` whose path.sh points at this repo; with `run_sh`, that
+    run.sh; with `lang`, that lang.yaml; with `text`, db/unpaired_text.tsv links to it."""
     src = REPO / "egs" / "swahili" / "lr1"
     if not (dst / "run.sh").exists():
         dst.mkdir(parents=True, exist_ok=True)
@@ -77,55 +105,52 @@ def make_recipe(dst: Path, db_root: Path, run_sh: Optional[Path] = None) -> Path
         (dst / "db").mkdir()
         os.symlink(src / "db" / "text", dst / "db" / "text")
         os.symlink(db_root.resolve(), dst / "db" / "corpus")
-    # Always this checkout's code: stage markers hash content, not paths, so a work dir made
+    # Always this checkout's code: step markers hash content, not paths, so a work dir made
     # by another checkout resumes without retraining.
     path_sh = (REPO / "egs" / "TEMPLATE" / "lr1" / "path.sh").read_text(encoding="utf-8")
     lines = [f"lr_root={REPO}" if ln.startswith("lr_root=") else ln for ln in path_sh.splitlines()]
     (dst / "path.sh").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    if lang is not None:
+        (dst / "conf" / "lang.yaml").write_text(lang.read_text(encoding="utf-8"),
+                                                encoding="utf-8")
+    link = dst / "db" / "unpaired_text.tsv"
+    if text is not None and not link.exists():
+        os.symlink(text.resolve(), link)
     return dst
+
+
+def data_opts(text: Optional[Path], quick: bool) -> List[str]:
+    """local/data.sh options: the unpaired text (and the micro sizes with --quick)."""
+    opts = (f"--unpaired_text {text}" if text else "") + \
+        (" " + QUICK_DATA_OPTS if quick else "")
+    return ["--local_data_opts", opts.strip()] if opts.strip() else []
 
 
 def run_stage(recipe: Path, stage: int, opts: Sequence[str], times: Dict[str, float],
               key: str) -> None:
     """Run one recipe stage; its wall time is kept the first time it really runs."""
+    took, skipped = run_recipe(recipe, stage, stage, opts, key)
+    if key not in times or not skipped:
+        times[key] = round(took, 1)
+
+
+def run_recipe(recipe: Path, first: int, last: int, opts: Sequence[str],
+               key: str) -> Tuple[float, bool]:
+    """run.sh --stage first --stop_stage last (log: exp/bench_logs/<key>.log); returns its wall
+    time and whether every step in it was skipped."""
     cmd = [str(recipe / "run.sh"), "--db_root", "db/corpus", *opts,
-           "--stage", str(stage), "--stop_stage", str(stage)]
+           "--stage", str(first), "--stop_stage", str(last)]
     log = recipe / "exp" / "bench_logs" / f"{key}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
-    logger.info("%s: %s", recipe.name, key)
+    logger.info("%s: %s (stages %d-%d)", recipe.name, key, first, last)
     t0 = time.time()
     with open(log, "w", encoding="utf-8") as f:
         rc = subprocess.run(cmd, cwd=recipe, stdout=f, stderr=subprocess.STDOUT).returncode
     took = time.time() - t0
     if rc != 0:
-        raise RuntimeError(f"{recipe}: stage {stage} failed (exit {rc}); see {log}")
+        raise RuntimeError(f"{recipe}: stages {first}-{last} failed (exit {rc}); see {log}")
     text = log.read_text(encoding="utf-8")
-    skipped = "complete; skipped" in text and "training " not in text
-    if key not in times or not skipped:
-        times[key] = round(took, 1)
-
-
-# ---------------------------------------------------------------- baseline and judge
-
-
-def train(recipe: Path, task: str, out: str, epochs: int, train_dirs: List[str], valid: str,
-          tokens: str, token_type: str, config: Path, extra: Sequence[str],
-          espnet_args: Sequence[str]) -> None:
-    """One model through the toolkit's trainer (as lr.sh's train() calls it)."""
-    if (recipe / out / "model" / "meta.json").exists():
-        return
-    cmd = [PY, "-m", "lrspeech.bin.train_model", "--task", task, "--config", str(config),
-           "--train", *train_dirs, "--valid", valid, "--lang_config", "conf/lang.yaml",
-           "--token_list", tokens, "--token_type", token_type, "--out_dir", out,
-           "--epochs", str(epochs), "--seed", "1", *extra, "--", "--ngpu", "0", *espnet_args]
-    log = recipe / out / "train.log"
-    if (recipe / out).exists():
-        shutil.rmtree(recipe / out)
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with open(log, "w", encoding="utf-8") as f:
-        rc = subprocess.run(cmd, cwd=recipe, stdout=f, stderr=subprocess.STDOUT).returncode
-    if rc != 0:
-        raise RuntimeError(f"training {out} failed (exit {rc}); see {log}")
+    return took, ": running (" not in text
 
 
 def recipe_options() -> Dict[str, str]:
@@ -143,50 +168,190 @@ def recipe_options() -> Dict[str, str]:
 
 
 def option(opts: Sequence[str], name: str, default: str) -> str:
-    """The value of `--name` in a recipe option list, else the default."""
+    """The value of `--name` in a recipe option list (the last one wins), else the default."""
     flag = f"--{name}"
-    return opts[opts.index(flag) + 1] if flag in opts else default
+    hits = [i for i, o in enumerate(opts) if o == flag]
+    return opts[hits[-1] + 1] if hits else default
 
 
-def train_baseline(recipe: Path, opts: Sequence[str], times: Dict[str, float]) -> None:
-    """Row 1: ASR and TTS on paired_hq only, from scratch, with the fine-tuning epochs."""
-    d = recipe_options()
-    epochs = int(option(opts, "finetune_epochs", d["finetune_epochs"]))
-    espnet = option(opts, "train_args", "").split()
-    tok = "dump/token"
-    t0 = time.time()
-    train(recipe, "asr", "exp/baseline/asr", epochs, ["dump/raw/paired_hq"], "dump/raw/dev",
-          f"{tok}/target_asr_tokens.txt", "char", REPO / "conf" / "asr" / "transformer_tiny.yaml",
-          [], espnet)
-    speaker = (recipe / tok / "target_speaker").read_text().strip()
-    ttype = (recipe / "exp" / "finetune" / "tts" / "model" / "meta.json")
-    token_type = json.loads(ttype.read_text())["token_type"]
-    config = REPO / "conf" / "tts" / "fastspeech2_tiny.yaml"
-    durations = align_durations(recipe, "exp/baseline/asr/model", ["dump/raw/paired_hq"],
-                                "dump/raw/dev", f"{tok}/target_tts_tokens.txt", token_type,
-                                config, "exp/baseline/tts", "auto")
-    train(recipe, "tts", "exp/baseline/tts", epochs, ["dump/raw/paired_hq"], "dump/raw/dev",
-          f"{tok}/target_tts_tokens.txt", token_type, config,
-          ["--spk2sid", f"{tok}/spk2sid", "--target_speaker", speaker,
-           "--durations", durations], espnet)
-    times.setdefault("baseline", round(time.time() - t0, 1))
+def tier_opts(tier: str) -> List[str]:
+    """The recipe options that select a tier's ASR and TTS configs."""
+    asr, tts = TIERS[tier]
+    return ["--asr_config", str(REPO / "conf" / "asr" / asr),
+            "--tts_config", str(REPO / "conf" / "tts" / tts)]
 
 
-def align_durations(recipe: Path, asr: str, train_dirs: List[str], valid: str, tokens: str,
-                    token_type: str, config: Path, tts_out: str, min_score: str) -> str:
-    """The recipe's ctc_align step before a FastSpeech2 training (as lr.sh runs it), into
-    `<tts_out>_durations`; redone unless that TTS is trained already. Returns the dir."""
+# ---------------------------------------------------------------- baseline and topline
+
+
+@dataclass(frozen=True)
+class Setting:
+    """What the baseline and the topline share with the recipe run: its data, token lists,
+    configs, epochs and seed; their models and step markers go under `rows`."""
+
+    recipe: Path
+    rows: Path
+    asr_config: Path
+    tts_config: Path
+    epochs: int
+    espnet_args: Tuple[str, ...]
+    seed: int
+    speech_encoder: str
+    align_min_score: str
+
+    @classmethod
+    def of(cls, recipe: Path, rows: Path, opts: Sequence[str]) -> "Setting":
+        d = recipe_options()
+
+        def opt(name: str) -> str:
+            return option(opts, name, d[name])
+
+        encoder = opt("speech_encoder")
+        default_asr = "whisper_ctc_tiny.yaml" if encoder != "none" else "transformer_tiny.yaml"
+        return cls(recipe, rows,
+                   Path(option(opts, "asr_config", "") or REPO / "conf" / "asr" / default_asr),
+                   Path(option(opts, "tts_config", "") or
+                        REPO / "conf" / "tts" / "fastspeech2_tiny.yaml"),
+                   int(opt("finetune_epochs")), tuple(option(opts, "train_args", "").split()),
+                   int(opt("seed")), encoder, opt("align_min_score"))
+
+    @property
+    def lang(self) -> Path:
+        return self.recipe / "conf" / "lang.yaml"
+
+    @property
+    def tokens(self) -> Path:
+        return self.recipe / "dump" / "token"
+
+    @property
+    def dev(self) -> Path:
+        return self.recipe / "dump" / "raw" / "dev"
+
+    @property
+    def paired(self) -> Path:
+        return self.recipe / "dump" / "raw" / "paired_hq"
+
+    @property
+    def extra_args(self) -> List[str]:
+        """train_model's ESPnet arguments (after its `--`), as lr.sh's train() passes them."""
+        return ["--ngpu", "0", *self.espnet_args]
+
+    def token_type(self, task: str) -> str:
+        """The token type the recipe's fine-tuned model of `task` was trained with."""
+        meta = self.recipe / "exp" / "finetune" / task / "model" / "meta.json"
+        return str(json.loads(meta.read_text(encoding="utf-8"))["token_type"])
+
+
+def bench_step(rows: Path, name: str, inputs: Sequence[object], outputs: Sequence[Path],
+               work: Callable[[], None], after: Sequence[str] = ()) -> bool:
+    """One step of the baseline or topline with a chained marker under `rows/.done`
+    (lrspeech.pipeline.steps): skipped while its inputs are unchanged and its outputs exist;
+    an interrupted training resumes. Returns whether it ran."""
+    from lrspeech.pipeline import steps
+
+    step = steps.Step(rows, name, [str(i) for i in inputs], list(after), [str(o) for o in outputs])
+    decision = steps.begin(step, resume=True)
+    logger.info("%s: %s", name, "running (" + decision.reason + ")" if decision.run
+                else decision.reason + "; skipped")
+    if not decision.run:
+        return False
+    work()
+    steps.end(rows, name)
+    return True
+
+
+def data_files(dirs: Sequence[Path]) -> List[Path]:
+    """The files of data dirs that a training reads (a step's inputs)."""
+    return [Path(d) / f for d in dirs for f in ("wav.scp", "text", "utt2spk")]
+
+
+def train_pair(s: Setting, label: str, train_dirs: Sequence[Path], asr_config: Path,
+               asr_init: Optional[Path], tts_init: Optional[Path], encoder: Optional[str],
+               after: Sequence[str] = ()) -> Path:
+    """An ASR trained on `train_dirs` into rows/<label>/asr, then (train_tts) the TTS on the
+    same data with that ASR's durations, by the pipeline's modules as the recipe's train and
+    align steps run them; returns rows/<label>."""
+    from lrspeech.pipeline.training import TrainStep, run_step
+
+    out = s.rows / label
+    asr = TrainStep(task="asr", config=asr_config, train_dirs=list(train_dirs), valid_dir=s.dev,
+                    lang_config=s.lang, token_list=s.tokens / "target_asr_tokens.txt",
+                    out_dir=out / "asr", epochs=s.epochs, token_type=s.token_type("asr"),
+                    init=asr_init, seed=s.seed, extra_args=s.extra_args, encoder_spec=encoder)
+    inputs = [asr_config, asr.token_list, asr_init or "scratch", encoder or "log-mel",
+              s.epochs, s.seed, " ".join(s.extra_args), s.lang,
+              *data_files([*train_dirs, s.dev])]
+    bench_step(s.rows, f"{label}.asr", inputs, [out / "asr"], lambda: run_step(asr), after)
+    return train_tts(s, label, train_dirs, out / "asr" / "model", tts_init, [f"{label}.asr"])
+
+
+def train_tts(s: Setting, label: str, train_dirs: Sequence[Path], asr_model: Path,
+              tts_init: Optional[Path], after: Sequence[str] = ()) -> Path:
+    """The CTC durations of `train_dirs` by `asr_model` (rows/<label>/tts_durations), then the
+    tier's duration TTS on them (rows/<label>/tts); returns rows/<label>."""
     from lrspeech.pipeline.align_step import AlignStep, run_align_step
     from lrspeech.pipeline.durations import TtsFrames
+    from lrspeech.pipeline.training import TrainStep, run_step
 
-    out = f"{tts_out}_durations"
-    if not (recipe / tts_out / "model" / "meta.json").exists():
-        run_align_step(AlignStep(
-            asr_model=recipe / asr, train_dirs=[recipe / d for d in train_dirs],
-            out_dir=recipe / out, frames=TtsFrames.from_tts_config(config),
-            valid_dir=recipe / valid, lang_config=recipe / "conf" / "lang.yaml",
-            token_type=token_type, token_list=recipe / tokens, min_score=min_score))
+    out = s.rows / label
+    tts_tokens = s.tokens / "target_tts_tokens.txt"
+    data = data_files([*train_dirs, s.dev])
+    align = AlignStep(asr_model=asr_model, train_dirs=list(train_dirs),
+                      out_dir=out / "tts_durations",
+                      frames=TtsFrames.from_tts_config(s.tts_config), valid_dir=s.dev,
+                      lang_config=s.lang, token_type=s.token_type("tts"), token_list=tts_tokens,
+                      min_score=s.align_min_score)
+    bench_step(s.rows, f"{label}.align", [asr_model / "model.pth", s.tts_config, tts_tokens,
+                                          s.align_min_score, s.lang, *data],
+               [out / "tts_durations"], lambda: run_align_step(align), after)
+    speaker = (s.tokens / "target_speaker").read_text(encoding="utf-8").strip()
+    tts = TrainStep(task="tts", config=s.tts_config, train_dirs=list(train_dirs),
+                    valid_dir=s.dev, lang_config=s.lang, token_list=tts_tokens,
+                    out_dir=out / "tts", epochs=s.epochs, token_type=s.token_type("tts"),
+                    init=tts_init, spk2sid=s.tokens / "spk2sid", target_speaker=speaker,
+                    durations=out / "tts_durations", seed=s.seed, extra_args=s.extra_args)
+    inputs = [s.tts_config, tts_tokens, tts_init or "scratch", s.tokens / "spk2sid", speaker,
+              s.epochs, s.seed, " ".join(s.extra_args), s.lang, *data]
+    bench_step(s.rows, f"{label}.tts", inputs, [out / "tts"], lambda: run_step(tts),
+               [f"{label}.align"])
     return out
+
+
+def train_baseline(s: Setting) -> Path:
+    """Row 1: a log-mel ASR and the tier's FastSpeech2 from scratch on the paired data."""
+    return train_pair(s, "baseline", [s.paired], BASELINE_ASR, None, None, None)
+
+
+def topline_data(s: Setting, db_root: Path, max_dur: float) -> Path:
+    """Every train clip of the corpus with its real transcript, formatted as stage 2 formats
+    the paired data (clips up to `max_dur` s); returns the data dir."""
+    from lrspeech.data.corpus import datadir_from_metadata
+    from lrspeech.pipeline.format_audio import FormatOptions, format_data_dir
+
+    d = recipe_options()
+    src, out = s.rows / "topline_data" / "src", s.rows / "topline_data" / "train"
+    fmt = FormatOptions(fs=int(d["fs"]), trim_db=float(d["trim_db"]),
+                        min_dur=float(d["min_dur"]), max_dur=max_dur, nj=2)
+
+    def work() -> None:
+        datadir_from_metadata(db_root / "metadata.tsv", split="train").save(src)
+        counts = format_data_dir(src, out, fmt)
+        logger.info("topline data: %s", counts)
+        (s.rows / "topline_data" / "counts.json").write_text(json.dumps(counts) + "\n")
+
+    bench_step(s.rows, "topline.data", [db_root / "metadata.tsv", asdict(fmt)],
+               [s.rows / "topline_data"], work)
+    return out
+
+
+def train_topline(s: Setting, db_root: Path, max_dur: float) -> Path:
+    """Row 6: the recipe's configs from the same pretrained starts on every train clip with its
+    real transcript."""
+    data = topline_data(s, db_root, max_dur)
+    init = s.recipe / "exp" / "finetune"
+    encoder = None if s.speech_encoder == "none" else s.speech_encoder
+    return train_pair(s, "topline", [data], s.asr_config, init / "asr_init.pth",
+                      init / "tts_init.pth", encoder, ["topline.data"])
 
 
 def train_judge(work: Path, db_root: Path, epochs: int, quick: bool, lang: Path = LANG) -> Path:
@@ -253,137 +418,190 @@ def make_dev(work: Path, db_root: Path, max_dur: float) -> Path:
 # ---------------------------------------------------------------- evaluation
 
 
-def evaluate(recipe: Path, label: str, stage_dir: str, judge: Path, work: Path, dev: Path,
-             mos: str) -> Dict[str, object]:
-    """One row's figures on `dev` through lrspeech.bin.eval_stage."""
+@dataclass(frozen=True)
+class Row:
+    """One row: its label, the stage dir holding asr/model and tts/model, whether its ASR
+    decodes with the LM, and the evaluation it is read from (one per stage dir)."""
+
+    label: str
+    stage_dir: Path
+    lm: bool
+    evaluation: str
+
+
+def rows_of(recipe: Path, rows_dir: Path, rounds: int, with_lm: bool) -> List[Row]:
+    """The benchmark's rows in order (the LM rows only when the recipe made an LM)."""
+    exp = recipe / "exp"
+    out = [Row("baseline", rows_dir / "baseline", False, "baseline"),
+           Row("finetune", exp / "finetune", False, "finetune")]
+    if with_lm:
+        out.append(Row("finetune_lm", exp / "finetune", True, "finetune"))
+    out += [Row(f"dt_round{r}", exp / "dt" / f"round{r}", with_lm, f"dt_round{r}")
+            for r in range(1, rounds + 1)]
+    out += [Row("kd", exp / "kd", with_lm, "kd"),
+            Row("topline", rows_dir / "topline", with_lm, "topline")]
+    return out
+
+
+def lm_options(recipe: Path) -> List[str]:
+    """eval_stage's LM options from the recipe's tuned fusion (exp/lm/fusion.json)."""
+    from lrspeech.pipeline.lm import read_fusion
+
+    weight, bonus, _ = read_fusion(recipe / "exp" / "lm" / "fusion.json")
+    return ["--lm", str(recipe / "exp" / "lm" / "model"), "--lm_weight", str(weight),
+            "--length_bonus", str(bonus)]
+
+
+def evaluate(stage_dir: Path, label: str, judge: Path, work: Path, dev: Path, mos: str,
+             lang: Path, lm: Sequence[str] = ()) -> Dict[str, object]:
+    """One stage dir's figures on `dev` through lrspeech.bin.eval_stage (with `lm`, its ASR is
+    also decoded with the LM); redone when its models, the dev set or the LM changed."""
     out = work / "eval" / label
     js = work / "eval" / f"{label}.json"
     stamp = work / "eval" / f"{label}.models"
-    models = " ".join([str((recipe / stage_dir / t / "model" / "model.pth").stat().st_mtime)
-                       for t in ("asr", "tts")] + [str(dev)])
+    models = " ".join([str((stage_dir / t / "model" / "model.pth").stat().st_mtime)
+                       for t in ("asr", "tts")] + [str(dev), *lm])
     if not (js.exists() and stamp.exists() and stamp.read_text() == models):
         out.parent.mkdir(parents=True, exist_ok=True)
-        cmd = [PY, "-m", "lrspeech.bin.eval_stage", "--stage_dir", str(recipe / stage_dir),
-               "--data_dir", str(dev),
-               "--judge", str(judge), "--lang_config", str(LANG), "--out_dir", str(out),
-               "--collect", str(js), "--label", label, "--mos", mos]
+        cmd = [PY, "-m", "lrspeech.bin.eval_stage", "--stage_dir", str(stage_dir),
+               "--data_dir", str(dev), "--judge", str(judge), "--lang_config", str(lang),
+               "--out_dir", str(out), "--collect", str(js), "--label", label, "--mos", mos,
+               "--real_dir", str(work / "eval" / "real_ref"), *lm]
         with open(f"{out}.log", "w", encoding="utf-8") as f:
-            rc = subprocess.run(cmd, cwd=recipe, stdout=f, stderr=subprocess.STDOUT).returncode
+            rc = subprocess.run(cmd, cwd=stage_dir, stdout=f, stderr=subprocess.STDOUT).returncode
         if rc != 0:
             raise RuntimeError(f"evaluating {label} failed; see {out}.log")
         stamp.write_text(models)
-    r = json.loads(js.read_text(encoding="utf-8"))
-    ovrl = (r.get("mos") or {}).get("dnsmos_ovrl") or {}
-    return {"asr_cer": r["asr_cer"], "asr_wer": r["asr_wer"], "ir": r["ir"],
-            "judge_cer": r["judge_cer"], "dnsmos_ovrl": ovrl.get("mean")}
+    return json.loads(js.read_text(encoding="utf-8"))
 
 
-def real_speech_ir(work: Path, judge: Path, dev: Path) -> Dict[str, float]:
+def row_figures(row: Row, result: Dict[str, object], work: Path) -> Dict[str, object]:
+    """A row's columns from its stage's evaluation (the LM decode's scores for an LM row) and
+    the per-utterance files its bootstrap intervals read."""
+    ovrl = (result.get("mos") or {}).get("dnsmos_ovrl") or {}
+    out = work / "eval" / row.evaluation
+    lm = row.lm and result.get("asr_lm_cer") is not None
+    return {"row": row.label, "asr_cer": result["asr_lm_cer" if lm else "asr_cer"],
+            "asr_wer": result["asr_lm_wer" if lm else "asr_wer"], "lm": lm,
+            "asr_cer_no_lm": result["asr_cer"],
+            "ir": result["ir"], "judge_cer": result["judge_cer"],
+            "dnsmos_ovrl": ovrl.get("mean"),
+            "files": {"ASR CER": str(out / ("asr_lm_score" if lm else "asr_score") /
+                                     "score.json"),
+                      "TTS IR": str(out / "ir" / "ir_utts.tsv"),
+                      "judge CER": str(out / "ir" / "ir_utts.tsv")}}
+
+
+def real_speech_ir(work: Path, judge: Path, dev: Path, lang: Path) -> Dict[str, float]:
     """The judge on the real dev recordings: the ceiling of IR with this judge."""
     out = work / "eval" / "real"
     if not (out / "ir.json").exists():
         subprocess.run([PY, "-m", "lrspeech.bin.eval_ir", "--judge", str(judge), "--text",
                         str(dev), "--wav_dir", str(dev), "--out_dir", str(out),
-                        "--lang_config", str(LANG)], cwd=work / "lrspeech", check=True,
+                        "--lang_config", str(lang)], cwd=work, check=True,
                        stdout=subprocess.DEVNULL)
     r = json.loads((out / "ir.json").read_text(encoding="utf-8"))
     return {"ir": r["ir"], "judge_cer": r["judge_cer"]}
 
 
-# ---------------------------------------------------------------- the run
+# ---------------------------------------------------------------- times and gaps
 
 
-def run_sw_synth(sw: Path, main_recipe: Path, opts: Sequence[str], data_opts: str, rounds: int,
-                 times: Dict[str, float], save_times) -> None:
-    """Stages 1-3 and 5-7 of the recipe with `--sw_synth true`, from row 2's pretrained models."""
-    sw_opts = [*opts, "--dt_eval", "false", "--dt_rounds", str(rounds),
-               "--local_data_opts", f"{data_opts} --sw_synth true".strip()]
-    pre = main_recipe / "exp" / "pretrain"
-    sw_opts += ["--pretrained_asr", str(pre / "asr" / "model"),
-                "--pretrained_tts", str(pre / "tts" / "model")]
-    for stage in (1, 2, 3, 5, 6, 7):
-        run_stage(sw, stage, sw_opts, times, f"sw_synth.stage{stage}")
-        save_times()
+def row_seconds(recipe_steps: Dict[str, float], bench_steps: Dict[str, float],
+                rounds: int) -> Dict[str, float]:
+    """Each row's own training time: the wall seconds its steps' markers record (recipe steps
+    by name: pretraining/fine-tuning, the LM, each DT round, KD; the baseline's and topline's
+    bench steps), and the shared data stages 1-3."""
+    def total(steps: Dict[str, float], match: Callable[[str], bool]) -> float:
+        return round(sum(v for k, v in steps.items() if match(k)), 1)
 
-
-def train_rows(main_recipe: Path, sw: Path, opts: Sequence[str], data_opts: str, rounds: int,
-               times: Dict[str, float], save_times, no_sw_synth: bool) -> None:
-    """Stages 1-7 stage by stage (each DT round on its own), the baseline, then row 5."""
-    base_opts = [*opts, "--dt_eval", "false", "--local_data_opts", data_opts]
-    for stage in range(1, 8):
-        if stage == 6:
-            for r in range(1, rounds + 1):
-                run_stage(main_recipe, 6, [*base_opts, "--dt_rounds", str(r)], times,
-                          f"stage6.round{r}")
-                save_times()
-            continue
-        run_stage(main_recipe, stage, [*base_opts, "--dt_rounds", str(rounds)], times,
-                  f"stage{stage}")
-        save_times()
-    train_baseline(main_recipe, opts, times)
-    save_times()
-
-    # Row 5: the recipe again with espeak-ng Swahili paired data, from the same pretrained models.
-    if not no_sw_synth:
-        run_sw_synth(sw, main_recipe, opts, data_opts, rounds, times, save_times)
-
-
-def row_times(times: Dict[str, float], rounds: int) -> Dict[str, float]:
-    """Wall time of each row's own training stages (s)."""
-    t = {"baseline": times.get("baseline", 0.0),
-         "finetune": times.get("stage4", 0.0) + times.get("stage5", 0.0)}
+    t = {"shared": total(recipe_steps, lambda k: k in ("data", "tokens")
+                         or k.startswith("format.")),
+         "baseline": total(bench_steps, lambda k: k.startswith("baseline.")),
+         "finetune": total(recipe_steps, lambda k: k.startswith("init_") or any(
+             f".exp_{s}_" in k for s in ("pretrain", "finetune"))),
+         "finetune_lm": total(recipe_steps, lambda k: k in ("lm", "lm_fusion"))}
     for r in range(1, rounds + 1):
-        t[f"dt_round{r}"] = times.get(f"stage6.round{r}", 0.0)
-    t["kd"] = times.get("stage7", 0.0)
-    t["kd_sw_synth"] = sum(times.get(f"sw_synth.stage{s}", 0.0) for s in range(1, 8))
+        t[f"dt_round{r}"] = total(recipe_steps, lambda k, r=r: k.startswith(f"dt{r}.")
+                                  or f".exp_dt_round{r}_" in k)
+    t["kd"] = total(recipe_steps, lambda k: k.startswith("kd.") or ".exp_kd_" in k)
+    t["topline"] = total(bench_steps, lambda k: k.startswith("topline."))
     return t
 
 
-def check_targets(rows: List[Dict[str, object]]) -> List[str]:
-    """The issue's targets, each as a line that says whether it holds."""
+def gap_recovered(base: Optional[float], row: Optional[float],
+                  top: Optional[float]) -> Optional[float]:
+    """(baseline - row) / (baseline - topline); None when undefined (no topline gain)."""
+    if base is None or row is None or top is None or base - top <= 0:
+        return None
+    return (base - row) / (base - top)
+
+
+def add_gaps(rows: List[Dict[str, object]]) -> None:
+    """The gap-recovered columns of every row, for ASR CER and judge CER."""
+    base, top = rows[0], rows[-1]
+    for r in rows:
+        for key in ("asr_cer", "judge_cer"):
+            r[f"gap_{key}"] = gap_recovered(base[key], r[key], top[key])
+
+
+def check_targets(rows: List[Dict[str, object]], steps: Sequence[Tuple[str, "Step"]]
+                  ) -> List[str]:
+    """The issue's targets, each as a line that says whether it holds: every step (rows 2 to
+    the last before the topline) lowers ASR CER or judge CER with a 95% interval below 0; the
+    last such row against the baseline (ASR CER <= 0.4x, judge CER <= 0.5x) and its gap
+    recovered (>= 60% for both)."""
     lines = []
-    for prev, cur in zip(rows, rows[1:]):
-        cer_ok = cur["asr_cer"] < prev["asr_cer"]
-        ir_ok = cur["ir"] > prev["ir"]
-        lines.append(f"{cur['row']} vs {prev['row']}: ASR CER {'lower' if cer_ok else 'NOT lower'}"
-                     f", IR {'higher' if ir_ok else 'NOT higher'}")
-    base, last = rows[0], rows[-1]
-    ratio = last["asr_cer"] / base["asr_cer"] if base["asr_cer"] else float("nan")
-    err = (1 - last["ir"]) / (1 - base["ir"]) if base["ir"] < 1 else float("nan")
-    lines.append(f"final/baseline ASR CER {ratio:.2f} (target <= 0.6: "
-                 f"{'met' if ratio <= 0.6 else 'NOT met'})")
-    lines.append(f"final/baseline IR error {err:.2f} (target <= 0.5: "
-                 f"{'met' if err <= 0.5 else 'NOT met'})")
+    for label, step in steps:
+        if label.startswith("topline "):
+            continue
+        helped = [name for name in ("ASR CER", "judge CER")
+                  if step.get(name) is not None and step[name].high < 0]
+        lines.append(f"{label}: " + (f"lowers {' and '.join(helped)} (95% interval below 0)"
+                                     if helped else "lowers neither ASR CER nor judge CER "
+                                     "with an interval that excludes 0"))
+    base, final = rows[0], rows[-2]
+    for key, name, target in (("asr_cer", "ASR CER", 0.4), ("judge_cer", "judge CER", 0.5)):
+        ratio = final[key] / base[key] if base[key] else float("nan")
+        lines.append(f"{final['row']}/baseline {name} {ratio:.2f} (target <= {target}: "
+                     f"{'met' if ratio <= target else 'NOT met'})")
+    for key, name in (("gap_asr_cer", "ASR CER"), ("gap_judge_cer", "judge CER")):
+        gap = final.get(key)
+        lines.append(f"{final['row']} gap recovered, {name}: "
+                     + ("n/a (the topline is no better than the baseline)" if gap is None else
+                        f"{100 * gap:.0f}% (target >= 60%: {'met' if gap >= 0.6 else 'NOT met'})"))
     return lines
 
 
-STEP_METRICS = (  # column name, file under eval/<row>/, lrspeech.eval.significance metric
-    ("ASR CER", "asr_score/score.json", "char"),
-    ("TTS IR", "ir/ir_utts.tsv", "ir"),
-    ("judge CER", "ir/ir_utts.tsv", "judge_char"),
+STEP_METRICS = (  # column name, lrspeech.eval.significance metric
+    ("ASR CER", "char"),
+    ("TTS IR", "ir"),
+    ("judge CER", "judge_char"),
 )
 Step = Dict[str, Optional[significance.Difference]]  # column name -> difference (None: no data)
 
 
-def step_intervals(work: Path, labels: Sequence[str]) -> List[Tuple[str, Step]]:
+def step_intervals(rows: Sequence[Dict[str, object]]) -> List[Tuple[str, Step]]:
     """Each row against the row before it: differences with 95% paired bootstrap intervals.
 
     The dev utterances are resampled (the same sample for both rows); an interval that holds 0
     means the step's effect is within what the choice of dev sentences alone explains. It says
-    nothing about the spread between training seeds. A row not evaluated gives None.
+    nothing about the spread between training seeds. A row without its files gives None.
     """
-    counts = {}  # (row, column) -> per-utterance counts, each file read once
-    for label in labels:
-        for name, rel, metric in STEP_METRICS:
-            path = work / "eval" / label / rel
-            counts[label, name] = significance.load_counts(path, metric) if path.is_file() else None
+    counts = {}  # (row, column) -> per-utterance counts
+    for r in rows:
+        files = r.get("files") or {}
+        for name, metric in STEP_METRICS:
+            path = Path(files[name]) if name in files else None
+            counts[r["row"], name] = significance.load_counts(path, metric) \
+                if path is not None and path.is_file() else None
     steps = []
-    for prev, cur in zip(labels, labels[1:]):
+    for prev, cur in zip(rows, rows[1:]):
         step: Step = {}
-        for name, _, _ in STEP_METRICS:
-            a, b = counts[prev, name], counts[cur, name]
+        for name, _ in STEP_METRICS:
+            a, b = counts[prev["row"], name], counts[cur["row"], name]
             step[name] = None if a is None or b is None else significance.paired_bootstrap(a, b)
-        steps.append((f"{cur} vs {prev}", step))
+        steps.append((f"{cur['row']} vs {prev['row']}", step))
     return steps
 
 
@@ -404,17 +622,21 @@ def pct(x: Optional[float]) -> str:
     return "n/a" if x is None else f"{100 * x:.1f}"
 
 
-def markdown(rows: List[Dict[str, object]], real: Dict[str, float], shared: float,
-             checks: List[str], steps: Sequence[Dict[str, object]] = ()) -> str:
-    out = ["| row | ASR CER % | ASR WER % | TTS IR % | judge CER % | DNSMOS OVRL "
-           "| stage time (min) |", "|---|---|---|---|---|---|---|"]
+def markdown(rows: List[Dict[str, object]], real: Dict[str, float], seconds: Dict[str, float],
+             checks: List[str], steps: Sequence[Tuple[str, Step]] = (), head: str = "") -> str:
+    out = [head, ""] if head else []
+    out += ["| row | ASR CER % | ASR WER % | judge CER % | TTS IR % | DNSMOS OVRL | gap recovered "
+            "ASR / judge | own training (min) |", "|---|---|---|---|---|---|---|---|"]
     for r in rows:
         dns = "n/a" if r["dnsmos_ovrl"] is None else f"{r['dnsmos_ovrl']:.2f}"
-        out.append(f"| {r['row']} | {pct(r['asr_cer'])} | {pct(r['asr_wer'])} | {pct(r['ir'])} | "
-                   f"{pct(r['judge_cer'])} | {dns} | {r['minutes']:.1f} |")
-    out.append(f"| real dev recordings (judge ceiling) | - | - | {pct(real['ir'])} | "
-               f"{pct(real['judge_cer'])} | - | - |")
-    out += ["", f"Shared data stages 1-3 (once): {shared / 60:.1f} min.", ""]
+        gaps = " / ".join(pct(r.get(k)) for k in ("gap_asr_cer", "gap_judge_cer"))
+        minutes = seconds.get(str(r["row"]))
+        out.append(f"| {r['row']} | {pct(r['asr_cer'])} | {pct(r['asr_wer'])} | "
+                   f"{pct(r['judge_cer'])} | {pct(r['ir'])} | {dns} | {gaps} | "
+                   f"{'n/a' if minutes is None else f'{minutes / 60:.1f}'} |")
+    out.append(f"| real dev recordings (judge ceiling) | - | - | {pct(real['judge_cer'])} | "
+               f"{pct(real['ir'])} | - | - | - |")
+    out += ["", f"Shared data stages 1-3 (once): {seconds.get('shared', 0.0) / 60:.1f} min.", ""]
     out += [f"- {c}" for c in checks]
     if steps:
         out += ["", *intervals_markdown(steps)]
@@ -446,66 +668,108 @@ def parse_corpus_args(p: argparse.ArgumentParser, argv: Optional[List[str]]
     return a, db_root
 
 
+# ---------------------------------------------------------------- the run
+
+
+def bench_options(a: argparse.Namespace, text: Path) -> List[str]:
+    """The recipe options of every run: budget (micro with --quick), tier, data, extras."""
+    budget = list(QUICK_OPTS) if a.quick else list(BENCH_OPTS)
+    return [*budget, *tier_opts(a.tier), "--dt_eval", "false", *data_opts(text, a.quick),
+            *a.recipe_opts.split()]
+
+
+def train_all(a: argparse.Namespace, recipe: Path, rows_dir: Path, db_root: Path,
+              opts: Sequence[str]) -> None:
+    """The recipe's stages 1-7 in one run (resumed by its step markers), then the baseline and
+    the topline."""
+    run_recipe(recipe, 1, 7, opts, "recipe")
+    setting = Setting.of(recipe, rows_dir, opts)
+    train_baseline(setting)
+    train_topline(setting, db_root, a.topline_max_dur)
+
+
 def main(argv: Optional[List[str]] = None) -> int:
+    import encoder  # bench/encoder.py: the corpus's lang.yaml and unpaired text
+
+    from lrspeech.pipeline.steps import step_seconds
+
     p = corpus_parser(__doc__)
+    p.add_argument("--tier", choices=sorted(TIERS), default="small",
+                   help="ASR and TTS configs of the recipe, baseline and topline")
+    p.add_argument("--lang_config", type=Path, default=None,
+                   help="the corpus's lang.yaml (default: Swahili's, else a char config)")
+    p.add_argument("--unpaired_text", type=Path, default=None,
+                   help="unpaired sentences (id<TAB>text; default: the corpus's text/)")
+    p.add_argument("--topline_max_dur", type=float, default=30.0,
+                   help="the topline trains on the train clips up to this long (s)")
     p.add_argument("--dev_max_dur", type=float, default=60.0,
                    help="score the rows on the val clips up to this long (s); 0: the recipe's dev")
-    p.add_argument("--recipe_opts", default="", help="extra recipe options for every stage")
+    p.add_argument("--recipe_opts", default="", help="extra recipe options (they win)")
     p.add_argument("--mos", choices=("all", "reference", "none"), default="all")
     p.add_argument("--quick", action="store_true", help="micro setting on tests/data")
     p.add_argument("--eval_only", action="store_true",
-                   help="only evaluate the rows whose models exist (training runs elsewhere)")
-    p.add_argument("--no_sw_synth", action="store_true",
-                   help="leave out row 5 (the recipe again with espeak-ng Swahili paired data)")
+                   help="evaluate the rows already trained (run no training)")
     a, db_root = parse_corpus_args(p, argv)
+    if a.quick and "--tier" not in (argv or sys.argv):
+        a.tier = "tiny"
     work = a.work_dir.resolve()
-    opts = (QUICK_OPTS if a.quick else []) + a.recipe_opts.split()
-    data_opts = QUICK_DATA_OPTS if a.quick else ""
-    rounds = int(option(opts, "dt_rounds", recipe_options()["dt_rounds"]))
-    times_file = work / "times.json"
     work.mkdir(parents=True, exist_ok=True)
-    times: Dict[str, float] = json.loads(times_file.read_text()) if times_file.exists() else {}
-
-    def save_times() -> None:
-        times_file.write_text(json.dumps(times, indent=2) + "\n")
-
-    main_recipe = make_recipe(work / "lrspeech", db_root)
-    sw = make_recipe(work / "sw_synth", db_root, run_sh=main_recipe / "run.sh")
-    # The judge trains on the second core while the rows train (one process each; the rows'
-    # stage times are therefore measured with both cores busy).
+    lang = encoder.lang_config(db_root.resolve(), work, a.lang_config)
+    text = (a.unpaired_text or encoder.text_file(db_root, None)).resolve()
+    opts = bench_options(a, text)
+    rounds = int(option(opts, "dt_rounds", recipe_options()["dt_rounds"]))
+    recipe = make_recipe(work / "lrspeech", db_root, lang=lang, text=text)
+    rows_dir = work / "rows"
+    # The judge trains on the second core while the rows train (its own process).
     with ThreadPoolExecutor(max_workers=1) as pool:
         judge_job = None if a.judge else pool.submit(train_judge, work, db_root,
-                                                     a.judge_epochs, a.quick)
+                                                     a.judge_epochs, a.quick, lang)
         if not a.eval_only:
-            train_rows(main_recipe, sw, opts, data_opts, rounds, times, save_times, a.no_sw_synth)
+            train_all(a, recipe, rows_dir, db_root, opts)
         judge = a.judge.resolve() if judge_job is None else judge_job.result()
-    labels = [("baseline", main_recipe, "exp/baseline"), ("finetune", main_recipe, "exp/finetune")]
-    labels += [(f"dt_round{r}", main_recipe, f"exp/dt/round{r}") for r in range(1, rounds + 1)]
-    labels += [("kd", main_recipe, "exp/kd")]
-    if not a.no_sw_synth:
-        labels.append(("kd_sw_synth", sw, "exp/kd"))
-    minutes = row_times(times, rounds)
     dev = (make_dev(work, db_root, a.dev_max_dur) if a.dev_max_dur > 0
-           else main_recipe / "dump" / "raw" / "dev")
-    rows = []
-    for label, recipe, stage_dir in labels:
-        r = evaluate(recipe, label, stage_dir, judge, work, dev, a.mos)
-        rows.append({"row": label, **r, "minutes": minutes[label] / 60})
-        logger.info("%s: %s", label, rows[-1])
-    real = real_speech_ir(work, judge, dev)
-    shared = sum(times.get(f"stage{s}", 0.0) for s in (1, 2, 3))
-    checks = check_targets(rows)
-    steps = step_intervals(work, [r["row"] for r in rows])
-    md = markdown(rows, real, shared, checks, steps)
+           else recipe / "dump" / "raw" / "dev")
+    with_lm = (recipe / "exp" / "lm" / "fusion.json").is_file()
+    lm = lm_options(recipe) if with_lm else []
+    rows: List[Dict[str, object]] = []
+    results: Dict[str, Dict[str, object]] = {}
+    for row in rows_of(recipe, rows_dir, rounds, with_lm):
+        if not (row.stage_dir / "tts" / "model" / "model.pth").is_file():
+            logger.warning("%s: not trained yet (%s); left out", row.label, row.stage_dir)
+            continue
+        if row.evaluation not in results:
+            results[row.evaluation] = evaluate(row.stage_dir, row.evaluation, judge, work, dev,
+                                               a.mos, recipe / "conf" / "lang.yaml",
+                                               lm if row.lm else [])
+        rows.append(row_figures(row, results[row.evaluation], work))
+        logger.info("%s: %s", row.label, rows[-1])
+    real = real_speech_ir(work, judge, dev, recipe / "conf" / "lang.yaml")
+    seconds = row_seconds(step_seconds(recipe / "exp"), step_seconds(rows_dir), rounds)
+    complete = bool(rows) and rows[0]["row"] == "baseline" and rows[-1]["row"] == "topline"
+    if complete:
+        add_gaps(rows)
+    steps = step_intervals(rows)
+    checks = check_targets(rows, steps) if complete and len(rows) > 2 else \
+        ["partial: " + ", ".join(str(r["row"]) for r in rows) + " evaluated so far"]
+    head = (f"Corpus {db_root}; tier {a.tier} ({', '.join(TIERS[a.tier])}); judge {judge}; "
+            f"{clip_count(dev)} dev clips")
+    md = markdown(rows, real, seconds, checks, steps, head)
     (work / "results.md").write_text(md, encoding="utf-8")
     (work / "results.json").write_text(json.dumps(
-        {"rows": rows, "real": real, "times_s": times, "judge": str(judge), "dev": str(dev),
-         "db_root": str(db_root), "recipe_opts": opts, "checks": checks,
+        {"rows": rows, "real": real, "seconds": seconds, "judge": str(judge), "dev": str(dev),
+         "db_root": str(db_root), "tier": a.tier, "recipe_opts": opts, "checks": checks,
          "steps": {label: {n: None if d is None else asdict(d) for n, d in step.items()}
                    for label, step in steps}},
         indent=2) + "\n")
     print(md)
     return 0
+
+
+def clip_count(dev: Path) -> int:
+    """How many clips a data dir's wav.scp lists."""
+    from lrspeech.data.datadir import DataDir
+
+    return len(DataDir.load(dev).wav_scp)
 
 
 if __name__ == "__main__":

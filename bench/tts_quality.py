@@ -26,9 +26,9 @@ skipped when rerun; results: work_dir/results.json and work_dir/results.md.
 """
 
 import argparse
+import dataclasses
 import json
 import logging
-import os
 import subprocess
 import sys
 import time
@@ -81,36 +81,24 @@ def recipe_opts(quick: bool, epochs: Dict[str, int], extra: Sequence[str]) -> Li
 
 def make_recipe(dst: Path, db_root: Path, lang: Path, text: Path) -> Path:
     """A copy of egs/swahili/lr1 whose lang.yaml is `lang` and whose unpaired text is `text`."""
-    recipe = ablation.make_recipe(dst, db_root)
-    (recipe / "conf" / "lang.yaml").write_text(lang.read_text(encoding="utf-8"),
-                                               encoding="utf-8")
-    link = recipe / "db" / "unpaired_text.tsv"
-    if not link.exists():
-        os.symlink(text.resolve(), link)
-    return recipe
+    return ablation.make_recipe(dst, db_root, lang=lang, text=text)
 
 
 def data_opts(text: Path, quick: bool) -> List[str]:
     """local/data.sh options: the unpaired text (and the micro sizes with --quick)."""
-    opts = f"--unpaired_text {text}" + (" " + ablation.QUICK_DATA_OPTS if quick else "")
-    return ["--local_data_opts", opts]
+    return ablation.data_opts(text, quick)
 
 
 def train_control(recipe: Path, opts: Sequence[str]) -> None:
-    """enc_paired_more: the fine-tuned TTS, --dt_epochs more on the paired data only."""
-    meta = json.loads((recipe / "exp" / "finetune" / "tts" / "model" / "meta.json")
-                      .read_text(encoding="utf-8"))
-    tok = "dump/token"
-    speaker = (recipe / tok / "target_speaker").read_text(encoding="utf-8").strip()
+    """enc_paired_more: the fine-tuned TTS, --dt_epochs more on the paired data only, with
+    durations from dual transformation's round-1 ASR (ablation.train_tts: the pipeline's
+    align and training steps, markers under exp/.done as control.align and control.tts)."""
+    setting = ablation.Setting.of(recipe, recipe / "exp", opts)
     epochs = int(ablation.option(opts, "dt_epochs", ablation.recipe_options()["dt_epochs"]))
-    espnet = ablation.option(opts, "train_args", "").split()
-    durations = ablation.align_durations(
-        recipe, "exp/dt/round1/asr/model", ["dump/raw/paired_hq"], "dump/raw/dev",
-        f"{tok}/target_tts_tokens.txt", meta["token_type"], TTS_CONFIG, "exp/control/tts", "-3.0")
-    ablation.train(recipe, "tts", "exp/control/tts", epochs, ["dump/raw/paired_hq"],
-                   "dump/raw/dev", f"{tok}/target_tts_tokens.txt", meta["token_type"], TTS_CONFIG,
-                   ["--init", "exp/finetune/tts/model", "--spk2sid", f"{tok}/spk2sid",
-                    "--target_speaker", speaker, "--durations", durations], espnet)
+    setting = dataclasses.replace(setting, epochs=epochs)
+    ablation.train_tts(setting, "control", [setting.paired],
+                       recipe / "exp" / "dt" / "round1" / "asr" / "model",
+                       recipe / "exp" / "finetune" / "tts" / "model")
 
 
 def row_models(work: Path) -> Dict[str, Path]:

@@ -1,4 +1,4 @@
-"""bench/ablation.py helpers: the scoring dev set, row times and the target checks."""
+"""bench/ablation.py helpers: the scoring dev set, rows, times, gaps and the target checks."""
 
 import subprocess
 from pathlib import Path
@@ -26,22 +26,79 @@ def test_make_dev_formats_every_val_clip_within_max_dur(abl, tmp_path, test_data
     assert not (tmp_path / "b" / "dev").exists()
 
 
-def test_row_times_and_targets(abl):
-    times = {"stage4": 60.0, "stage5": 120.0, "stage6.round1": 30.0, "stage7": 10.0,
-             "baseline": 50.0, "sw_synth.stage1": 5.0, "sw_synth.stage5": 7.0}
-    t = abl.row_times(times, 1)
-    assert t == {"baseline": 50.0, "finetune": 180.0, "dt_round1": 30.0, "kd": 10.0,
-                 "kd_sw_synth": 12.0}
-    rows = [{"row": "baseline", "asr_cer": 0.50, "ir": 0.10},
-            {"row": "finetune", "asr_cer": 0.40, "ir": 0.05},
-            {"row": "kd", "asr_cer": 0.29, "ir": 0.60}]
-    checks = abl.check_targets(rows)
-    assert checks[0] == "finetune vs baseline: ASR CER lower, IR NOT higher"
-    assert checks[1] == "kd vs finetune: ASR CER lower, IR higher"
-    assert checks[2] == "final/baseline ASR CER 0.58 (target <= 0.6: met)"
-    assert checks[3] == "final/baseline IR error 0.44 (target <= 0.5: met)"
-    rows[-1]["asr_cer"] = 0.31
-    assert abl.check_targets(rows)[2] == "final/baseline ASR CER 0.62 (target <= 0.6: NOT met)"
+def test_row_seconds_sum_each_rows_own_steps(abl):
+    recipe = {"data": 5.0, "format.dev": 2.0, "tokens": 1.0, "train.exp_pretrain_asr": 60.0,
+              "align.exp_pretrain_tts_durations": 4.0, "init_asr": 1.0,
+              "train.exp_finetune_tts": 120.0, "lm": 30.0, "lm_fusion": 3.0,
+              "dt1.data": 2.0, "decode.exp_dt_round1_asr_hyp": 8.0,
+              "train.exp_dt_round1_tts": 20.0, "train.exp_dt_round2_asr": 9.0,
+              "synth.exp_kd_teacher": 7.0, "kd.filter": 1.0, "train.exp_kd_asr": 10.0,
+              "eval.kd": 99.0, "pack": 1.0}
+    bench = {"baseline.asr": 10.0, "baseline.tts": 15.0, "topline.data": 3.0,
+             "topline.asr": 50.0}
+    t = abl.row_seconds(recipe, bench, 2)
+    assert t == {"shared": 8.0, "baseline": 25.0, "finetune": 185.0, "finetune_lm": 33.0,
+                 "dt_round1": 30.0, "dt_round2": 9.0, "kd": 18.0, "topline": 53.0}
+
+
+def test_gap_recovered_and_the_targets(abl):
+    assert abl.gap_recovered(0.5, 0.3, 0.1) == pytest.approx(0.5)
+    assert abl.gap_recovered(0.5, 0.3, 0.6) is None  # a topline no better: undefined
+    rows = [{"row": "baseline", "asr_cer": 0.50, "judge_cer": 0.80},
+            {"row": "finetune", "asr_cer": 0.30, "judge_cer": 0.80},
+            {"row": "kd", "asr_cer": 0.18, "judge_cer": 0.35},
+            {"row": "topline", "asr_cer": 0.10, "judge_cer": 0.30}]
+    abl.add_gaps(rows)
+    assert rows[2]["gap_asr_cer"] == pytest.approx(0.8)
+    assert rows[2]["gap_judge_cer"] == pytest.approx(0.9)
+    assert rows[0]["gap_asr_cer"] == 0.0 and rows[3]["gap_judge_cer"] == pytest.approx(1.0)
+    better = Difference(-0.1, -0.15, -0.05, 40, 0.95)
+    unclear = Difference(-0.01, -0.05, 0.02, 40, 0.95)
+    steps = [("finetune vs baseline", {"ASR CER": better, "TTS IR": None, "judge CER": unclear}),
+             ("kd vs finetune", {"ASR CER": unclear, "TTS IR": None, "judge CER": None}),
+             ("topline vs kd", {"ASR CER": better, "TTS IR": None, "judge CER": better})]
+    checks = abl.check_targets(rows, steps)
+    assert checks[0] == "finetune vs baseline: lowers ASR CER (95% interval below 0)"
+    assert checks[1].startswith("kd vs finetune: lowers neither")
+    assert len(checks) == 6  # the topline is no step
+    assert checks[2] == "kd/baseline ASR CER 0.36 (target <= 0.4: met)"
+    assert checks[3] == "kd/baseline judge CER 0.44 (target <= 0.5: met)"
+    assert checks[4] == "kd gap recovered, ASR CER: 80% (target >= 60%: met)"
+    rows[2]["judge_cer"] = 0.72
+    abl.add_gaps(rows)
+    checks = abl.check_targets(rows, steps)
+    assert checks[3] == "kd/baseline judge CER 0.90 (target <= 0.5: NOT met)"
+    assert checks[5] == "kd gap recovered, judge CER: 16% (target >= 60%: NOT met)"
+
+
+def test_rows_in_order_with_and_without_the_lm(abl, tmp_path):
+    rows = abl.rows_of(tmp_path / "r", tmp_path / "rows", 2, True)
+    assert [r.label for r in rows] == ["baseline", "finetune", "finetune_lm", "dt_round1",
+                                       "dt_round2", "kd", "topline"]
+    assert rows[1].evaluation == rows[2].evaluation == "finetune"  # one evaluation, two rows
+    assert [r.lm for r in rows] == [False, False, True, True, True, True, True]
+    assert rows[-1].stage_dir == tmp_path / "rows" / "topline"
+    plain = abl.rows_of(tmp_path / "r", tmp_path / "rows", 1, False)
+    assert [r.label for r in plain] == ["baseline", "finetune", "dt_round1", "kd", "topline"]
+    assert not any(r.lm for r in plain)
+    res = {"asr_cer": 0.2, "asr_wer": 0.5, "asr_lm_cer": 0.15, "asr_lm_wer": 0.4, "ir": 0.3,
+           "judge_cer": 0.6, "mos": {"dnsmos_ovrl": {"mean": 2.1}}}
+    fig = abl.row_figures(rows[2], res, tmp_path)
+    assert (fig["asr_cer"], fig["asr_wer"], fig["asr_cer_no_lm"]) == (0.15, 0.4, 0.2)
+    assert fig["files"]["ASR CER"].endswith("finetune/asr_lm_score/score.json")
+    fig = abl.row_figures(rows[1], res, tmp_path)
+    assert fig["asr_cer"] == 0.2 and fig["files"]["ASR CER"].endswith("asr_score/score.json")
+    assert fig["dnsmos_ovrl"] == 2.1
+
+
+def test_options_pick_the_tier_and_the_last_value_wins(abl):
+    opts = ["--dt_rounds", "2", *abl.tier_opts("small"), "--dt_rounds", "3"]
+    assert abl.option(opts, "dt_rounds", "1") == "3"
+    assert abl.option(opts, "asr_config", "").endswith("conf/asr/whisper_ctc_small.yaml")
+    assert abl.option(opts, "kd_epochs", "8") == "8"
+    for asr, tts in abl.TIERS.values():
+        assert (abl.REPO / "conf" / "asr" / asr).is_file()
+        assert (abl.REPO / "conf" / "tts" / tts).is_file()
 
 
 def _write_row(work: Path, label: str, asr_hyps, tts_hyps, refs) -> None:
@@ -62,7 +119,13 @@ def test_step_intervals_compare_each_row_with_the_one_before(abl, tmp_path):
     good = {u: "mvua inanyesha leo asubuhi" for u in refs}
     _write_row(tmp_path, "baseline", bad, bad, refs)
     _write_row(tmp_path, "finetune", good, bad, refs)  # only the ASR improves
-    steps = abl.step_intervals(tmp_path, ["baseline", "finetune", "kd"])
+
+    def row(label):
+        out = tmp_path / "eval" / label
+        return {"row": label, "files": {"ASR CER": out / "asr_score" / "score.json",
+                                        "TTS IR": out / "ir" / "ir_utts.tsv",
+                                        "judge CER": out / "ir" / "ir_utts.tsv"}}
+    steps = abl.step_intervals([row("baseline"), row("finetune"), row("kd")])
     (label, first), (kd_label, kd_step) = steps
     assert label == "finetune vs baseline"
     assert first["ASR CER"].diff < 0 and first["ASR CER"].high < 0
