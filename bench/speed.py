@@ -5,7 +5,8 @@ Usage: python bench/speed.py --work_dir /tmp/bench_speed --quick
 Four sub-benchmarks (`--only train,nj,rtf,stages`; default all):
 
 1. train: the same ASR training (conf/asr/transformer_tiny.yaml, same data, epochs and seed)
-   (a) through the toolkit, as the recipe's train() calls it (utils/run.pl, then
+   (a) through the toolkit: the recipe's own train() (egs/TEMPLATE/lr1/steps.sh, sourced:
+   its step marker, utils/run.pl, then
    `python -m lrspeech.bin.train_model`: data dir combining, text normalization, collect_stats,
    training, packing), and (b) as a plain ESPnet user runs it on the same prepared lists
    (`python -m espnet2.bin.asr_train --collect_stats true`, the vocabulary column that asr.sh
@@ -67,6 +68,7 @@ FS_CONFIG = REPO / "conf" / "tts" / "fastspeech2_tiny.yaml"
 LANG = REPO / "conf" / "lang" / "sw.yaml"
 TEST_SW = REPO / "tests" / "data" / "sw"
 RUN_PL = REPO / "utils" / "run.pl"
+STEPS_SH = REPO / "egs" / "TEMPLATE" / "lr1" / "steps.sh"  # lr.sh's train(), decode(), ...
 SUBS = ("train", "nj", "rtf", "stages")
 TARGET_OVERHEAD = 0.05
 
@@ -249,12 +251,16 @@ def token_lists(inputs: Inputs, lang: Path, out: Path) -> Dict[str, Path]:
 def train_model_cmd(task: str, config: Path, train: Path, valid: Path, lang: Path,
                     tokens: Path, out: Path, epochs: int, seed: int,
                     extra: Sequence[str] = ()) -> str:
-    """The recipe's train() call: run.pl, then lrspeech.bin.train_model."""
-    return cmd(RUN_PL, "--gpu", 0, "--num-nodes", 1, out / "log" / "train_model.log",
-               sys.executable, "-m", "lrspeech.bin.train_model", "--task", task,
-               "--config", config, "--train", train, "--valid", valid, "--lang_config", lang,
-               "--token_list", tokens, "--token_type", "char", "--out_dir", out,
-               "--epochs", epochs, "--seed", seed, *extra, "--", "--ngpu", 0)
+    """Bash lines that call the recipe's own train() (egs/TEMPLATE/lr1/steps.sh, sourced, with
+    lr.sh's settings for one process on CPU): its step marker, utils/run.pl, then
+    lrspeech.bin.train_model. The marker dir is fresh and --force is on, so every call trains."""
+    settings = {"py": sys.executable, "lr_root": REPO, "force": "true", "dry_run": "false",
+                "done_dir": out.parent / f".steps_{out.name}", "train_cmd": RUN_PL, "ngpu": 0,
+                "num_nodes": 1, "train_nproc": 1, "seed": seed, "train_args": "",
+                "speech_encoder": "none", f"{task}_config": config, f"{task}_token_type": "char"}
+    return "\n".join([*(f"{k}={shlex.quote(str(v))}" for k, v in settings.items()),
+                      cmd(".", REPO / "utils" / "log.sh"), cmd(".", STEPS_SH),
+                      cmd("train", task, out, epochs, train, valid, lang, tokens, "", *extra)])
 
 
 def own_model(name: str, line: str, out: Path) -> Path:

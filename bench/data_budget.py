@@ -1,0 +1,194 @@
+"""Benchmark: how much data does a language need? Dev ASR CER and TTS judge CER against the
+number of paired utterances, for paired-only training and for the whole LRSpeech recipe, with
+the fully supervised topline as a line.
+
+Usage: python bench/data_budget.py --db_root ../shared/data/sw --work_dir /tmp/bench/budget_sw \
+    --judge /tmp/bench/abl_sw/judge/exp/model --ablation /tmp/bench/abl_sw [--sizes 10 25 50]
+
+For each size N (those the corpus allows: the target speaker needs N clips within the recipe's
+--max_dur and some left over as unpaired speech), a copy of the Swahili recipe with
+`local/data.sh --n_paired N` (the rest of the train split unpaired, the same unpaired text and
+dev) runs stages 1-7 with bench/ablation.py's budget and tier (`lrspeech_<N>`); the paired-only
+baseline trains on the same N clips (ablation.train_baseline: a log-mel ASR and the tier's
+FastSpeech2 from scratch, by the pipeline's modules). Both are evaluated on the same dev clips
+by the same judge (ablation.evaluate). The full recipe's row is its last (knowledge
+distillation), decoded with the LM as in the ablation. The topline does not depend on N: it is
+read from the ablation's results.json (--ablation, the same tier and judge). Every step is
+resumable (the recipe's step markers, the baselines' markers under lrspeech_<N>/rows/.done).
+Results: work_dir/results.json, work_dir/results.md and the plot (--plot; default
+work_dir/data_budget.png).
+"""
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import ablation  # noqa: E402
+import encoder  # noqa: E402
+
+logger = logging.getLogger("bench.data_budget")
+SIZES = (10, 25, 50, 100, 200)
+
+
+def feasible_sizes(db_root: Path, sizes: Sequence[int], max_dur: float) -> List[int]:
+    """The sizes the corpus allows: the target speaker has that many train clips within
+    `max_dur` s and at least one more train clip left as unpaired speech."""
+    from lrspeech.data.corpus import datadir_from_metadata
+    from lrspeech.data.lr_setting import target_speaker
+
+    train = datadir_from_metadata(db_root / "metadata.tsv", split="train")
+    spk = target_speaker(train)
+    own = [u for u in train.utt_ids if train.utt2spk[u] == spk]
+    short = [u for u in own if train.utt2dur.get(u, 0.0) <= max_dur]
+    return [n for n in sizes if n <= len(short) and n < len(own)]
+
+
+def size_options(base: Sequence[str], n: int) -> List[str]:
+    """The ablation's recipe options with local/data.sh's --n_paired N added."""
+    opts = list(base)
+    flag = "--local_data_opts"
+    if flag in opts:
+        i = opts.index(flag)
+        opts[i + 1] = f"{opts[i + 1]} --n_paired {n}".strip()
+    else:
+        opts += [flag, f"--n_paired {n}"]
+    return opts
+
+
+def run_size(a: argparse.Namespace, work: Path, db_root: Path, n: int, lang: Path, text: Path,
+             opts: Sequence[str], judge: Path, dev: Path) -> Dict[str, object]:
+    """Recipe and baseline at N paired utterances, both evaluated."""
+    recipe = ablation.make_recipe(work / f"lrspeech_{n}", db_root, lang=lang, text=text)
+    rows_dir = recipe / "rows"
+    if not a.eval_only:
+        ablation.run_recipe(recipe, 1, 7, opts, f"recipe_{n}")
+        ablation.train_baseline(ablation.Setting.of(recipe, rows_dir, opts))
+    with_lm = (recipe / "exp" / "lm" / "fusion.json").is_file()
+    lm = ablation.lm_options(recipe) if with_lm else []
+    out: Dict[str, object] = {"paired": n}
+    for row in (ablation.Row("baseline", rows_dir / "baseline", False, f"baseline_{n}"),
+                ablation.Row("lrspeech", recipe / "exp" / "kd", with_lm, f"kd_{n}")):
+        if not (row.stage_dir / "tts" / "model" / "model.pth").is_file():
+            logger.warning("N=%d %s: not trained yet; left out", n, row.label)
+            continue
+        result = ablation.evaluate(row.stage_dir, row.evaluation, judge, work, dev, a.mos,
+                                   recipe / "conf" / "lang.yaml", lm if row.lm else [])
+        figures = ablation.row_figures(row, result, work)
+        out[row.label] = {k: figures[k] for k in ("asr_cer", "asr_wer", "judge_cer", "ir")}
+    return out
+
+
+def topline_of(ablation_dir: Optional[Path]) -> Optional[Dict[str, float]]:
+    """The topline row of an ablation run (None without one)."""
+    if ablation_dir is None or not (ablation_dir / "results.json").is_file():
+        return None
+    rows = json.loads((ablation_dir / "results.json").read_text(encoding="utf-8"))["rows"]
+    top = [r for r in rows if r["row"] == "topline"]
+    return {k: top[0][k] for k in ("asr_cer", "judge_cer")} if top else None
+
+
+def markdown(points: Sequence[Dict[str, object]], topline: Optional[Dict[str, float]],
+             head: str) -> str:
+    def cell(p: Dict[str, object], row: str, key: str) -> str:
+        r = p.get(row)
+        return "n/a" if not isinstance(r, dict) or r.get(key) is None else f"{100 * r[key]:.1f}"
+
+    out = [head, "", "| paired utterances | ASR CER %, paired only | ASR CER %, LRSpeech | "
+           "judge CER %, paired only | judge CER %, LRSpeech |", "|---|---|---|---|---|"]
+    for p in points:
+        out.append(f"| {p['paired']} | {cell(p, 'baseline', 'asr_cer')} | "
+                   f"{cell(p, 'lrspeech', 'asr_cer')} | {cell(p, 'baseline', 'judge_cer')} | "
+                   f"{cell(p, 'lrspeech', 'judge_cer')} |")
+    if topline:
+        out.append(f"| topline (every train clip transcribed) | {100 * topline['asr_cer']:.1f} "
+                   f"| | {100 * topline['judge_cer']:.1f} | |")
+    return "\n".join(out) + "\n"
+
+
+def plot(points: Sequence[Dict[str, object]], topline: Optional[Dict[str, float]],
+         out: Path, title: str) -> None:
+    """Two panels (ASR CER, judge CER) against the paired utterances, log x axis."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
+    for ax, key, name in zip(axes, ("asr_cer", "judge_cer"), ("dev ASR CER", "TTS judge CER")):
+        for row, label, style in (("baseline", "paired only", "o--"),
+                                  ("lrspeech", "LRSpeech", "s-")):
+            xs = [p["paired"] for p in points if isinstance(p.get(row), dict)]
+            ys = [100 * p[row][key] for p in points if isinstance(p.get(row), dict)]
+            if xs:
+                ax.plot(xs, ys, style, label=label)
+        if topline:
+            ax.axhline(100 * topline[key], color="gray", linestyle=":", label="topline")
+        ax.set_xscale("log")
+        ax.set_xlabel("paired utterances")
+        ax.set_ylabel(f"{name} (%)")
+        ax.set_title(name)
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    p = ablation.corpus_parser(__doc__)
+    p.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
+    p.add_argument("--ablation", type=Path, default=None,
+                   help="bench/ablation.py work dir of the same corpus (its topline row)")
+    p.add_argument("--tier", choices=sorted(ablation.TIERS), default="small")
+    p.add_argument("--lang_config", type=Path, default=None)
+    p.add_argument("--unpaired_text", type=Path, default=None)
+    p.add_argument("--dev_max_dur", type=float, default=60.0)
+    p.add_argument("--recipe_opts", default="")
+    p.add_argument("--mos", choices=("all", "reference", "none"), default="none")
+    p.add_argument("--quick", action="store_true", help="micro setting on tests/data")
+    p.add_argument("--eval_only", action="store_true")
+    p.add_argument("--plot", type=Path, default=None, help="PNG path (default: in work_dir)")
+    a, db_root = ablation.parse_corpus_args(p, argv)
+    if a.quick and "--tier" not in (argv or sys.argv):
+        a.tier = "tiny"
+    work = a.work_dir.resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    lang = encoder.lang_config(db_root.resolve(), work, a.lang_config)
+    text = (a.unpaired_text or encoder.text_file(db_root, None)).resolve()
+    base = ablation.bench_options(a, text)
+    max_dur = float(ablation.option(base, "max_dur", ablation.recipe_options()["max_dur"]))
+    sizes = feasible_sizes(db_root, a.sizes, max_dur)
+    skipped = sorted(set(a.sizes) - set(sizes))
+    if skipped:
+        logger.warning("sizes %s: the corpus has too few clips of the target speaker within "
+                       "%.0f s; left out", skipped, max_dur)
+    judge = a.judge.resolve() if a.judge else ablation.train_judge(work, db_root, a.judge_epochs,
+                                                                   a.quick, lang)
+    dev = ablation.make_dev(work, db_root, a.dev_max_dur)
+    points = [run_size(a, work, db_root, n, lang, text, size_options(base, n), judge, dev)
+              for n in sizes]
+    topline = topline_of(a.ablation)
+    head = (f"Corpus {db_root}; tier {a.tier}; judge {judge}; sizes left out (too few clips): "
+            f"{skipped or 'none'}")
+    md = markdown(points, topline, head)
+    (work / "results.md").write_text(md, encoding="utf-8")
+    (work / "results.json").write_text(json.dumps(
+        {"points": points, "topline": topline, "sizes_left_out": skipped, "tier": a.tier,
+         "judge": str(judge), "dev": str(dev), "db_root": str(db_root), "recipe_opts": base},
+        indent=2) + "\n", encoding="utf-8")
+    plot(points, topline, a.plot or work / "data_budget.png", f"{db_root.name}, tier {a.tier}")
+    print(md)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

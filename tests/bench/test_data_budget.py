@@ -1,0 +1,47 @@
+"""bench/data_budget.py helpers: the sizes a corpus allows, the options per size, the table,
+the topline and the plot."""
+
+import json
+
+import pytest
+
+
+@pytest.fixture(scope="module")
+def db(bench_module):
+    return bench_module("data_budget")
+
+
+def test_only_sizes_the_target_speaker_can_fill_within_max_dur(db, test_data):
+    # tests/data/sw: 10 train clips of one speaker, 3.3-5.9 s
+    assert db.feasible_sizes(test_data / "sw", [2, 5, 9, 10, 25], 16.0) == [2, 5, 9]
+    assert db.feasible_sizes(test_data / "sw", [2, 5, 9], 4.0) == [2]  # 4 clips within 4 s
+
+
+def test_each_size_adds_n_paired_to_the_data_options(db):
+    base = ["--dt_rounds", "2", "--local_data_opts", "--unpaired_text /x.tsv"]
+    opts = db.size_options(base, 25)
+    assert opts[opts.index("--local_data_opts") + 1] == "--unpaired_text /x.tsv --n_paired 25"
+    assert base[-1] == "--unpaired_text /x.tsv"  # the shared list is not changed
+    tail = db.size_options(["--dt_rounds", "2"], 10)[-2:]
+    assert tail == ["--local_data_opts", "--n_paired 10"]
+
+
+def test_table_topline_and_plot(db, tmp_path):
+    points = [{"paired": 10, "baseline": {"asr_cer": 0.9, "judge_cer": 0.95},
+               "lrspeech": {"asr_cer": 0.4, "judge_cer": 0.7}},
+              {"paired": 50, "baseline": {"asr_cer": 0.6, "judge_cer": 0.8}}]  # recipe not done
+    abl = tmp_path / "abl"
+    abl.mkdir()
+    assert db.topline_of(abl) is None
+    (abl / "results.json").write_text(json.dumps({"rows": [
+        {"row": "baseline", "asr_cer": 0.9, "judge_cer": 0.9},
+        {"row": "topline", "asr_cer": 0.1, "judge_cer": 0.3}]}))
+    top = db.topline_of(abl)
+    assert top == {"asr_cer": 0.1, "judge_cer": 0.3}
+    md = db.markdown(points, top, "head")
+    assert "| 10 | 90.0 | 40.0 | 95.0 | 70.0 |" in md
+    assert "| 50 | 60.0 | n/a | 80.0 | n/a |" in md
+    assert "| topline (every train clip transcribed) | 10.0 | | 30.0 | |" in md
+    png = tmp_path / "plot" / "budget.png"
+    db.plot(points, top, png, "test")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5000
