@@ -671,7 +671,20 @@ def parse_corpus_args(p: argparse.ArgumentParser, argv: Optional[List[str]]
 # ---------------------------------------------------------------- the run
 
 
-def bench_options(a: argparse.Namespace, text: Path) -> List[str]:
+def corpus_text(a: argparse.Namespace, db_root: Path, work: Path
+                ) -> Tuple[Path, Optional[Path]]:
+    """The corpus's lang.yaml and unpaired text (bench/encoder.py picks them: Swahili's or a char
+    config; text/bible_nt.tsv or text/suba_text.tsv); --quick on tests/data: Swahili's lang.yaml
+    and the recipe's own text (None)."""
+    import encoder  # bench/encoder.py
+
+    if a.quick and a.lang_config is None and a.unpaired_text is None:
+        return LANG, None
+    lang = encoder.lang_config(db_root.resolve(), work, a.lang_config)
+    return lang, (a.unpaired_text or encoder.text_file(db_root, None)).resolve()
+
+
+def bench_options(a: argparse.Namespace, text: Optional[Path]) -> List[str]:
     """The recipe options of every run: budget (micro with --quick), tier, data, extras."""
     budget = list(QUICK_OPTS) if a.quick else list(BENCH_OPTS)
     return [*budget, *tier_opts(a.tier), "--dt_eval", "false", *data_opts(text, a.quick),
@@ -689,8 +702,6 @@ def train_all(a: argparse.Namespace, recipe: Path, rows_dir: Path, db_root: Path
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    import encoder  # bench/encoder.py: the corpus's lang.yaml and unpaired text
-
     from lrspeech.pipeline.steps import step_seconds
 
     p = corpus_parser(__doc__)
@@ -714,8 +725,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         a.tier = "tiny"
     work = a.work_dir.resolve()
     work.mkdir(parents=True, exist_ok=True)
-    lang = encoder.lang_config(db_root.resolve(), work, a.lang_config)
-    text = (a.unpaired_text or encoder.text_file(db_root, None)).resolve()
+    lang, text = corpus_text(a, db_root, work)
     opts = bench_options(a, text)
     rounds = int(option(opts, "dt_rounds", recipe_options()["dt_rounds"]))
     recipe = make_recipe(work / "lrspeech", db_root, lang=lang, text=text)

@@ -31,7 +31,6 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import ablation  # noqa: E402
-import encoder  # noqa: E402
 
 logger = logging.getLogger("bench.data_budget")
 SIZES = (10, 25, 50, 100, 200)
@@ -62,8 +61,9 @@ def size_options(base: Sequence[str], n: int) -> List[str]:
     return opts
 
 
-def run_size(a: argparse.Namespace, work: Path, db_root: Path, n: int, lang: Path, text: Path,
-             opts: Sequence[str], judge: Path, dev: Path) -> Dict[str, object]:
+def run_size(a: argparse.Namespace, work: Path, db_root: Path, n: int, lang: Path,
+             text: Optional[Path], opts: Sequence[str], judge: Path,
+             dev: Path) -> Dict[str, object]:
     """Recipe and baseline at N paired utterances, both evaluated."""
     recipe = ablation.make_recipe(work / f"lrspeech_{n}", db_root, lang=lang, text=text)
     rows_dir = recipe / "rows"
@@ -162,8 +162,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         a.tier = "tiny"
     work = a.work_dir.resolve()
     work.mkdir(parents=True, exist_ok=True)
-    lang = encoder.lang_config(db_root.resolve(), work, a.lang_config)
-    text = (a.unpaired_text or encoder.text_file(db_root, None)).resolve()
+    lang, text = ablation.corpus_text(a, db_root, work)
     base = ablation.bench_options(a, text)
     max_dur = float(ablation.option(base, "max_dur", ablation.recipe_options()["max_dur"]))
     sizes = feasible_sizes(db_root, a.sizes, max_dur)
