@@ -335,33 +335,27 @@ class CtcAligner:
 
     def log_posteriors_of_feats(self, feats: np.ndarray) -> np.ndarray:
         """CTC log posteriors (T, V) from `speech_encoder`'s features (frames x dim) of a clip,
-        in windows of `chunk_s` (with `context_s` each side) as `log_posteriors` does."""
+        windowed as `log_posteriors` windows audio."""
         if self.speech_encoder is None:
             raise AlignmentError("the ASR reads audio, not cached encoder features")
         rate = self.sample_rate / self.model.frontend.hop_length  # feature frames per second
-        duration = len(feats) / rate
+        return self._windowed(feats, rate, self._encode_feats)
+
+    def log_posteriors(self, wav: np.ndarray) -> np.ndarray:
+        """CTC log posteriors (T, V) of a waveform at `sample_rate`, windowed when long."""
+        return self._windowed(wav, self.sample_rate, self._encode)
+
+    def _windowed(self, x: np.ndarray, rate: float, encode: Any) -> np.ndarray:
+        """`encode` of `x` (`rate` rows per second) whole when within `chunk_s`, else in windows
+        of `chunk_s` with `context_s` more on each side, whose extra frames are dropped."""
+        duration = len(x) / rate
         if duration <= self.chunk_s:
-            return self._encode_feats(feats)
+            return encode(x)
         parts = []
         for start in np.arange(0.0, duration, self.chunk_s):
             end = min(start + self.chunk_s, duration)
             lo, hi = max(0.0, start - self.context_s), min(duration, end + self.context_s)
-            log_probs = self._encode_feats(feats[int(lo * rate): int(hi * rate)])
-            first = int(round((start - lo) / self.frame_shift))
-            last = int(round((end - lo) / self.frame_shift))
-            parts.append(log_probs[first: min(last, len(log_probs))])
-        return np.concatenate(parts, axis=0)
-
-    def log_posteriors(self, wav: np.ndarray) -> np.ndarray:
-        """CTC log posteriors (T, V) of a waveform at `sample_rate`, windowed when long."""
-        duration = len(wav) / self.sample_rate
-        if duration <= self.chunk_s:
-            return self._encode(wav)
-        parts, sr = [], self.sample_rate
-        for start in np.arange(0.0, duration, self.chunk_s):
-            end = min(start + self.chunk_s, duration)
-            lo, hi = max(0.0, start - self.context_s), min(duration, end + self.context_s)
-            log_probs = self._encode(wav[int(lo * sr) : int(hi * sr)])
+            log_probs = encode(x[int(lo * rate) : int(hi * rate)])
             first = int(round((start - lo) / self.frame_shift))
             last = int(round((end - lo) / self.frame_shift))
             parts.append(log_probs[first : min(last, len(log_probs))])
