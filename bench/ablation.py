@@ -8,7 +8,7 @@ LRSpeech's setting (local/data.sh): 50 paired utterances of the target speaker, 
 the train split as unpaired speech (transcripts withheld), the corpus's text as unpaired text
 (text/bible_nt.tsv for Swahili, text/suba_text.tsv for Suba; --unpaired_text), the val split
 as dev. The recipe (a copy of egs/swahili/lr1 with the corpus's lang.yaml: Swahili's, else a
-char config) runs once, stages 1-7, in --work_dir/lrspeech; its step markers make a rerun
+char config) runs once, stages 1-7, in --work_dir/recipe; its step markers make a rerun
 resume where it stopped. Rows (each scored on the same dev clips):
 
 1. baseline: a log-mel ASR (conf/asr/transformer_tiny.yaml) and the tier's FastSpeech2, both
@@ -728,7 +728,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     lang, text = corpus_text(a, db_root, work)
     opts = bench_options(a, text)
     rounds = int(option(opts, "dt_rounds", recipe_options()["dt_rounds"]))
-    recipe = make_recipe(work / "lrspeech", db_root, lang=lang, text=text)
+    recipe = make_recipe(work / "recipe", db_root, lang=lang, text=text)  # not "lrspeech":
+    # a dir of that name in a cwd would shadow the package for `python -m lrspeech...`
     rows_dir = work / "rows"
     # The judge trains on the second core while the rows train (its own process).
     with ThreadPoolExecutor(max_workers=1) as pool:
@@ -743,14 +744,16 @@ def main(argv: Optional[List[str]] = None) -> int:
     lm = lm_options(recipe) if with_lm else []
     rows: List[Dict[str, object]] = []
     results: Dict[str, Dict[str, object]] = {}
-    for row in rows_of(recipe, rows_dir, rounds, with_lm):
+    order = rows_of(recipe, rows_dir, rounds, with_lm)
+    lm_evaluations = {r.evaluation for r in order if r.lm}  # decoded with the LM too
+    for row in order:
         if not (row.stage_dir / "tts" / "model" / "model.pth").is_file():
             logger.warning("%s: not trained yet (%s); left out", row.label, row.stage_dir)
             continue
         if row.evaluation not in results:
             results[row.evaluation] = evaluate(row.stage_dir, row.evaluation, judge, work, dev,
                                                a.mos, recipe / "conf" / "lang.yaml",
-                                               lm if row.lm else [])
+                                               lm if row.evaluation in lm_evaluations else [])
         rows.append(row_figures(row, results[row.evaluation], work))
         logger.info("%s: %s", row.label, rows[-1])
     real = real_speech_ir(work, judge, dev, recipe / "conf" / "lang.yaml")

@@ -8,13 +8,13 @@ Usage: python bench/data_budget.py --db_root ../shared/data/sw --work_dir /tmp/b
 For each size N (those the corpus allows: the target speaker needs N clips within the recipe's
 --max_dur and some left over as unpaired speech), a copy of the Swahili recipe with
 `local/data.sh --n_paired N` (the rest of the train split unpaired, the same unpaired text and
-dev) runs stages 1-7 with bench/ablation.py's budget and tier (`lrspeech_<N>`); the paired-only
+dev) runs stages 1-7 with bench/ablation.py's budget and tier (`recipe_<N>`); the paired-only
 baseline trains on the same N clips (ablation.train_baseline: a log-mel ASR and the tier's
 FastSpeech2 from scratch, by the pipeline's modules). Both are evaluated on the same dev clips
 by the same judge (ablation.evaluate). The full recipe's row is its last (knowledge
 distillation), decoded with the LM as in the ablation. The topline does not depend on N: it is
 read from the ablation's results.json (--ablation, the same tier and judge). Every step is
-resumable (the recipe's step markers, the baselines' markers under lrspeech_<N>/rows/.done).
+resumable (the recipe's step markers, the baselines' markers under recipe_<N>/rows/.done).
 Results: work_dir/results.json, work_dir/results.md and the plot (--plot; default
 work_dir/data_budget.png).
 """
@@ -65,7 +65,7 @@ def run_size(a: argparse.Namespace, work: Path, db_root: Path, n: int, lang: Pat
              text: Optional[Path], opts: Sequence[str], judge: Path,
              dev: Path) -> Dict[str, object]:
     """Recipe and baseline at N paired utterances, both evaluated."""
-    recipe = ablation.make_recipe(work / f"lrspeech_{n}", db_root, lang=lang, text=text)
+    recipe = ablation.make_recipe(work / f"recipe_{n}", db_root, lang=lang, text=text)
     rows_dir = recipe / "rows"
     if not a.eval_only:
         ablation.run_recipe(recipe, 1, 7, opts, f"recipe_{n}")
