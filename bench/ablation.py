@@ -455,12 +455,13 @@ def lm_options(recipe: Path) -> List[str]:
 def evaluate(stage_dir: Path, label: str, judge: Path, work: Path, dev: Path, mos: str,
              lang: Path, lm: Sequence[str] = ()) -> Dict[str, object]:
     """One stage dir's figures on `dev` through lrspeech.bin.eval_stage (with `lm`, its ASR is
-    also decoded with the LM); redone when its models, the dev set or the LM changed."""
+    also decoded with the LM); redone when its models, the dev set, the judge or the LM
+    changed."""
     out = work / "eval" / label
     js = work / "eval" / f"{label}.json"
     stamp = work / "eval" / f"{label}.models"
     models = " ".join([str((stage_dir / t / "model" / "model.pth").stat().st_mtime)
-                       for t in ("asr", "tts")] + [str(dev), *lm])
+                       for t in ("asr", "tts")] + [str(dev), str(judge), *lm])
     if not (js.exists() and stamp.exists() and stamp.read_text() == models):
         out.parent.mkdir(parents=True, exist_ok=True)
         cmd = [PY, "-m", "lrspeech.bin.eval_stage", "--stage_dir", str(stage_dir),
@@ -515,7 +516,7 @@ def row_seconds(recipe_steps: Dict[str, float], bench_steps: Dict[str, float],
     def total(steps: Dict[str, float], match: Callable[[str], bool]) -> float:
         return round(sum(v for k, v in steps.items() if match(k)), 1)
 
-    t = {"shared": total(recipe_steps, lambda k: k in ("data", "tokens")
+    t = {"shared": total(recipe_steps, lambda k: k in ("data", "tokens", "tokens.rich")
                          or k.startswith("format.")),
          "baseline": total(bench_steps, lambda k: k.startswith("baseline.")),
          "finetune": total(recipe_steps, lambda k: k.startswith("init_") or any(
@@ -719,7 +720,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--mos", choices=("all", "reference", "none"), default="all")
     p.add_argument("--quick", action="store_true", help="micro setting on tests/data")
     p.add_argument("--eval_only", action="store_true",
-                   help="evaluate the rows already trained (run no training)")
+                   help="evaluate the rows already trained (no recipe stage, no baseline or "
+                        "topline training; the judge still trains unless --judge)")
     a, db_root = parse_corpus_args(p, argv)
     if a.quick and "--tier" not in (argv or sys.argv):
         a.tier = "tiny"

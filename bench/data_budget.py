@@ -158,6 +158,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--eval_only", action="store_true")
     p.add_argument("--plot", type=Path, default=None, help="PNG path (default: in work_dir)")
     a, db_root = ablation.parse_corpus_args(p, argv)
+    if a.dev_max_dur <= 0:
+        p.error("--dev_max_dur must be > 0 (the rows are scored on the val clips up to it)")
     if a.quick and "--tier" not in (argv or sys.argv):
         a.tier = "tiny"
     work = a.work_dir.resolve()

@@ -27,7 +27,8 @@ def test_make_dev_formats_every_val_clip_within_max_dur(abl, tmp_path, test_data
 
 
 def test_row_seconds_sum_each_rows_own_steps(abl):
-    recipe = {"data": 5.0, "format.dev": 2.0, "tokens": 1.0, "train.exp_pretrain_asr": 60.0,
+    recipe = {"data": 5.0, "format.dev": 2.0, "tokens": 0.5, "tokens.rich": 0.5,
+              "train.exp_pretrain_asr": 60.0,
               "align.exp_pretrain_tts_durations": 4.0, "init_asr": 1.0,
               "train.exp_finetune_tts": 120.0, "lm": 30.0, "lm_fusion": 3.0,
               "dt1.data": 2.0, "decode.exp_dt_round1_asr_hyp": 8.0,

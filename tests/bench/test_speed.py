@@ -123,3 +123,22 @@ def test_job_times_and_overlap(speed):
     assert speed.overlapped([one, during])
     with pytest.raises(ValueError, match="not a finished run.pl job log"):
         speed.job_times(JOB_LOG.split("# Accounting")[0])
+
+
+@pytest.mark.parametrize("task", ["asr", "tts"])
+def test_the_toolkit_run_calls_the_recipes_own_train(speed, tmp_path, task):
+    """train_model_cmd sources steps.sh and calls its train() with every setting it reads
+    (under set -u): here its step is stubbed to 'complete', so nothing trains."""
+    import subprocess
+
+    lines = speed.train_model_cmd(task, speed.ASR_CONFIG, tmp_path / "train", tmp_path / "valid",
+                                  speed.LANG, tmp_path / "tokens.txt", tmp_path / "out", 2, 1)
+    setup, call = lines.rsplit("\n", 1)
+    assert call.startswith("train " + task + " ")
+    script = tmp_path / "s.sh"
+    script.write_text("set -euo pipefail\n" + setup + "\n"
+                      "step() { echo \"step $1 $*\" > called; return 1; }\n" + call + "\n")
+    subprocess.run(["bash", str(script)], cwd=tmp_path, check=True, capture_output=True)
+    called = (tmp_path / "called").read_text()
+    assert called.startswith(f"step train.{str(tmp_path / 'out').replace('/', '_')} ")
+    assert "--resume" in called and "--opts train_args seed" in called

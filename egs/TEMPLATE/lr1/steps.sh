@@ -231,9 +231,10 @@ lm_start() {
             --opts lm_epochs seed -- "${lang_config}" "${asr_tokens}" "${lm_config}"; then
         mkdir -p exp/lm
         log "training the LM of ${raw}/unpaired_text in the background (log: exp/lm/train.log)"
-        lr lm_train --text "${raw}/unpaired_text" --exclude "${raw}/${eval_set}" --lang_config "${lang_config}" \
+        # Marked complete in the background job itself, so that its marker times the LM alone.
+        { lr lm_train --text "${raw}/unpaired_text" --exclude "${raw}/${eval_set}" --lang_config "${lang_config}" \
             --token_list "${asr_tokens}" --config "${lm_config}" --out_dir exp/lm --epochs "${lm_epochs}" \
-            --seed "${seed}" > exp/lm/train.log 2>&1 &
+            --seed "${seed}" > exp/lm/train.log 2>&1 && step_done lm; } &
         lm_pid=$!
     fi
 }
@@ -242,7 +243,6 @@ lm_start() {
 lm_finish() {
     if [ -n "${lm_pid}" ]; then
         wait "${lm_pid}" || die "LM training failed; see exp/lm/train.log"
-        step_done lm
         log "$(tail -n 1 exp/lm/train.log)"
     fi
     # shellcheck disable=SC2086
