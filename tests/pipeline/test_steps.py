@@ -202,7 +202,9 @@ def test_the_recipe_step_names_a_changed_option(tmp_path: Path) -> None:
         py={sys.executable}; force=false; dry_run=false; done_dir=exp
         . {REPO}/egs/TEMPLATE/lr1/steps.sh
         epochs=$1; seed=1
-        if step build --outputs out --opts epochs seed -- in.txt; then echo x > out; step_done build; fi
+        if step build --outputs out --opts epochs seed -- in.txt; then
+            echo x > out; step_done build
+        fi
         """))
     (tmp_path / "in.txt").write_text("a")
 
