@@ -144,23 +144,13 @@ def test_a_tts_on_the_vocoders_features_speaks_through_it(hifigan_tts, tmp_path)
     assert isinstance(t2s.vocoder, voc.HifiganVocoder) and t2s.vocoder.log_scale == math.log(10)
 
 
-@pytest.fixture(scope="module")
-def packed_16k_tts(micro_tts, tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("tts16k")
-    (root / "lang.yaml").write_text(LANG_YAML)
-    meta = {"token_type": "char", "speakers": read_spk2sid(micro_tts.spk2sid),
-            "target_speaker": "sw_35d"}
-    return pack_model(micro_tts.exp_dir, None, root / "tts", lang_config=root / "lang.yaml",
-                      meta=meta)
-
-
-def test_features_that_differ_from_the_vocoders_are_an_error(packed_16k_tts) -> None:
+def test_features_that_differ_from_the_vocoders_are_an_error(packed_tts) -> None:
     with pytest.raises(voc.VocoderError) as err:
-        load_tts(packed_16k_tts, vocoder="hifigan_universal")
+        load_tts(packed_tts, vocoder="hifigan_universal")
     message = str(err.value)
     assert "fs: vocoder 22050 vs TTS 16000" in message and "fmax: vocoder 8000" in message
     assert "fastspeech2_hifigan.yaml" in message and "--vocoder griffin_lim" in message
-    t2s = load_tts(packed_16k_tts, vocoder="auto")
+    t2s = load_tts(packed_tts, vocoder="auto")
     assert type(t2s.vocoder).__name__ == "Spectrogram2Waveform"  # Griffin-Lim, by the rule
 
 
