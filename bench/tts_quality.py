@@ -79,16 +79,6 @@ def recipe_opts(quick: bool, epochs: Dict[str, int], extra: Sequence[str]) -> Li
                    *extra]
 
 
-def make_recipe(dst: Path, db_root: Path, lang: Path, text: Path) -> Path:
-    """A copy of egs/swahili/lr1 whose lang.yaml is `lang` and whose unpaired text is `text`."""
-    return ablation.make_recipe(dst, db_root, lang=lang, text=text)
-
-
-def data_opts(text: Path, quick: bool) -> List[str]:
-    """local/data.sh options: the unpaired text (and the micro sizes with --quick)."""
-    return ablation.data_opts(text, quick)
-
-
 def train_control(recipe: Path, opts: Sequence[str]) -> None:
     """enc_paired_more: the fine-tuned TTS, --dt_epochs more on the paired data only, with
     durations from dual transformation's round-1 ASR (ablation.train_tts: the pipeline's
@@ -123,9 +113,9 @@ def trained_rows(work: Path) -> Dict[str, Path]:
 def train_rows(work: Path, db_root: Path, lang: Path, text: Path, opts: Sequence[str],
                quick: bool, times: Dict[str, float]) -> Dict[str, Path]:
     """The four TTS of the rows (recipe copies enc and logmel), keyed by row."""
-    enc = make_recipe(work / "enc", db_root, lang, text)
-    logmel = make_recipe(work / "logmel", db_root, lang, text)
-    extra = data_opts(text, quick)
+    enc = ablation.make_recipe(work / "enc", db_root, lang=lang, text=text)
+    logmel = ablation.make_recipe(work / "logmel", db_root, lang=lang, text=text)
+    extra = ablation.data_opts(text, quick)
     for stage in range(1, 7):
         ablation.run_stage(enc, stage, [*opts, *extra], times, f"enc.stage{stage}")
     t0 = time.time()

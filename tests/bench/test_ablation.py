@@ -26,6 +26,22 @@ def test_make_dev_formats_every_val_clip_within_max_dur(abl, tmp_path, test_data
     assert not (tmp_path / "b" / "dev").exists()
 
 
+def test_make_recipe_takes_the_corpus_lang_and_text(abl, tmp_path, test_data):
+    lang = tmp_path / "lang.yaml"
+    lang.write_text("language: suba\niso: sxb\nespeak_voice: none\ntoken_type: char\n")
+    text = tmp_path / "text.tsv"
+    text.write_text("t1\tomwana\n")
+    recipe = abl.make_recipe(tmp_path / "r", test_data / "sw", lang=lang, text=text)
+    assert (recipe / "conf" / "lang.yaml").read_text() == lang.read_text()
+    assert (recipe / "db" / "unpaired_text.tsv").resolve() == text.resolve()
+    assert (recipe / "db" / "corpus").resolve() == (test_data / "sw").resolve()
+    again = abl.make_recipe(tmp_path / "r", test_data / "sw", lang=lang, text=text)  # reused
+    assert again == recipe
+    flag, value = abl.data_opts(text, False)
+    assert flag == "--local_data_opts" and value == f"--unpaired_text {text}"
+    assert abl.data_opts(None, False) == []  # no text given: the recipe's own
+
+
 def test_row_seconds_sum_each_rows_own_steps(abl):
     recipe = {"data": 5.0, "format.dev": 2.0, "tokens": 0.5, "tokens.rich": 0.5,
               "train.exp_pretrain_asr": 60.0,

@@ -24,21 +24,6 @@ def test_recipe_options_pin_the_hifigan_tier_and_one_round(tq):
     assert quick[quick.index("--finetune_epochs") + 1] != "7"  # the micro budget, not ours
 
 
-def test_make_recipe_takes_the_corpus_lang_and_text(tq, tmp_path, test_data):
-    lang = tmp_path / "lang.yaml"
-    lang.write_text("language: suba\niso: sxb\nespeak_voice: none\ntoken_type: char\n")
-    text = tmp_path / "text.tsv"
-    text.write_text("t1\tomwana\n")
-    recipe = tq.make_recipe(tmp_path / "r", test_data / "sw", lang, text)
-    assert (recipe / "conf" / "lang.yaml").read_text() == lang.read_text()
-    assert (recipe / "db" / "unpaired_text.tsv").resolve() == text.resolve()
-    assert (recipe / "db" / "corpus").resolve() == (test_data / "sw").resolve()
-    again = tq.make_recipe(tmp_path / "r", test_data / "sw", lang, text)  # reused, not redone
-    assert again == recipe
-    flag, value = tq.data_opts(text, False)
-    assert flag == "--local_data_opts" and value == f"--unpaired_text {text}"
-
-
 def test_speech_seconds_from_utt2dur_or_the_audio(tq, tmp_path, test_data, sw_rows):
     from lrspeech.data.corpus import datadir_from_metadata
 
