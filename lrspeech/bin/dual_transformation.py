@@ -8,10 +8,13 @@ Usage: python -m lrspeech.bin.dual_transformation voices --spk2sid dump/token/sp
     --lang_config conf/lang.yaml]
        python -m lrspeech.bin.dual_transformation asr_pairs --synth exp/dt/round1/synth_a/data \
     exp/dt/round1/synth_b/data --out exp/dt/round1/asr_pairs
+       python -m lrspeech.bin.dual_transformation asr_synthetic --real dump/raw/paired_hq \
+    --pairs exp/dt/round1/asr_pairs --ratio 0.5 --seed 1 --out exp/dt/round1/asr_synth
 
 `voices` prints the voices (comma-separated); `round_data` writes the round's tts_pairs,
 labels.json, text and text_<voice> dirs and prints the label summary; `asr_pairs` combines the
-voices' synthesized speech.
+voices' synthesized speech; `asr_synthetic` writes the share of it that the round's ASR trains
+on beside the real pairs (`--ratio all`: every pair).
 """
 
 import argparse
@@ -47,6 +50,13 @@ def get_parser() -> argparse.ArgumentParser:
     a = sub.add_parser("asr_pairs", help="combine the voices' synthesized speech")
     a.add_argument("--synth", type=Path, nargs="+", required=True)
     a.add_argument("--out", type=Path, required=True)
+    m = sub.add_parser("asr_synthetic", help="the synthetic pairs the round's ASR trains on")
+    m.add_argument("--real", type=Path, nargs="+", required=True, help="the real paired dirs")
+    m.add_argument("--pairs", type=Path, required=True, help="the round's asr_pairs")
+    m.add_argument("--ratio", required=True,
+                   help=f"`{dt.ALL}` or the synthetic share of the ASR's training utterances")
+    m.add_argument("--seed", type=int, required=True, help="the recipe's seed")
+    m.add_argument("--out", type=Path, required=True)
     return p
 
 
@@ -64,9 +74,12 @@ def main(argv: Optional[List[str]] = None) -> int:
                                     a.dev_hyp_dir, a.lang_config)
             if data.labels is not None:
                 print(data.labels.summary())
-        else:
+        elif a.cmd == "asr_pairs":
             dd = dt.synthetic_pairs(a.synth, a.out)
             print(f"{a.out}: {len(dd.utt_ids)} synthetic pairs")
+        else:
+            dd = dt.asr_synthetic(a.real, a.pairs, a.ratio, a.seed, a.out)
+            print(f"{a.out}: {len(dd.utt_ids)} synthetic pairs for the ASR")
         return 0
 
     return run_cli(body)

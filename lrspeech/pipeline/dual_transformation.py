@@ -12,13 +12,16 @@ on). The decisions this module holds:
   a rerun;
 - which labels the TTS keeps: the best-scored `keep_share` of the non-empty hypotheses,
   measured on dev with the same ASR (labels.json);
-- the ASR's synthetic pairs: every voice's synthesis that produced speech, combined.
+- the ASR's synthetic pairs: every voice's synthesis that produced speech, combined; the round's
+  ASR trains on the paired data plus all of them (`all`, LRSpeech's) or a seeded share that
+  makes up a given ratio of its training utterances (`--dt_asr_synth_ratio`, chosen by
+  bench/dt_mix.py).
 """
 
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Union
 
 from lrspeech.data.atomic import atomic_write_text
 from lrspeech.data.datadir import DataDir
@@ -99,5 +102,42 @@ def synthetic_pairs(synth_dirs: Sequence[Path], out: Path) -> DataDir:
         raise InputError(f"no synthesis produced speech ({', '.join(map(str, synth_dirs))}); "
                          "the TTS is too weak: fine-tune it longer (--finetune_epochs)")
     dd = combine(spoke) if len(spoke) > 1 else spoke[0]
+    dd.save(out)
+    return dd
+
+
+ALL = "all"  # the synthetic ratio that keeps every synthetic pair (LRSpeech's round)
+
+
+def parse_ratio(text: str) -> Optional[float]:
+    """`all` -> None (every synthetic pair), else a synthetic share in [0, 1)."""
+    if text.strip() == ALL:
+        return None
+    try:
+        ratio = float(text)
+    except ValueError:
+        raise InputError(f"--dt_asr_synth_ratio {text!r}: give `{ALL}` or a share in [0, 1)")
+    if not 0.0 <= ratio < 1.0:
+        raise InputError(f"--dt_asr_synth_ratio {text}: give `{ALL}` or a share in [0, 1)")
+    return ratio
+
+
+def asr_synthetic(real_dirs: Sequence[Path], pairs: Path, ratio: Union[str, Optional[float]],
+                  seed: int, out: Path) -> DataDir:
+    """The synthetic pairs the round's ASR trains on beside `real_dirs`: all of `pairs` (ratio
+    None or `all`) or the seeded share that makes up `ratio` of its training utterances;
+    written to `out`. Ratio 0 trains on the real pairs alone: the recipe does not call this."""
+    if isinstance(ratio, str):
+        ratio = parse_ratio(ratio)
+    synth = DataDir.load(pairs)
+    if ratio is None:
+        ids = list(synth.audio_utt_ids)
+    else:
+        n_real = sum(len(DataDir.load(d).audio_utt_ids) for d in real_dirs)
+        ids = pseudo.synthetic_share(n_real, synth, ratio, seed)
+    if not ids:
+        raise InputError(f"--dt_asr_synth_ratio {ratio}: no synthetic pair of {pairs} for the "
+                         "ASR; give 0 to train it on the real pairs alone, or a larger share")
+    dd = restrict(synth, ids)
     dd.save(out)
     return dd

@@ -170,18 +170,24 @@ def label_filter(threshold: Optional[float], pairs: DataDir, hyp_dir: Path, dev_
                        kept.cer if kept is not None else None, everything.cer)
 
 
-def mix(real: Sequence[DataDir], synth: DataDir, ratio: float, seed: int) -> DataDir:
-    """Real pairs plus a seeded share of `synth` so that synthetic utterances make up `ratio`."""
+def synthetic_share(n_real: int, synth: DataDir, ratio: float, seed: int) -> List[str]:
+    """The seeded utterances of `synth` that make up `ratio` of a training set with `n_real`
+    real utterances (all of them, with a warning, when there are fewer than it asks)."""
     if not 0.0 <= ratio < 1.0:
         raise InputError(f"synthetic ratio {ratio} must be in [0, 1)")
-    real_dd = combine(list(real)) if len(real) > 1 else real[0]
-    n_real = len(real_dd.audio_utt_ids)
     want = int(round(ratio * n_real / (1.0 - ratio)))
     ids = seeded_order(synth.audio_utt_ids, seed)[:want]
     if want > len(ids):
         logger.warning(
             "only %d synthetic utterances for the %d that ratio %.2f asks", len(ids), want, ratio
         )
+    return ids
+
+
+def mix(real: Sequence[DataDir], synth: DataDir, ratio: float, seed: int) -> DataDir:
+    """Real pairs plus a seeded share of `synth` so that synthetic utterances make up `ratio`."""
+    real_dd = combine(list(real)) if len(real) > 1 else real[0]
+    ids = synthetic_share(len(real_dd.audio_utt_ids), synth, ratio, seed)
     if not ids:
         return real_dd
     return combine([real_dd, restrict(synth, ids)])

@@ -102,6 +102,56 @@ def test_synthetic_pairs_combine_the_voices_that_spoke(tmp_path: Path) -> None:
         dt.synthetic_pairs([silent], tmp_path / "none")
 
 
+def synthetic_round(tmp_path: Path, n_real: int = 4, n_synth: int = 12):
+    """A real paired dir and a round's asr_pairs of `n_synth` synthetic clips in two voices."""
+    real, pairs = tmp_path / "paired", tmp_path / "asr_pairs"
+    write(real / "wav.scp", [f"p{i} /x/p{i}.wav" for i in range(n_real)])
+    write(real / "text", [f"p{i} habari" for i in range(n_real)])
+    write(real / "utt2spk", [f"p{i} target" for i in range(n_real)])
+    ids = sorted(f"v{i % 2}-s{i:02d}" for i in range(n_synth))
+    write(pairs / "wav.scp", [f"{u} /x/{u}.wav" for u in ids])
+    write(pairs / "text", [f"{u} neno" for u in ids])
+    write(pairs / "utt2spk", [f"{u} v{u[1]}" for u in ids])
+    return real, pairs
+
+
+@pytest.mark.parametrize("ratio,expected", [("all", 12), (0.5, 4), ("0.2", 1), (0.75, 12)])
+def test_the_round_asr_gets_the_synthetic_share_it_asks_for(tmp_path, ratio, expected) -> None:
+    real, pairs = synthetic_round(tmp_path)
+    dd = dt.asr_synthetic([real], pairs, ratio, 1, tmp_path / "out")
+    saved = DataDir.load(tmp_path / "out")
+    assert len(saved.text) == len(dd.text) == expected  # 0.75 of 4 real asks 12: all there are
+    assert set(saved.text) <= set(DataDir.load(pairs).text)
+
+
+def test_the_synthetic_share_is_seeded(tmp_path: Path) -> None:
+    real, pairs = synthetic_round(tmp_path, n_real=10)
+    picks = [sorted(dt.asr_synthetic([real], pairs, 0.4, seed, tmp_path / f"s{seed}").text)
+             for seed in (1, 1, 2)]
+    assert picks[0] == picks[1] and len(picks[0]) == 7  # 0.4 * 10 / 0.6 = 6.67 -> 7
+    assert picks[0] != picks[2]
+
+
+@pytest.mark.parametrize("ratio,match", [("1.0", "share in"), ("half", "share in"),
+                                         ("0.01", "give 0 to train")])
+def test_a_bad_synthetic_ratio_says_what_to_give(tmp_path, ratio, match) -> None:
+    real, pairs = synthetic_round(tmp_path)
+    with pytest.raises(InputError, match=match):
+        dt.asr_synthetic([real], pairs, ratio, 1, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_asr_synthetic_cli(tmp_path: Path, capsys) -> None:
+    real, pairs = synthetic_round(tmp_path)
+    argv = ["asr_synthetic", "--real", str(real), "--pairs", str(pairs), "--ratio", "0.5",
+            "--seed", "3", "--out", str(tmp_path / "out")]
+    assert dt_cli.main(argv) == 0
+    assert "4 synthetic pairs for the ASR" in capsys.readouterr().out
+    argv[argv.index("--ratio") + 1] = "1.5"
+    assert dt_cli.main(argv) == 1
+    assert "dt_asr_synth_ratio" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("student,init,align,config,start", [
     ("fastspeech", "teacher", "ctc", "fs2.yaml", "teacher_dir"),   # same config: from teacher
     ("fastspeech", "teacher", "attention", "fs.yaml", None),       # other config: scratch

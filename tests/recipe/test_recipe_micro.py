@@ -216,6 +216,16 @@ def test_a_change_reruns_the_steps_below_it_and_only_those(recipe: Path) -> None
     assert below <= changed, below - changed
     assert not changed & {"data", "format.dev", "format.paired_hq", "tokens.rich", "tokens", "lm",
                           "kd.text"}
+    # The round ASR's synthetic share (issue 17): a share is a new step under the round's
+    # synthetic pairs and retrains that ASR; 0 trains it on the paired data alone. Neither
+    # touches the round's labels nor its synthesis.
+    share = would_run(recipe, "--dt_asr_synth_ratio", "0.5")
+    assert {"dt1.asr_synth", "train.exp_dt_round1_asr", "train.exp_kd_asr", "pack"} <= share
+    none = would_run(recipe, "--dt_asr_synth_ratio", "0")
+    assert "train.exp_dt_round1_asr" in none and "dt1.asr_synth" not in none
+    assert not (share | none) & {"dt1.data", "dt1.asr_pairs", "decode.exp_dt_round1_asr_hyp",
+                                 "train.exp_finetune_asr"}
+    assert not [k for k in share | none if k.startswith("synth.exp_dt_round1")]
     # Hole 3: the evaluation's options rerun the evaluations (and the packing) only.
     evals = {"eval.finetune", "eval.dt_round1", "eval.kd", "pack"}
     assert would_run(recipe, "--eval_mos", "false") == evals

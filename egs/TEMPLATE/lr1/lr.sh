@@ -70,6 +70,7 @@ dt_text_per_round=100   # unpaired sentences the TTS reads per round
 dt_tts_speakers=3       # voices the TTS reads them in
 dt_epochs=6             # training epochs per round and model
 dt_vocoder=griffin_lim  # vocoder of the speech the TTS reads for the ASR (auto: the TTS's own best)
+dt_asr_synth_ratio=all  # DT: synthetic share of the round ASR's training utterances: all (LRSpeech's) | 0 (paired only) | a share in (0, 1)
 dt_eval=true            # log every round's dev CER and IR (judge: --judge, else the fine-tuned ASR)
 # Knowledge distillation (stage 7)
 kd_tts_sentences=150    # unpaired sentences the TTS teacher synthesizes in the target voice
@@ -241,8 +242,20 @@ if [ "${stage}" -le 6 ] && [ "${stop_stage}" -ge 6 ]; then
                 --out "${rd}/asr_pairs" >/dev/null || die "round ${r}: no synthetic speech for the ASR (see above)"
             step_done "dt${r}.asr_pairs"
         fi
-        train asr "${rd}/asr" "${dt_epochs}" "${paired_dirs} ${rd}/asr_pairs" "${raw}/${eval_set}" \
-            "${lang_config}" "${asr_tokens}" "dt${r}.asr_pairs ${p_asr} ${paired_steps} ${dev_step}" --init "${prev}/asr/model"
+        asr_dirs="${paired_dirs} ${rd}/asr_pairs"; asr_step=dt${r}.asr_pairs  # all: every synthetic pair
+        if [ "${dt_asr_synth_ratio}" = 0 ]; then asr_dirs=${paired_dirs}; asr_step=""
+        elif [ "${dt_asr_synth_ratio}" != all ]; then
+            asr_dirs="${paired_dirs} ${rd}/asr_synth"; asr_step=dt${r}.asr_synth
+            # shellcheck disable=SC2086
+            if step "${asr_step}" --after "dt${r}.asr_pairs" ${paired_steps} --outputs "${rd}/asr_synth" --opts dt_asr_synth_ratio seed; then
+                # shellcheck disable=SC2086
+                lr dual_transformation asr_synthetic --real ${paired_dirs} --pairs "${rd}/asr_pairs" \
+                    --ratio "${dt_asr_synth_ratio}" --seed "${seed}" --out "${rd}/asr_synth" || die "round ${r}: see above"
+                step_done "${asr_step}"
+            fi
+        fi
+        train asr "${rd}/asr" "${dt_epochs}" "${asr_dirs}" "${raw}/${eval_set}" \
+            "${lang_config}" "${asr_tokens}" "${asr_step} ${p_asr} ${paired_steps} ${dev_step}" --init "${prev}/asr/model"
         # shellcheck disable=SC2046
         train tts "${rd}/tts" "${dt_epochs}" "${paired_dirs} ${rd}/tts_pairs" "${raw}/${eval_set}" \
             "${lang_config}" "${tts_tokens}" "dt${r}.data ${p_tts} $(key train "${rd}/asr") ${paired_steps} ${dev_step}" \
