@@ -1,4 +1,4 @@
-"""Benchmark: how much of a dual-transformation round's synthetic speech the encoder ASR should hear.
+"""Benchmark: how much of a DT round's synthetic speech the encoder ASR should train on.
 
 Usage: python bench/dt_mix.py --recipe egs/swahili/lr1 --work_dir /tmp/bench/dt_mix_sw \
     [--dev /tmp/bench/abl_sw/dev] [--ratios 0 0.33 0.5 all] [--seeds 1 2 3] [--epochs N]
