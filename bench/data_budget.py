@@ -11,7 +11,10 @@ For each size N (those the corpus allows: the target speaker needs N clips withi
 dev) runs stages 1-7 with bench/ablation.py's budget and tier (`recipe_<N>`); the paired-only
 baseline trains on the same N clips (ablation.train_baseline: a log-mel ASR and the tier's
 FastSpeech2 from scratch, by the pipeline's modules). Both are evaluated on the same dev clips
-by the same judge (ablation.evaluate). The full recipe's row is its last (knowledge
+by the same judge (ablation.evaluate). The size the ablation ran (local/data.sh's default
+--n_paired, 50) is not run again: with --ablation, that point is the ablation's own recipe and
+baseline (the same options; run by bench/ablation.py, which must have trained them). The full
+recipe's row is its last (knowledge
 distillation), decoded with the LM as in the ablation. The topline does not depend on N: it is
 read from the ablation's results.json (--ablation, the same tier and judge). Every step is
 resumable (the recipe's step markers, the baselines' markers under recipe_<N>/rows/.done).
@@ -49,9 +52,19 @@ def feasible_sizes(db_root: Path, sizes: Sequence[int], max_dur: float) -> List[
     return [n for n in sizes if n <= len(short) and n < len(own)]
 
 
+def default_paired() -> int:
+    """local/data.sh's default --n_paired: the size bench/ablation.py runs."""
+    text = (REPO / "egs" / "swahili" / "lr1" / "local" / "data.sh").read_text(encoding="utf-8")
+    line = next(ln for ln in text.splitlines() if ln.startswith("n_paired="))
+    return int(line.partition("=")[2].split()[0])
+
+
 def size_options(base: Sequence[str], n: int) -> List[str]:
-    """The ablation's recipe options with local/data.sh's --n_paired N added."""
+    """The ablation's recipe options with local/data.sh's --n_paired N added (unchanged for the
+    default N, so that the ablation's run is that point)."""
     opts = list(base)
+    if n == default_paired():
+        return opts
     flag = "--local_data_opts"
     if flag in opts:
         i = opts.index(flag)
@@ -65,9 +78,13 @@ def run_size(a: argparse.Namespace, work: Path, db_root: Path, n: int, lang: Pat
              text: Optional[Path], opts: Sequence[str], judge: Path,
              dev: Path) -> Dict[str, object]:
     """Recipe and baseline at N paired utterances, both evaluated."""
-    recipe = ablation.make_recipe(work / f"recipe_{n}", db_root, lang=lang, text=text)
-    rows_dir = recipe / "rows"
-    if not a.eval_only:
+    reuse = a.ablation is not None and n == default_paired()
+    if reuse:  # bench/ablation.py's own run (same options), trained there
+        recipe, rows_dir = a.ablation.resolve() / "recipe", a.ablation.resolve() / "rows"
+    else:
+        recipe = ablation.make_recipe(work / f"recipe_{n}", db_root, lang=lang, text=text)
+        rows_dir = recipe / "rows"
+    if not a.eval_only and not reuse:
         ablation.run_recipe(recipe, 1, 7, opts, f"recipe_{n}")
         ablation.train_baseline(ablation.Setting.of(recipe, rows_dir, opts))
     with_lm = (recipe / "exp" / "lm" / "fusion.json").is_file()

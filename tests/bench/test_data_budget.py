@@ -26,6 +26,15 @@ def test_each_size_adds_n_paired_to_the_data_options(db):
     assert tail == ["--local_data_opts", "--n_paired 10"]
 
 
+def test_the_ablations_size_keeps_the_ablations_options(db):
+    # local/data.sh's default is the size bench/ablation.py runs: the same options, so that its
+    # recipe (and its step markers) is that point, not a new run
+    n = db.default_paired()
+    assert n == 50
+    base = ["--dt_rounds", "2", "--local_data_opts", "--unpaired_text /x.tsv"]
+    assert db.size_options(base, n) == base
+
+
 def test_table_topline_and_plot(db, tmp_path):
     points = [{"paired": 10, "baseline": {"asr_cer": 0.9, "judge_cer": 0.95},
                "lrspeech": {"asr_cer": 0.4, "judge_cer": 0.7}},
