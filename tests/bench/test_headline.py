@@ -1,0 +1,37 @@
+"""bench/headline.py: the README's line per language from an ablation's results.json."""
+
+import json
+
+import pytest
+
+
+@pytest.fixture(scope="module")
+def hl(bench_module):
+    return bench_module("headline")
+
+
+def rows(*spec):
+    return [{"row": name, "asr_cer": asr, "judge_cer": tts, "gap_asr_cer": ga,
+             "gap_judge_cer": gt} for name, asr, tts, ga, gt in spec]
+
+
+def test_a_finished_run_gives_baseline_final_topline_and_gaps(hl, tmp_path, capsys):
+    done = tmp_path / "abl_sw"
+    done.mkdir()
+    (done / "results.json").write_text(json.dumps({"rows": rows(
+        ("baseline", 0.60, 0.90, 0.0, 0.0), ("finetune", 0.20, 0.70, 0.8, 0.4),
+        ("kd", 0.15, 0.50, 0.9, 0.8), ("topline", 0.10, 0.40, 1.0, 1.0))}))
+    part = tmp_path / "abl_sxb"
+    part.mkdir()
+    (part / "results.json").write_text(json.dumps({"rows": rows(
+        ("baseline", 0.6, 0.9, None, None), ("finetune", 0.3, 0.8, None, None))}))
+    assert hl.main([f"Swahili={done}", f"Suba={part}", f"Other={tmp_path / 'none'}"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[2] == "| Swahili | 60.0 / 15.0 / 10.0 | 90% | 90.0 / 50.0 / 40.0 | 80% |"
+    assert out[3].startswith("| Suba | partial: baseline, finetune evaluated so far")
+    assert out[4].startswith("| Other | partial: no row")
+
+
+def test_a_bad_run_spec_is_refused(hl):
+    with pytest.raises(SystemExit):
+        hl.main(["Swahili"])
