@@ -80,6 +80,9 @@ def test_every_stage_output_is_well_formed(recipe: Path) -> None:
     assert len(lines(dt / "text" / "text")) == 6  # --dt_text_per_round
     assert len(lines(dt / "asr_pairs" / "wav.scp")) == 6  # the TTS read all 6 sentences
     assert set(lines(dt / "asr_pairs" / "utt2spk")[0].split()[1:]) == {"sw_35d"}
+    # --dt_asr_synth_ratio 0 (default): the round's ASR trains on the paired data alone
+    prepared = json.loads((dt / "asr" / "prepared.json").read_text())["inputs"]["options"]
+    assert prepared["train_dirs"] == ["dump/raw/paired_hq"]
     assert len(lines(dt / "tts_pairs" / "wav.scp")) == 5  # ASR-labelled unpaired speech
     labels = json.loads((dt / "labels.json").read_text())  # --dt_label_keep 1.0: all kept
     assert labels["threshold"] is None and labels["kept"] == 5
@@ -216,16 +219,16 @@ def test_a_change_reruns_the_steps_below_it_and_only_those(recipe: Path) -> None
     assert below <= changed, below - changed
     assert not changed & {"data", "format.dev", "format.paired_hq", "tokens.rich", "tokens", "lm",
                           "kd.text"}
-    # The round ASR's synthetic share (issue 17): a share is a new step under the round's
-    # synthetic pairs and retrains that ASR; 0 trains it on the paired data alone. Neither
-    # touches the round's labels nor its synthesis.
+    # The round ASR's synthetic share (issue 17; default 0: the paired data alone): a share is
+    # a new step under the round's synthetic pairs and retrains that ASR; `all` retrains it on
+    # every synthetic pair. Neither touches the round's labels nor its synthesis.
     share = would_run(recipe, "--dt_asr_synth_ratio", "0.5")
     assert {"dt1.asr_synth", "train.exp_dt_round1_asr", "train.exp_kd_asr", "pack"} <= share
-    none = would_run(recipe, "--dt_asr_synth_ratio", "0")
-    assert "train.exp_dt_round1_asr" in none and "dt1.asr_synth" not in none
-    assert not (share | none) & {"dt1.data", "dt1.asr_pairs", "decode.exp_dt_round1_asr_hyp",
-                                 "train.exp_finetune_asr"}
-    assert not [k for k in share | none if k.startswith("synth.exp_dt_round1")]
+    every = would_run(recipe, "--dt_asr_synth_ratio", "all")
+    assert "train.exp_dt_round1_asr" in every and "dt1.asr_synth" not in every
+    assert not (share | every) & {"dt1.data", "dt1.asr_pairs", "decode.exp_dt_round1_asr_hyp",
+                                  "train.exp_finetune_asr"}
+    assert not [k for k in share | every if k.startswith("synth.exp_dt_round1")]
     # Hole 3: the evaluation's options rerun the evaluations (and the packing) only.
     evals = {"eval.finetune", "eval.dt_round1", "eval.kd", "pack"}
     assert would_run(recipe, "--eval_mos", "false") == evals

@@ -70,7 +70,8 @@ dt_text_per_round=100   # unpaired sentences the TTS reads per round
 dt_tts_speakers=3       # voices the TTS reads them in
 dt_epochs=6             # training epochs per round and model
 dt_vocoder=griffin_lim  # vocoder of the speech the TTS reads for the ASR (auto: the TTS's own best)
-dt_asr_synth_ratio=all  # DT: synthetic share of the round ASR's training utterances: all (LRSpeech's) | 0 (paired only) | a share in (0, 1)
+dt_asr_synth_ratio=0    # DT: synthetic share of the round ASR's training utterances: 0 (paired only) | a share in (0, 1) | all (LRSpeech's)
+                        # (measured: on the Whisper-encoder ASR the TTS's speech never helps, all of it hurts; docs/benchmarks.md)
 dt_eval=true            # log every round's dev CER and IR (judge: --judge, else the fine-tuned ASR)
 # Knowledge distillation (stage 7)
 kd_tts_sentences=150    # unpaired sentences the TTS teacher synthesizes in the target voice
