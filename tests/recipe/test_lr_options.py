@@ -23,12 +23,21 @@ def run_lr(cwd: Path, *opts: str) -> subprocess.CompletedProcess:
     ("--tts_align", "ctc or attention"),
     ("--pack", "best or final"),
     ("--digits", "drop or keep"),
+    ("--dt_asr_synth_ratio", "all or a share in [0, 1)"),
 ])
 def test_bad_choice_stops_before_any_stage(tmp_path: Path, option: str, choices: str) -> None:
     res = run_lr(tmp_path, option, "bogus")
     assert res.returncode != 0
     assert f"{option} must be {choices}, not 'bogus'" in res.stderr
     assert not (tmp_path / "exp").exists() and not (tmp_path / "data").exists()
+
+
+@pytest.mark.parametrize("value", ["1.5", "1", "-0.2", "0."])
+def test_a_synthetic_ratio_outside_0_1_stops_before_any_stage(tmp_path: Path, value: str) -> None:
+    res = run_lr(tmp_path, "--dt_asr_synth_ratio", value)
+    assert res.returncode != 0
+    assert f"--dt_asr_synth_ratio must be all or a share in [0, 1), not '{value}'" in res.stderr
+    assert not (tmp_path / "exp").exists()
 
 
 @pytest.mark.parametrize("option", ["--use_lm", "--judge_lm", "--split_unpaired"])
@@ -42,6 +51,6 @@ def test_a_bad_boolean_stops_before_any_stage(tmp_path: Path, option: str) -> No
 def test_good_choices_pass_the_checks(tmp_path: Path) -> None:
     """Valid choices get past the checks: stage 1 then fails on the missing local/data.sh."""
     res = run_lr(tmp_path, "--kd_student", "transformer", "--kd_student_init", "scratch",
-                 "--stop_stage", "1")
+                 "--dt_asr_synth_ratio", "0.25", "--stop_stage", "1")
     assert "must be" not in res.stderr
     assert "local/data.sh" in res.stderr, res.stderr[-2000:]

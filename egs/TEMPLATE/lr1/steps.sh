@@ -35,6 +35,12 @@ resolve_defaults() {
     check_choice kd_student_init "${kd_student_init}" teacher scratch
     check_choice pack "${pack}" best final
     check_choice digits "${digits}" drop keep
+    if [ "${dt_asr_synth_ratio}" != all ]; then
+        [[ "${dt_asr_synth_ratio}" =~ ^(0|0?\.[0-9]+)$ ]] \
+            || die "--dt_asr_synth_ratio must be all or a share in [0, 1), not '${dt_asr_synth_ratio}'"
+        [[ "${dt_asr_synth_ratio}" =~ ^0?\.0+$ ]] && dt_asr_synth_ratio=0  # 0.0 is 0: the paired data alone
+    fi
+    return 0
 }
 
 # start_run: a dry run clears the plans of an earlier one; a real run times each stage
