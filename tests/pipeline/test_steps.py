@@ -78,6 +78,29 @@ def test_the_reason_names_the_changed_input(chain) -> None:
     assert str(src) in reason and "changed since it ran" in reason
 
 
+def test_an_input_added_or_dropped_is_the_only_one_the_reason_names(tmp_path: Path) -> None:
+    """Inputs are matched by what they name: dropping one (a data dir the step no longer trains
+    on) does not make the inputs after it look changed."""
+    files = []
+    for name in ("paired", "synth", "dev"):
+        files.append(tmp_path / name)
+        files[-1].write_text(f"{name}\n")
+    exp, out = tmp_path / "exp", tmp_path / "out"
+
+    def declared(inputs):
+        return Step(exp, "train", [*map(str, inputs), "value:epochs=6"], (), [str(out)])
+
+    steps.begin(declared(files))
+    out.write_text("model\n")
+    steps.end(exp, "train")
+    dropped = steps.decide(declared([files[0], files[2]]))
+    assert dropped.run and dropped.reason == f"changed since it ran: {files[1]} (no longer given)"
+    extra = tmp_path / "more"
+    extra.write_text("more\n")
+    added = steps.decide(declared([files[0], extra, *files[1:]]))
+    assert added.run and added.reason == f"changed since it ran: {extra}"
+
+
 def test_changed_inputs_clear_the_outputs_before_the_step_runs(chain) -> None:
     src, exp, steps_of, outs = chain
     runs(steps_of())
