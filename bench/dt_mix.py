@@ -33,12 +33,16 @@ import logging
 import os
 import statistics
 import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from mixspeech import decode_score  # noqa: E402
 
 from lrspeech.runtime import limit_threads  # noqa: E402
 
@@ -90,31 +94,17 @@ def cell_data(recipe: Path, cell: Path, ratio: str, seed: int) -> List[Path]:
 
 
 def score(model: Path, dev: Path, out: Path, lang: Path, lm: Dict[str, Any]) -> Dict[str, Any]:
-    """Decode `dev` with `model` (with `lm`'s options, else without an LM) and score it; cached
-    in out/score.json (per-utterance counts for the intervals)."""
-    path = out / "score.json"
-    if path.is_file():
-        return json.loads(path.read_text(encoding="utf-8"))
-    from lrspeech.data.kaldi_files import read_mapping
-    from lrspeech.eval.scoring import score_corpus
-    from lrspeech.models.asr_decode import AsrOptions, decode_data_dir
-    from lrspeech.text.lang import LangConfig
+    """Decode `dev` with `model` (with `lm`'s options, else without an LM) and score it
+    (mixspeech.decode_score: cached in out/score.json with per-utterance counts)."""
+    from lrspeech.models.asr_decode import AsrOptions
 
     options = AsrOptions(**lm) if lm else AsrOptions(lm_weight=0.0)
-    hyps, took = decode_data_dir(model, dev, out / "decode", options)
-    refs = read_mapping(dev / "text", "utterance")
-    result = score_corpus(refs, {h.utt: h.text for h in hyps}, LangConfig.load(lang)).to_dict()
-    result["decode_s"] = round(took.seconds, 1)
-    out.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
-    return result
+    return decode_score(model, dev, out, lang, options)
 
 
 def run_cell(a: argparse.Namespace, base: Any, ratio: str, seed: int,
              decodes: Dict[str, Dict[str, Any]]) -> Dict[str, Any]:
     """Train one cell as the recipe's round 1 ASR, with its data and seed; score it."""
-    import time
-
     from lrspeech.pipeline.training import run_step
 
     cell = a.work_dir / "cells" / ratio / f"seed{seed}"

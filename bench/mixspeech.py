@@ -299,25 +299,35 @@ def train_cell(cell: Path, config: Path, s: Setting, seed: int) -> Dict[str, Any
     return info
 
 
-def score_model(model: Path, out: Path, s: Setting) -> Dict[str, Any]:
-    """Decode the dev dir with a packed ASR and score it (cached in out/score.json)."""
+def decode_score(model: Path, data_dir: Path, out: Path, lang_config: Path,
+                 options: Any) -> Dict[str, Any]:
+    """Decode `data_dir` with a packed ASR (`options`: lrspeech.models.asr_decode.AsrOptions)
+    and score it against its text; cached in out/score.json (corpus rates, per-utterance counts
+    for lrspeech.eval.significance, decoding seconds)."""
     path = out / "score.json"
     if path.is_file():
         return json.loads(path.read_text(encoding="utf-8"))
     from lrspeech.data.kaldi_files import read_mapping
     from lrspeech.eval.scoring import score_corpus
-    from lrspeech.models.asr_decode import AsrOptions, decode_data_dir
+    from lrspeech.models.asr_decode import decode_data_dir
     from lrspeech.text.lang import LangConfig
 
-    options = AsrOptions(beam_size=s.beam_size, ctc_weight=s.ctc_weight)
-    hyps, took = decode_data_dir(model, s.valid_dir, out / "decode", options)
-    refs = read_mapping(Path(s.valid_dir, "text"), "utterance")
-    score = score_corpus(refs, {h.utt: h.text for h in hyps}, LangConfig.load(s.lang_config))
-    result = {"cer": score.cer, "wer": score.wer, "decode_s": round(took.seconds, 1),
-              "char": score.char.to_dict(), "word": score.word.to_dict()}
+    hyps, took = decode_data_dir(model, data_dir, out / "decode", options)
+    refs = read_mapping(Path(data_dir, "text"), "utterance")
+    result = score_corpus(refs, {h.utt: h.text for h in hyps},
+                          LangConfig.load(lang_config)).to_dict()
+    result["decode_s"] = round(took.seconds, 1)
     out.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    path.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
     return result
+
+
+def score_model(model: Path, out: Path, s: Setting) -> Dict[str, Any]:
+    """Decode the dev dir with a packed ASR as the setting decodes, and score it."""
+    from lrspeech.models.asr_decode import AsrOptions
+
+    options = AsrOptions(beam_size=s.beam_size, ctc_weight=s.ctc_weight)
+    return decode_score(model, Path(s.valid_dir), out, Path(s.lang_config), options)
 
 
 def run_cell(work: Path, variant: str, config: Path, s: Setting, seed: int) -> Dict[str, Any]:

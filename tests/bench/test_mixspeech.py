@@ -97,3 +97,23 @@ def test_summarize(mix):
     table = mix.markdown(mix.summarize(cells), {"cer": 0.5, "wer": 1.0})
     assert "| specaug | 32.0% ± 2.8 | 30.0, 34.0 |" in table
     assert "mixspeech vs specaug alone: CER -9.4% relative" in table
+
+
+def test_decode_score_scores_each_utterance_and_caches(mix, packed_micro_asr, test_data, tmp_path):
+    """The decode-and-score helper bench/dt_mix.py shares: corpus rates, per-utterance counts
+    (what lrspeech.eval.significance reads) and a cache that a second call returns as is."""
+    from lrspeech.data.corpus import datadir_from_metadata
+    from lrspeech.eval.significance import score_counts
+    from lrspeech.models.asr_decode import AsrOptions
+
+    dev = tmp_path / "dev"
+    datadir_from_metadata(test_data / "sw" / "metadata.tsv", split="val").save(dev)
+    lang = mix.REPO / "conf" / "lang" / "sw.yaml"
+    out = tmp_path / "score"
+    first = mix.decode_score(packed_micro_asr, dev, out, lang, AsrOptions(beam_size=2))
+    counts = score_counts(out / "score.json")
+    assert sorted(counts) == sorted(u["utt"] for u in first["utts"]) and len(counts) == 2
+    errors, chars = map(sum, zip(*counts.values()))
+    assert first["cer"] == pytest.approx(errors / chars)
+    (out / "decode" / "text").unlink()  # a cached score does not decode again
+    assert mix.decode_score(packed_micro_asr, dev, out, lang, AsrOptions()) == first
