@@ -123,32 +123,25 @@ def fingerprint_of(parts: Dict[str, str]) -> str:
     return h.hexdigest()
 
 
-def _changed(old: Dict[str, str], new: Dict[str, str], inputs: Sequence[str],
-             old_inputs: Optional[Sequence[str]] = None) -> List[str]:
+def _changed(old: Dict[str, str], new: Dict[str, str], old_inputs: Sequence[str],
+             inputs: Sequence[str]) -> List[str]:
     """The changed inputs (as declared now) and upstream steps, then inputs no longer given.
-    Inputs are matched by what they name (the marker's input list), so that one input added or
-    dropped does not make every input after it look changed."""
+    Inputs are matched by what they name (a marker records its input list beside their
+    fingerprints), so that one input added or dropped does not make every later one look
+    changed; an input whose text changed in place (an option's new value) replaces the old."""
     def label(text: str) -> str:  # a named option `value:NAME=VALUE` shows as NAME=VALUE
         return text[6:] if NAMED_VALUE.match(text) else text
 
-    def by_text(parts: Dict[str, str], names: Sequence[str]) -> Dict[str, str]:
-        return {names[int(k[3:])]: v for k, v in parts.items()
-                if k.startswith("in:") and int(k[3:]) < len(names)}
+    def by_text(parts: Dict[str, str], names: Sequence[str]) -> Dict[str, Optional[str]]:
+        return {t: parts.get(f"in:{i}") for i, t in enumerate(names)}
 
-    if old_inputs is not None:
-        was, now = by_text(old, old_inputs), by_text(new, inputs)
-        changed = [label(t) for t, v in now.items() if was.get(t) != v]
-        # an input whose text changed in place (an option's new value) replaces the old one
-        replaced = {old_inputs[i] for i, t in enumerate(inputs)
-                    if t not in was and i < len(old_inputs) and old_inputs[i] not in now}
-        gone = [f"{label(t)} (no longer given)" for t in was if t not in now and t not in replaced]
-    else:  # a marker without its input list: by position
-        changed = [label(inputs[int(k[3:])]) for k in new
-                   if k.startswith("in:") and old.get(k) != new[k]]
-        gone = [f"{k} (no longer given)" for k in old if k.startswith("in:") and k not in new]
-    upstream = [k for k in new if not k.startswith("in:") and old.get(k) != new[k]]
-    gone += [f"{k} (no longer given)" for k in old if not k.startswith("in:") and k not in new]
-    return changed + upstream + gone
+    was, now = by_text(old, old_inputs), by_text(new, inputs)
+    replaced = {old_inputs[i] for i, t in enumerate(inputs)
+                if t not in was and i < len(old_inputs) and old_inputs[i] not in now}
+    return [label(t) for t, v in now.items() if was.get(t) != v] + \
+        [k for k in new if not k.startswith("in:") and old.get(k) != new[k]] + \
+        [f"{label(t)} (no longer given)" for t in was if t not in now and t not in replaced] + \
+        [f"{k} (no longer given)" for k in old if not k.startswith("in:") and k not in new]
 
 
 def _remove(path: Path) -> None:
@@ -175,7 +168,7 @@ def decide(step: Step, force: bool = False, plan: bool = False) -> Decision:
         return Decision(True, "never completed", fp)
     if marker.get("fingerprint") != fp:
         info = marker.get("info", {})
-        changed = _changed(info.get("parts", {}), parts, step.inputs, info.get("inputs"))
+        changed = _changed(info.get("parts", {}), parts, info.get("inputs", []), step.inputs)
         more = f" and {len(changed) - 4} more" if len(changed) > 4 else ""
         shown = ", ".join(changed[:4]) + more
         return Decision(True, f"changed since it ran: {shown or 'its declaration'}", fp, changed)
