@@ -21,7 +21,7 @@ on). The decisions this module holds:
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import List, Optional, Sequence, Union
+from typing import List, Optional, Sequence
 
 from lrspeech.data.atomic import atomic_write_text
 from lrspeech.data.datadir import DataDir
@@ -122,13 +122,12 @@ def parse_ratio(text: str) -> Optional[float]:
     return ratio
 
 
-def asr_synthetic(real_dirs: Sequence[Path], pairs: Path, ratio: Union[str, Optional[float]],
-                  seed: int, out: Path) -> DataDir:
-    """The synthetic pairs the round's ASR trains on beside `real_dirs`: all of `pairs` (ratio
-    None or `all`) or the seeded share that makes up `ratio` of its training utterances;
-    written to `out`. Ratio 0 trains on the real pairs alone: the recipe does not call this."""
-    if isinstance(ratio, str):
-        ratio = parse_ratio(ratio)
+def asr_synthetic(real_dirs: Sequence[Path], pairs: Path, ratio_text: str, seed: int,
+                  out: Path) -> DataDir:
+    """The synthetic pairs the round's ASR trains on beside `real_dirs`: all of `pairs`
+    (`all`) or the seeded share that makes up the ratio of its training utterances; written to
+    `out`. Ratio 0 trains on the real pairs alone: the recipe does not call this."""
+    ratio = parse_ratio(ratio_text)
     synth = DataDir.load(pairs)
     if ratio is None:
         ids = list(synth.audio_utt_ids)
@@ -136,7 +135,7 @@ def asr_synthetic(real_dirs: Sequence[Path], pairs: Path, ratio: Union[str, Opti
         n_real = sum(len(DataDir.load(d).audio_utt_ids) for d in real_dirs)
         ids = pseudo.synthetic_share(n_real, synth, ratio, seed)
     if not ids:
-        raise InputError(f"--dt_asr_synth_ratio {ratio}: no synthetic pair of {pairs} for the "
+        raise InputError(f"--dt_asr_synth_ratio {ratio_text}: no synthetic pair of {pairs} for the "
                          "ASR; give 0 to train it on the real pairs alone, or a larger share")
     dd = restrict(synth, ids)
     dd.save(out)

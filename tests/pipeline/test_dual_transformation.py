@@ -115,7 +115,7 @@ def synthetic_round(tmp_path: Path, n_real: int = 4, n_synth: int = 12):
     return real, pairs
 
 
-@pytest.mark.parametrize("ratio,expected", [("all", 12), (0.5, 4), ("0.2", 1), (0.75, 12)])
+@pytest.mark.parametrize("ratio,expected", [("all", 12), ("0.5", 4), ("0.2", 1), ("0.75", 12)])
 def test_the_round_asr_gets_the_synthetic_share_it_asks_for(tmp_path, ratio, expected) -> None:
     real, pairs = synthetic_round(tmp_path)
     dd = dt.asr_synthetic([real], pairs, ratio, 1, tmp_path / "out")
@@ -126,7 +126,7 @@ def test_the_round_asr_gets_the_synthetic_share_it_asks_for(tmp_path, ratio, exp
 
 def test_the_synthetic_share_is_seeded(tmp_path: Path) -> None:
     real, pairs = synthetic_round(tmp_path, n_real=10)
-    picks = [sorted(dt.asr_synthetic([real], pairs, 0.4, seed, tmp_path / f"s{seed}").text)
+    picks = [sorted(dt.asr_synthetic([real], pairs, "0.4", seed, tmp_path / f"s{seed}").text)
              for seed in (1, 1, 2)]
     assert picks[0] == picks[1] and len(picks[0]) == 7  # 0.4 * 10 / 0.6 = 6.67 -> 7
     assert picks[0] != picks[2]
