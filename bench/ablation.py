@@ -692,14 +692,25 @@ def bench_options(a: argparse.Namespace, text: Optional[Path]) -> List[str]:
             *a.recipe_opts.split()]
 
 
+PARTS = ("recipe", "baseline", "topline")
+
+
 def train_all(a: argparse.Namespace, recipe: Path, rows_dir: Path, db_root: Path,
-              opts: Sequence[str]) -> None:
+              opts: Sequence[str], parts: Sequence[str] = PARTS) -> None:
     """The recipe's stages 1-7 in one run (resumed by its step markers), then the baseline and
-    the topline."""
-    run_recipe(recipe, 1, 7, opts, "recipe")
+    the topline (`parts` of them). The baseline and the topline need the recipe's stage 5
+    (its dump and the pretrained starts)."""
+    if "recipe" in parts:
+        run_recipe(recipe, 1, 7, opts, "recipe")
+    elif not (recipe / "exp" / "finetune" / "asr_init.pth").is_file():
+        raise SystemExit(f"{recipe}: stage 5 has not run; the baseline and the topline need "
+                         "its data and pretrained starts: train the recipe first "
+                         "(--train_only recipe, or no --train_only)")
     setting = Setting.of(recipe, rows_dir, opts)
-    train_baseline(setting)
-    train_topline(setting, db_root, a.topline_max_dur)
+    if "baseline" in parts:
+        train_baseline(setting)
+    if "topline" in parts:
+        train_topline(setting, db_root, a.topline_max_dur)
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -722,6 +733,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--eval_only", action="store_true",
                    help="evaluate the rows already trained (no recipe stage, no baseline or "
                         "topline training; the judge still trains unless --judge)")
+    p.add_argument("--train_only", nargs="+", choices=PARTS, default=None,
+                   help="train these parts and stop (no judge, no evaluation): run the "
+                        "recipe and the topline in two processes on a machine with cores to "
+                        "spare, then once more without it to evaluate")
     a, db_root = parse_corpus_args(p, argv)
     if a.quick and "--tier" not in (argv or sys.argv):
         a.tier = "tiny"
@@ -733,6 +748,13 @@ def main(argv: Optional[List[str]] = None) -> int:
     recipe = make_recipe(work / "recipe", db_root, lang=lang, text=text)  # not "lrspeech":
     # a dir of that name in a cwd would shadow the package for `python -m lrspeech...`
     rows_dir = work / "rows"
+    if a.train_only:
+        if a.eval_only:
+            raise SystemExit("--train_only and --eval_only exclude each other")
+        train_all(a, recipe, rows_dir, db_root, opts, a.train_only)
+        logger.info("trained %s; evaluate with the same command without --train_only",
+                    ", ".join(a.train_only))
+        return 0
     # The judge trains on the second core while the rows train (its own process).
     with ThreadPoolExecutor(max_workers=1) as pool:
         judge_job = None if a.judge else pool.submit(train_judge, work, db_root,

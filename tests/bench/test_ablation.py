@@ -153,3 +153,26 @@ def test_step_intervals_compare_each_row_with_the_one_before(abl, tmp_path):
     md = "\n".join(abl.intervals_markdown(steps))
     assert "| finetune vs baseline | -" in md and "]* | +0.0 [+0.0, +0.0] |" in md
     assert "| kd vs finetune | n/a | n/a | n/a |" in md
+
+
+def test_train_only_trains_the_parts_named(abl, tmp_path, monkeypatch):
+    """--train_only: the recipe and the topline can train in two processes; the baseline or
+    the topline alone needs the recipe's stage 5 and says so without it."""
+    calls = []
+    monkeypatch.setattr(abl, "run_recipe", lambda *a: calls.append("recipe"))
+    monkeypatch.setattr(abl, "train_baseline", lambda s: calls.append("baseline"))
+    monkeypatch.setattr(abl, "train_topline", lambda s, db, m: calls.append("topline"))
+    monkeypatch.setattr(abl.Setting, "of", classmethod(lambda cls, *a: None))
+    ns = abl.argparse.Namespace(topline_max_dur=30.0)
+    recipe = tmp_path / "recipe"
+    with pytest.raises(SystemExit, match="stage 5 has not run"):
+        abl.train_all(ns, recipe, tmp_path / "rows", tmp_path, [], ["topline"])
+    assert calls == []
+    abl.train_all(ns, recipe, tmp_path / "rows", tmp_path, [], ["recipe"])
+    assert calls == ["recipe"]
+    (recipe / "exp" / "finetune").mkdir(parents=True)
+    (recipe / "exp" / "finetune" / "asr_init.pth").write_bytes(b"x")
+    abl.train_all(ns, recipe, tmp_path / "rows", tmp_path, [], ["topline"])
+    assert calls == ["recipe", "topline"]
+    abl.train_all(ns, recipe, tmp_path / "rows", tmp_path, [])
+    assert calls == ["recipe", "topline", "recipe", "baseline", "topline"]
