@@ -13,7 +13,9 @@ baseline trains on the same N clips (ablation.train_baseline: a log-mel ASR and 
 FastSpeech2 from scratch, by the pipeline's modules). Both are evaluated on the same dev clips
 by the same judge (ablation.evaluate). The size the ablation ran (local/data.sh's default
 --n_paired, 50) is not run again: with --ablation, that point is the ablation's own recipe and
-baseline (the same options; run by bench/ablation.py, which must have trained them). The full
+baseline (the same options; run by bench/ablation.py, which must have trained them), and every other
+size starts from that run's pretrained models (`--pretrained_asr/--pretrained_tts`: stage 4
+reads only the rich-resource side, so it is the same at every N and is not retrained). The full
 recipe's row is its last (knowledge
 distillation), decoded with the LM as in the ablation. The topline does not depend on N: it is
 read from the ablation's results.json (--ablation, the same tier and judge). Every step is
@@ -72,6 +74,23 @@ def size_options(base: Sequence[str], n: int) -> List[str]:
     else:
         opts += [flag, f"--n_paired {n}"]
     return opts
+
+
+def shared_pretraining(ablation_dir: Optional[Path]) -> List[str]:
+    """Recipe options that start every size from the ablation's stage-4 models (pretraining
+    reads only the rich-resource side, the same at every N): the same starts for every point,
+    and stage 4 is not trained again per size. Without --ablation: none (each size
+    pretrains)."""
+    if ablation_dir is None:
+        return []
+    pre = ablation_dir.resolve() / "recipe" / "exp" / "pretrain"
+    missing = [t for t in ("asr", "tts") if not (pre / t / "model" / "model.pth").is_file()]
+    if missing:
+        raise SystemExit(f"{pre}: no pretrained {' and '.join(missing)} model yet; run "
+                         f"bench/ablation.py on {ablation_dir} through stage 4 first (every size "
+                         "starts from its pretrained models)")
+    return ["--pretrained_asr", str(pre / "asr" / "model"),
+            "--pretrained_tts", str(pre / "tts" / "model")]
 
 
 def run_size(a: argparse.Namespace, work: Path, db_root: Path, n: int, lang: Path,
@@ -192,8 +211,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     judge = a.judge.resolve() if a.judge else ablation.train_judge(work, db_root, a.judge_epochs,
                                                                    a.quick, lang)
     dev = ablation.make_dev(work, db_root, a.dev_max_dur)
-    points = [run_size(a, work, db_root, n, lang, text, size_options(base, n), judge, dev)
-              for n in sizes]
+    shared = [] if a.eval_only else shared_pretraining(a.ablation)
+    points = [run_size(a, work, db_root, n, lang, text, size_options(base, n) + shared, judge,
+                       dev) for n in sizes]
     topline = topline_of(a.ablation)
     head = (f"Corpus {db_root}; tier {a.tier}; judge {judge}; sizes left out (too few clips): "
             f"{skipped or 'none'}")

@@ -54,3 +54,17 @@ def test_table_topline_and_plot(db, tmp_path):
     png = tmp_path / "plot" / "budget.png"
     db.plot(points, top, png, "test")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5000
+
+
+def test_every_size_starts_from_the_ablations_pretrained_models(db, tmp_path):
+    assert db.shared_pretraining(None) == []  # no ablation: each size pretrains
+    pre = tmp_path / "abl" / "recipe" / "exp" / "pretrain"
+    (pre / "asr" / "model").mkdir(parents=True)
+    (pre / "asr" / "model" / "model.pth").write_bytes(b"x")
+    with pytest.raises(SystemExit, match="no pretrained tts model yet"):
+        db.shared_pretraining(tmp_path / "abl")
+    (pre / "tts" / "model").mkdir(parents=True)
+    (pre / "tts" / "model" / "model.pth").write_bytes(b"x")
+    opts = db.shared_pretraining(tmp_path / "abl")
+    assert opts == ["--pretrained_asr", str(pre / "asr" / "model"),
+                    "--pretrained_tts", str(pre / "tts" / "model")]
