@@ -219,6 +219,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     if a.quick:
         a.epochs = 1
     base = recipe_step(a.recipe)
+    pairs = a.recipe / "exp" / "dt" / "round1" / "asr_pairs"
+    if any(parse_ratio(r) != 0 for r in a.ratios) and not (pairs / "wav.scp").is_file():
+        raise SystemExit(f"{pairs}: missing; round 1 synthesizes for the ASR only when its ASR "
+                         "hears synthetic speech or it is the last round: rerun stage 6 with "
+                         f"--dt_asr_synth_ratio all (run.sh --stage 6 --stop_stage 6 in "
+                         f"{a.recipe}), or measure only --ratios 0")
     lm = lm_options(a.recipe)
     decodes: Dict[str, Dict[str, Any]] = {"lm": lm} if lm else {"no_lm": {}}
     if lm and a.no_lm_too:

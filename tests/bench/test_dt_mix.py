@@ -93,3 +93,15 @@ def test_a_bad_ratio_stops_before_any_training(mix, recipe, tmp_path) -> None:
         mix.main(["--recipe", str(recipe), "--work_dir", str(tmp_path / "w"),
                   "--ratios", "0", "1.2"])
     assert not (tmp_path / "w").exists()
+
+
+def test_a_round_without_synthetic_pairs_says_how_to_make_them(mix, recipe, tmp_path) -> None:
+    """With --dt_asr_synth_ratio 0, an earlier round has no synthetic pairs: a nonzero share
+    stops before any training and names the stage to rerun; share 0 alone needs none."""
+    import shutil
+
+    shutil.rmtree(recipe / "exp" / "dt" / "round1" / "asr_pairs")
+    with pytest.raises(SystemExit, match="--dt_asr_synth_ratio all"):
+        mix.main(["--recipe", str(recipe), "--work_dir", str(tmp_path / "w"),
+                  "--ratios", "0", "0.5"])
+    assert not (tmp_path / "w").exists()

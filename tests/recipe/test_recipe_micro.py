@@ -229,6 +229,14 @@ def test_a_change_reruns_the_steps_below_it_and_only_those(recipe: Path) -> None
     assert not (share | every) & {"dt1.data", "dt1.asr_pairs", "decode.exp_dt_round1_asr_hyp",
                                   "train.exp_finetune_asr"}
     assert not [k for k in share | every if k.startswith("synth.exp_dt_round1")]
+    # With the default share 0, only the last round synthesizes speech for the ASR (stage 7's
+    # ASR student hears it); an earlier round's would feed nothing.
+    two = would_run(recipe, "--pretrain_epochs", "2", "--dt_rounds", "2")
+    assert {"dt1.data", "train.exp_dt_round1_tts", "dt2.asr_pairs",
+            "train.exp_dt_round2_asr"} <= two
+    assert [k for k in two if k.startswith("synth.exp_dt_round2")]
+    assert "dt1.asr_pairs" not in two
+    assert not [k for k in two if k.startswith("synth.exp_dt_round1")]
     # Hole 3: the evaluation's options rerun the evaluations (and the packing) only.
     evals = {"eval.finetune", "eval.dt_round1", "eval.kd", "pack"}
     assert would_run(recipe, "--eval_mos", "false") == evals

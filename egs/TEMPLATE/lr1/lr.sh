@@ -233,15 +233,22 @@ if [ "${stage}" -le 6 ] && [ "${stop_stage}" -ge 6 ]; then
             log "round ${r}: ${labels}"
             step_done "dt${r}.data"
         fi
-        synth_steps=""; for v in "${vlist[@]}"; do
-            synthesize "${prev}/tts/model" "${rd}/text_${v}" "${rd}/synth_${v}" "${v}" "${p_tts} dt${r}.data" --vocoder "${dt_vocoder}"
-            synth_steps+=" $(key synth "${rd}/synth_${v}")"
-        done
-        # shellcheck disable=SC2086
-        if step "dt${r}.asr_pairs" --after ${synth_steps} --outputs "${rd}/asr_pairs" -- "${voices}"; then
-            lr dual_transformation asr_pairs --synth $(for v in "${vlist[@]}"; do echo "${rd}/synth_${v}/data"; done) \
-                --out "${rd}/asr_pairs" >/dev/null || die "round ${r}: no synthetic speech for the ASR (see above)"
-            step_done "dt${r}.asr_pairs"
+        # The TTS reads for the ASR in every round whose ASR hears synthetic speech, and in the
+        # last round always (stage 7's ASR student hears its speech); with a share of 0 the
+        # earlier rounds' synthesis would feed nothing.
+        if [ "${dt_asr_synth_ratio}" != 0 ] || [ "${r}" = "${dt_rounds}" ]; then
+            synth_steps=""; for v in "${vlist[@]}"; do
+                synthesize "${prev}/tts/model" "${rd}/text_${v}" "${rd}/synth_${v}" "${v}" "${p_tts} dt${r}.data" --vocoder "${dt_vocoder}"
+                synth_steps+=" $(key synth "${rd}/synth_${v}")"
+            done
+            # shellcheck disable=SC2086
+            if step "dt${r}.asr_pairs" --after ${synth_steps} --outputs "${rd}/asr_pairs" -- "${voices}"; then
+                lr dual_transformation asr_pairs --synth $(for v in "${vlist[@]}"; do echo "${rd}/synth_${v}/data"; done) \
+                    --out "${rd}/asr_pairs" >/dev/null || die "round ${r}: no synthetic speech for the ASR (see above)"
+                step_done "dt${r}.asr_pairs"
+            fi
+        else
+            log "round ${r}: no synthesis for the ASR (--dt_asr_synth_ratio 0: only the last round's feeds stage 7)"
         fi
         asr_dirs="${paired_dirs} ${rd}/asr_pairs"; asr_step=dt${r}.asr_pairs  # all: every synthetic pair
         if [ "${dt_asr_synth_ratio}" = 0 ]; then asr_dirs=${paired_dirs}; asr_step=""
