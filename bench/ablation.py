@@ -74,6 +74,7 @@ TIERS = {  # tier -> (ASR config, TTS config)
     "small": ("whisper_ctc_small.yaml", "fastspeech2_small.yaml"),
     "paper": ("whisper_ctc_paper.yaml", "fastspeech2_paper.yaml"),
 }
+PARTS = ("recipe", "baseline", "topline")  # what --train_only can name
 # The budget of the benchmark (the demo's is smaller: egs/swahili/lr1/run.sh).
 BENCH_OPTS = ["--pretrain_epochs", "8", "--finetune_epochs", "20", "--dt_rounds", "2",
               "--dt_epochs", "6", "--dt_text_per_round", "100", "--kd_tts_sentences", "150",
@@ -344,14 +345,19 @@ def topline_data(s: Setting, db_root: Path, max_dur: float) -> Path:
     return out
 
 
+def pretrained_starts(recipe: Path) -> Tuple[Path, Path]:
+    """The ASR and TTS starts stage 5 writes (pretrained weights mapped to the target tokens)."""
+    init = recipe / "exp" / "finetune"
+    return init / "asr_init.pth", init / "tts_init.pth"
+
+
 def train_topline(s: Setting, db_root: Path, max_dur: float) -> Path:
     """Row 6: the recipe's configs from the same pretrained starts on every train clip with its
     real transcript."""
     data = topline_data(s, db_root, max_dur)
-    init = s.recipe / "exp" / "finetune"
     encoder = None if s.speech_encoder == "none" else s.speech_encoder
-    return train_pair(s, "topline", [data], s.asr_config, init / "asr_init.pth",
-                      init / "tts_init.pth", encoder, ["topline.data"])
+    return train_pair(s, "topline", [data], s.asr_config, *pretrained_starts(s.recipe),
+                      encoder, ["topline.data"])
 
 
 def train_judge(work: Path, db_root: Path, epochs: int, quick: bool, lang: Path = LANG) -> Path:
@@ -692,9 +698,6 @@ def bench_options(a: argparse.Namespace, text: Optional[Path]) -> List[str]:
             *a.recipe_opts.split()]
 
 
-PARTS = ("recipe", "baseline", "topline")
-
-
 def train_all(a: argparse.Namespace, recipe: Path, rows_dir: Path, db_root: Path,
               opts: Sequence[str], parts: Sequence[str] = PARTS) -> None:
     """The recipe's stages 1-7 in one run (resumed by its step markers), then the baseline and
@@ -702,7 +705,7 @@ def train_all(a: argparse.Namespace, recipe: Path, rows_dir: Path, db_root: Path
     (its dump and the pretrained starts)."""
     if "recipe" in parts:
         run_recipe(recipe, 1, 7, opts, "recipe")
-    elif not (recipe / "exp" / "finetune" / "asr_init.pth").is_file():
+    elif not all(p.is_file() for p in pretrained_starts(recipe)):
         raise SystemExit(f"{recipe}: stage 5 has not run; the baseline and the topline need "
                          "its data and pretrained starts: train the recipe first "
                          "(--train_only recipe, or no --train_only)")

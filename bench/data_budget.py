@@ -13,13 +13,13 @@ baseline trains on the same N clips (ablation.train_baseline: a log-mel ASR and 
 FastSpeech2 from scratch, by the pipeline's modules). Both are evaluated on the same dev clips
 by the same judge (ablation.evaluate). The size the ablation ran (local/data.sh's default
 --n_paired, 50) is not run again: with --ablation, that point is the ablation's own recipe and
-baseline (the same options; run by bench/ablation.py, which must have trained them), and every other
-size starts from that run's pretrained models (`--pretrained_asr/--pretrained_tts`: stage 4
-reads only the rich-resource side, so it is the same at every N and is not retrained). The full
-recipe's row is its last (knowledge
-distillation), decoded with the LM as in the ablation. The topline does not depend on N: it is
-read from the ablation's results.json (--ablation, the same tier and judge). Every step is
-resumable (the recipe's step markers, the baselines' markers under recipe_<N>/rows/.done).
+baseline (the same options; run by bench/ablation.py, which must have trained them), and every
+other size starts from that run's pretrained models (`--pretrained_asr/--pretrained_tts`:
+stage 4 reads only the rich-resource side, so it is the same at every N and is not retrained).
+The full recipe's row is its last (knowledge distillation), decoded with the LM as in the
+ablation. The topline does not depend on N: it is read from the ablation's results.json
+(--ablation, the same tier and judge). Every step is resumable (the recipe's step markers, the
+baselines' markers under recipe_<N>/rows/.done).
 Results: work_dir/results.json, work_dir/results.md and the plot (--plot; default
 work_dir/data_budget.png).
 """

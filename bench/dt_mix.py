@@ -80,6 +80,11 @@ def lm_options(recipe: Path) -> Dict[str, Any]:
             "length_bonus": bonus}
 
 
+def round1_pairs(recipe: Path) -> Path:
+    """Round 1's synthetic pairs (what the TTS read for the ASR) in the recipe dir."""
+    return recipe / "exp" / "dt" / "round1" / "asr_pairs"
+
+
 def cell_data(recipe: Path, cell: Path, ratio: str, seed: int) -> List[Path]:
     """The cell's training dirs: the paired data and its share of round 1's synthetic pairs."""
     from lrspeech.pipeline.dual_transformation import asr_synthetic, parse_ratio
@@ -89,7 +94,7 @@ def cell_data(recipe: Path, cell: Path, ratio: str, seed: int) -> List[Path]:
         return [paired]
     out = cell / "asr_synth"
     if not (out / "wav.scp").is_file():
-        asr_synthetic([paired], recipe / "exp" / "dt" / "round1" / "asr_pairs", ratio, seed, out)
+        asr_synthetic([paired], round1_pairs(recipe), ratio, seed, out)
     return [paired, out]
 
 
@@ -219,7 +224,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     if a.quick:
         a.epochs = 1
     base = recipe_step(a.recipe)
-    pairs = a.recipe / "exp" / "dt" / "round1" / "asr_pairs"
+    pairs = round1_pairs(a.recipe)
     if any(parse_ratio(r) != 0 for r in a.ratios) and not (pairs / "wav.scp").is_file():
         raise SystemExit(f"{pairs}: missing; round 1 synthesizes for the ASR only when its ASR "
                          "hears synthetic speech or it is the last round: rerun stage 6 with "

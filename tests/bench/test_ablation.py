@@ -172,6 +172,9 @@ def test_train_only_trains_the_parts_named(abl, tmp_path, monkeypatch):
     assert calls == ["recipe"]
     (recipe / "exp" / "finetune").mkdir(parents=True)
     (recipe / "exp" / "finetune" / "asr_init.pth").write_bytes(b"x")
+    with pytest.raises(SystemExit, match="stage 5 has not run"):  # the TTS start is missing
+        abl.train_all(ns, recipe, tmp_path / "rows", tmp_path, [], ["topline"])
+    (recipe / "exp" / "finetune" / "tts_init.pth").write_bytes(b"x")
     abl.train_all(ns, recipe, tmp_path / "rows", tmp_path, [], ["topline"])
     assert calls == ["recipe", "topline"]
     abl.train_all(ns, recipe, tmp_path / "rows", tmp_path, [])
