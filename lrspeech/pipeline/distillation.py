@@ -3,7 +3,9 @@
 Usage: python -c "from lrspeech.pipeline.distillation import text_seed; print(text_seed(1))"
 
 The TTS teacher (the last TTS) reads unpaired text in the target voice; the filtered pairs
-train the TTS student. The ASR teacher (the last ASR) labels the unpaired speech afresh; the
+train the TTS student, beside the real speech the teacher trained on (lr.sh's `--kd_tts_real
+labelled`: the paired data and the last round's labelled unpaired speech; `paired`: the paired
+data only). The ASR teacher (the last ASR) labels the unpaired speech afresh; the
 ASR student trains on the real pairs, those labels and a share of synthetic speech. The
 decisions this module holds:
 

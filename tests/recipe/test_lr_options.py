@@ -20,6 +20,7 @@ def run_lr(cwd: Path, *opts: str) -> subprocess.CompletedProcess:
 @pytest.mark.parametrize("option,choices", [
     ("--kd_student", "fastspeech or transformer"),
     ("--kd_student_init", "teacher or scratch"),
+    ("--kd_tts_real", "paired or labelled"),
     ("--tts_align", "ctc or attention"),
     ("--pack", "best or final"),
     ("--digits", "drop or keep"),
@@ -51,6 +52,7 @@ def test_a_bad_boolean_stops_before_any_stage(tmp_path: Path, option: str) -> No
 def test_good_choices_pass_the_checks(tmp_path: Path) -> None:
     """Valid choices get past the checks: stage 1 then fails on the missing local/data.sh."""
     res = run_lr(tmp_path, "--kd_student", "transformer", "--kd_student_init", "scratch",
-                 "--dt_asr_synth_ratio", "0.25", "--stop_stage", "1")
+                 "--kd_tts_real", "labelled", "--dt_asr_synth_ratio", "0.25",
+                 "--stop_stage", "1")
     assert "must be" not in res.stderr
     assert "local/data.sh" in res.stderr, res.stderr[-2000:]

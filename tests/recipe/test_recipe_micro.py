@@ -95,6 +95,11 @@ def test_every_stage_output_is_well_formed(recipe: Path) -> None:
     tts_meta = json.loads((recipe / "exp" / "kd" / "tts" / "model" / "meta.json").read_text())
     assert tts_meta["target_speaker"] == "sw_35d" and "sw_35d" in tts_meta["speakers"]
     assert tts_meta["init"] == "exp/dt/round1/tts/model"  # the student starts from its teacher
+    # --kd_tts_real labelled (default): the student keeps the real speech its teacher trained
+    # on (the paired data and round 1's labelled unpaired speech) beside the teacher's pairs.
+    prepared = json.loads((recipe / "exp" / "kd" / "tts" / "prepared.json").read_text())
+    assert prepared["inputs"]["options"]["train_dirs"] == [
+        "dump/raw/paired_hq", "exp/dt/round1/tts_pairs", "exp/kd/tts_pairs"]
     # The ASR teacher (round 1's ASR) labelled the unpaired speech afresh for the ASR student.
     kd = recipe / "exp" / "kd"
     assert lines(kd / "speech_pairs" / "wav.scp") == lines(dt / "tts_pairs" / "wav.scp")
@@ -237,6 +242,10 @@ def test_a_change_reruns_the_steps_below_it_and_only_those(recipe: Path) -> None
     assert [k for k in two if k.startswith("synth.exp_dt_round2")]
     assert "dt1.asr_pairs" not in two
     assert not [k for k in two if k.startswith("synth.exp_dt_round1")]
+    # The TTS student without the labelled unpaired speech retrains it (and its durations)
+    # and what reads it; nothing else.
+    assert would_run(recipe, "--kd_tts_real", "paired") == {
+        "align.exp_kd_tts_durations", "train.exp_kd_tts", "eval.kd", "pack"}
     # Hole 3: the evaluation's options rerun the evaluations (and the packing) only.
     evals = {"eval.finetune", "eval.dt_round1", "eval.kd", "pack"}
     assert would_run(recipe, "--eval_mos", "false") == evals

@@ -83,6 +83,7 @@ kd_student=fastspeech   # TTS student: fastspeech | transformer
 kd_student_init=teacher # TTS student's start: teacher (its weights, when the student has the teacher's config) | scratch
 kd_asr_synth_ratio=0.5  # synthetic share of the ASR student's training utterances
 kd_epochs=8             # epochs of each student
+kd_tts_real=labelled    # real speech the TTS student trains on besides the teacher's: labelled (paired + the last DT round's labelled unpaired speech) | paired
 # Evaluation (stage 8)
 judge=""                # IR judge: packed ASR dir or pocketsphinx (empty: the final pipeline ASR)
 judge_lm=false          # the judge decodes with its packed LM (default: without, so it does not hear what it expects)
@@ -297,8 +298,10 @@ if [ "${stage}" -le 7 ] && [ "${stop_stage}" -ge 7 ]; then
     [ "${#student[@]}" -eq 3 ] || die "choosing the TTS student failed (see above)"; log "TTS student: ${student[0]}, ${student[2]}"
     student_init=(); [ "${student[1]}" = scratch ] || student_init=(--init "${student[1]}")
     # shellcheck disable=SC2046
-    tts_config=${student[0]} train tts "${kd}/tts" "${kd_epochs}" "${paired_dirs} ${kd}/tts_pairs" "${raw}/${eval_set}" \
-        "${lang_config}" "${tts_tokens}" "kd.filter ${last_tts} ${last_asr} ${paired_steps} ${dev_step}" --spk2sid "${tok}/spk2sid" \
+    kd_real=${paired_dirs}; kd_real_step=""  # labelled: the teacher's own real training speech stays in
+    [ "${kd_tts_real}" = labelled ] && [ "${dt_rounds}" -gt 0 ] && { kd_real="${paired_dirs} ${last_dt}/tts_pairs"; kd_real_step=dt${dt_rounds}.data; }
+    tts_config=${student[0]} train tts "${kd}/tts" "${kd_epochs}" "${kd_real} ${kd}/tts_pairs" "${raw}/${eval_set}" \
+        "${lang_config}" "${tts_tokens}" "kd.filter ${kd_real_step} ${last_tts} ${last_asr} ${paired_steps} ${dev_step}" --spk2sid "${tok}/spk2sid" \
         --target_speaker "${target_speaker}" "${student_init[@]}" \
         $( { [ "${tts_align}" = ctc ] || [ "${kd_student}" = fastspeech ]; } && echo "--align_asr ${last_dt}/asr/model")
     # ASR: the teacher (the last ASR) labels the unpaired speech afresh; the synthetic speech is

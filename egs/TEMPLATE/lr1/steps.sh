@@ -33,6 +33,7 @@ resolve_defaults() {
     check_choice() { [ "$2" = "$3" ] || [ "$2" = "$4" ] || die "--$1 must be $3 or $4, not '$2'"; }
     check_choice kd_student "${kd_student}" fastspeech transformer
     check_choice kd_student_init "${kd_student_init}" teacher scratch
+    check_choice kd_tts_real "${kd_tts_real}" paired labelled
     check_choice pack "${pack}" best final
     check_choice digits "${digits}" drop keep
     if [ "${dt_asr_synth_ratio}" != all ]; then
