@@ -241,6 +241,9 @@ def test_a_change_reruns_the_steps_below_it_and_only_those(recipe: Path) -> None
             "train.exp_dt_round2_asr"} <= two
     assert [k for k in two if k.startswith("synth.exp_dt_round2")]
     assert "dt1.asr_pairs" not in two
+    said = run(recipe, "--dry_run", "true", "--pretrain_epochs", "2", "--dt_rounds", "2").stderr
+    assert "round 1: ASR(r-1) labels the unpaired speech, TTS(r-1) reads nothing" in said
+    assert "round 2: ASR(r-1) labels the unpaired speech, TTS(r-1) reads 6 sentences" in said
     assert not [k for k in two if k.startswith("synth.exp_dt_round1")]
     # The TTS student without the labelled unpaired speech retrains it (and its durations)
     # and what reads it; nothing else.

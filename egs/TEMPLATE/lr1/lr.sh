@@ -219,7 +219,9 @@ if [ "${stage}" -le 6 ] && [ "${stop_stage}" -ge 6 ]; then
     [ "${dt_eval}" = true ] && [ "${dt_rounds}" -gt 0 ] && round_eval round0 exp/finetune "train.exp_finetune_asr train.exp_finetune_tts ${lm_step}"
     for r in $(seq 1 "${dt_rounds}"); do
         rd=exp/dt/round${r}; p_asr=$(key train "${prev}/asr"); p_tts=$(key train "${prev}/tts"); IFS=, read -r -a vlist <<< "${voices}"
-        log "round ${r}: ASR(r-1) labels the unpaired speech, TTS(r-1) reads ${dt_text_per_round} sentences in voices ${voices}"
+        reads="TTS(r-1) reads ${dt_text_per_round} sentences in voices ${voices}"
+        [ "${dt_asr_synth_ratio}" = 0 ] && [ "${r}" != "${dt_rounds}" ] && reads="TTS(r-1) reads nothing (only the last round's speech is heard)"
+        log "round ${r}: ASR(r-1) labels the unpaired speech, ${reads}"
         decode "${prev}/asr/model" "${raw}/unpaired_speech" "${rd}/asr_hyp" "${p_asr} format.unpaired_speech ${lm_step}"
         decode "${prev}/asr/model" "${raw}/${eval_set}" "${rd}/dev_hyp" "${p_asr} ${dev_step} ${lm_step}"  # what the labels are worth
         # shellcheck disable=SC2046
