@@ -5,8 +5,9 @@ Usage: python bench/headline.py Swahili=/tmp/bench/abl_sw Suba=/tmp/bench/abl_sx
 One line per language, read from each ablation work dir's results.json: dev ASR CER and TTS
 judge CER of the paired-only baseline, of the final LRSpeech row (the last before the topline:
 knowledge distillation) and of the fully supervised topline, and the share of the
-baseline-to-topline gap the final row recovers. A run still in progress (no topline or no
-baseline yet) gets a line that says which rows it has so far.
+baseline-to-topline gap the final row recovers. A run whose topline is still training gets
+the baseline and final figures with the topline and gaps pending; one with fewer rows, a line
+that says which rows it has so far.
 """
 
 import argparse
@@ -18,6 +19,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 HEAD = ["| language | ASR CER %: baseline / final / topline | gap recovered (ASR) | "
         "TTS judge CER %: baseline / final / topline | gap recovered (TTS) |",
         "|---|---|---|---|---|"]
+FINAL = "kd"  # bench/ablation.py's last LRSpeech row
 
 
 def pct(x: Optional[float]) -> str:
@@ -27,6 +29,11 @@ def pct(x: Optional[float]) -> str:
 def line(language: str, rows: Sequence[Dict[str, object]]) -> str:
     """The language's table line; a partial line while its run lacks the baseline or topline."""
     names = [str(r["row"]) for r in rows]
+    if len(rows) >= 2 and names[0] == "baseline" and names[-1] == FINAL:  # topline training
+        base, final = rows[0], rows[-1]
+        trios = [f"{pct(base[k])} / {pct(final[k])} / pending"  # type: ignore[arg-type]
+                 for k in ("asr_cer", "judge_cer")]
+        return f"| {language} | {trios[0]} | pending | {trios[1]} | pending |"
     if len(rows) < 3 or names[0] != "baseline" or names[-1] != "topline":
         return (f"| {language} | partial: {', '.join(names) or 'no row'} evaluated so far "
                 "| | | |")

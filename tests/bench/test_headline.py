@@ -25,11 +25,19 @@ def test_a_finished_run_gives_baseline_final_topline_and_gaps(hl, tmp_path, caps
     part.mkdir()
     (part / "results.json").write_text(json.dumps({"rows": rows(
         ("baseline", 0.6, 0.9, None, None), ("finetune", 0.3, 0.8, None, None))}))
-    assert hl.main([f"Swahili={done}", f"Suba={part}", f"Other={tmp_path / 'none'}"]) == 0
+    pending = tmp_path / "abl_xx"
+    pending.mkdir()
+    (pending / "results.json").write_text(json.dumps({"rows": rows(
+        ("baseline", 0.5, 0.8, None, None), ("finetune", 0.3, 0.6, None, None),
+        ("kd", 0.25, 0.4, None, None))}))
+    assert hl.main([f"Swahili={done}", f"Suba={part}", f"Other={tmp_path / 'none'}",
+                    f"Xx={pending}"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[2] == "| Swahili | 60.0 / 15.0 / 10.0 | 90% | 90.0 / 50.0 / 40.0 | 80% |"
     assert out[3].startswith("| Suba | partial: baseline, finetune evaluated so far")
     assert out[4].startswith("| Other | partial: no row")
+    # the topline still training: baseline and final now, the topline and gaps pending
+    assert out[5] == "| Xx | 50.0 / 25.0 / pending | pending | 80.0 / 40.0 / pending | pending |"
 
 
 def test_a_bad_run_spec_is_refused(hl):
