@@ -28,6 +28,7 @@ MICRO = [
     "--local_data_opts", "--n_paired 5 --max_text 200",
     "--pretrain_epochs", "1", "--finetune_epochs", "1", "--dt_rounds", "1",
     "--dt_text_per_round", "6", "--dt_epochs", "1", "--kd_tts_sentences", "6", "--kd_epochs", "1",
+    "--dt_eval", "true",  # the per-round evaluation, which the demo's budget turns off
     "--train_args", "--num_iters_per_epoch 3",
     "--lm_epochs", "1", "--lm_weights", "0.5", "--lm_bonuses", "0 1",
     # A TTS of 3 steps may speak a dev sentence in a few frames: keep such clips (the refusal
