@@ -198,12 +198,22 @@ def test_rerun_skips_completed_stages(recipe: Path) -> None:
     assert res.stderr.count("complete; skipped") >= 10
 
 
-def would_run(recipe: Path, *opts: str) -> Set[str]:
-    """The steps a dry run with these options says would run."""
+def dry_run(recipe: Path, *opts: str) -> str:
+    """The log of a dry run with these options (nothing may run)."""
     res = run(recipe, "--dry_run", "true", *opts)
     assert res.returncode == 0, res.stderr[-3000:]
     assert not re.search(r"training (asr|tts) ->|: running \(", res.stderr)  # nothing ran
-    return set(re.findall(r"\) (\S+): would run \(", res.stderr))
+    return res.stderr
+
+
+def steps_in(log: str) -> Set[str]:
+    """The steps a dry run's log says would run."""
+    return set(re.findall(r"\) (\S+): would run \(", log))
+
+
+def would_run(recipe: Path, *opts: str) -> Set[str]:
+    """The steps a dry run with these options says would run."""
+    return steps_in(dry_run(recipe, *opts))
 
 
 @pytest.mark.slow
@@ -237,12 +247,12 @@ def test_a_change_reruns_the_steps_below_it_and_only_those(recipe: Path) -> None
     assert not [k for k in share | every if k.startswith("synth.exp_dt_round1")]
     # With the default share 0, only the last round synthesizes speech for the ASR (stage 7's
     # ASR student hears it); an earlier round's would feed nothing.
-    two = would_run(recipe, "--pretrain_epochs", "2", "--dt_rounds", "2")
+    said = dry_run(recipe, "--pretrain_epochs", "2", "--dt_rounds", "2")
+    two = steps_in(said)
     assert {"dt1.data", "train.exp_dt_round1_tts", "dt2.asr_pairs",
             "train.exp_dt_round2_asr"} <= two
     assert [k for k in two if k.startswith("synth.exp_dt_round2")]
     assert "dt1.asr_pairs" not in two
-    said = run(recipe, "--dry_run", "true", "--pretrain_epochs", "2", "--dt_rounds", "2").stderr
     assert "round 1: ASR(r-1) labels the unpaired speech, TTS(r-1) reads nothing" in said
     assert "round 2: ASR(r-1) labels the unpaired speech, TTS(r-1) reads 6 sentences" in said
     assert not [k for k in two if k.startswith("synth.exp_dt_round1")]

@@ -219,9 +219,12 @@ if [ "${stage}" -le 6 ] && [ "${stop_stage}" -ge 6 ]; then
     [ "${dt_eval}" = true ] && [ "${dt_rounds}" -gt 0 ] && round_eval round0 exp/finetune "train.exp_finetune_asr train.exp_finetune_tts ${lm_step}"
     for r in $(seq 1 "${dt_rounds}"); do
         rd=exp/dt/round${r}; p_asr=$(key train "${prev}/asr"); p_tts=$(key train "${prev}/tts"); IFS=, read -r -a vlist <<< "${voices}"
-        reads="TTS(r-1) reads ${dt_text_per_round} sentences in voices ${voices}"
-        [ "${dt_asr_synth_ratio}" = 0 ] && [ "${r}" != "${dt_rounds}" ] && reads="TTS(r-1) reads nothing (only the last round's speech is heard)"
-        log "round ${r}: ASR(r-1) labels the unpaired speech, ${reads}"
+        # The TTS reads for the ASR in every round whose ASR hears synthetic speech, and in the
+        # last round always (stage 7's ASR student hears its speech); with a share of 0 the
+        # earlier rounds' synthesis would feed nothing.
+        reads="reads ${dt_text_per_round} sentences in voices ${voices}"; synth_round=true
+        [ "${dt_asr_synth_ratio}" = 0 ] && [ "${r}" != "${dt_rounds}" ] && { reads="reads nothing (--dt_asr_synth_ratio 0: only the last round's speech feeds stage 7)"; synth_round=false; }
+        log "round ${r}: ASR(r-1) labels the unpaired speech, TTS(r-1) ${reads}"
         decode "${prev}/asr/model" "${raw}/unpaired_speech" "${rd}/asr_hyp" "${p_asr} format.unpaired_speech ${lm_step}"
         decode "${prev}/asr/model" "${raw}/${eval_set}" "${rd}/dev_hyp" "${p_asr} ${dev_step} ${lm_step}"  # what the labels are worth
         # shellcheck disable=SC2046
@@ -236,10 +239,7 @@ if [ "${stage}" -le 6 ] && [ "${stop_stage}" -ge 6 ]; then
             log "round ${r}: ${labels}"
             step_done "dt${r}.data"
         fi
-        # The TTS reads for the ASR in every round whose ASR hears synthetic speech, and in the
-        # last round always (stage 7's ASR student hears its speech); with a share of 0 the
-        # earlier rounds' synthesis would feed nothing.
-        if [ "${dt_asr_synth_ratio}" != 0 ] || [ "${r}" = "${dt_rounds}" ]; then
+        if [ "${synth_round}" = true ]; then
             synth_steps=""; for v in "${vlist[@]}"; do
                 synthesize "${prev}/tts/model" "${rd}/text_${v}" "${rd}/synth_${v}" "${v}" "${p_tts} dt${r}.data" --vocoder "${dt_vocoder}"
                 synth_steps+=" $(key synth "${rd}/synth_${v}")"
@@ -250,8 +250,6 @@ if [ "${stage}" -le 6 ] && [ "${stop_stage}" -ge 6 ]; then
                     --out "${rd}/asr_pairs" >/dev/null || die "round ${r}: no synthetic speech for the ASR (see above)"
                 step_done "dt${r}.asr_pairs"
             fi
-        else
-            log "round ${r}: no synthesis for the ASR (--dt_asr_synth_ratio 0: only the last round's feeds stage 7)"
         fi
         asr_dirs="${paired_dirs} ${rd}/asr_pairs"; asr_step=dt${r}.asr_pairs  # all: every synthetic pair
         if [ "${dt_asr_synth_ratio}" = 0 ]; then asr_dirs=${paired_dirs}; asr_step=""
