@@ -6,8 +6,9 @@ One line per language, read from each ablation work dir's results.json: dev ASR 
 judge CER of the paired-only baseline, of the final LRSpeech row (the last before the topline:
 knowledge distillation) and of the fully supervised topline, and the share of the
 baseline-to-topline gap the final row recovers. A run whose topline is still training gets
-the baseline and final figures with the topline and gaps pending; one with fewer rows, a line
-that says which rows it has so far.
+the baseline and final figures with the topline and gaps pending (the TTS side alone while only
+the topline's ASR is evaluated); one with fewer rows, a line that says which rows it has so
+far.
 """
 
 import argparse
@@ -41,6 +42,8 @@ def line(language: str, rows: Sequence[Dict[str, object]]) -> str:
 
     def cells(key: str) -> Tuple[str, str]:
         gap = final.get(f"gap_{key}")
+        if top[key] is None:  # the topline's TTS still training (its ASR evaluated alone)
+            return f"{pct(base[key])} / {pct(final[key])} / pending", "pending"  # type: ignore
         trio = " / ".join(pct(r[key]) for r in (base, final, top))  # type: ignore[arg-type]
         return trio, "n/a" if gap is None else f"{100 * gap:.0f}%"  # type: ignore[operator]
 

@@ -179,3 +179,55 @@ def test_train_only_trains_the_parts_named(abl, tmp_path, monkeypatch):
     assert calls == ["recipe", "topline"]
     abl.train_all(ns, recipe, tmp_path / "rows", tmp_path, [])
     assert calls == ["recipe", "topline", "recipe", "baseline", "topline"]
+
+
+def test_a_row_whose_tts_still_trains_gets_its_asr_columns(abl, packed_micro_asr, test_data,
+                                                           tmp_path):
+    """evaluate_asr: the topline's ASR trains before its TTS; meanwhile the row gets its ASR
+    figures (decoded as asr_inference decodes) in evaluate's layout, the TTS columns None, and
+    the targets say what is missing instead of failing."""
+    import os
+
+    from lrspeech.data.corpus import datadir_from_metadata
+    from lrspeech.eval.significance import score_counts
+
+    dev = tmp_path / "dev"
+    datadir_from_metadata(test_data / "sw" / "metadata.tsv", split="val").save(dev)
+    stage = tmp_path / "rows" / "topline"
+    (stage / "asr").mkdir(parents=True)
+    (stage / "asr" / "model").symlink_to(packed_micro_asr)
+    lang = abl.REPO / "conf" / "lang" / "sw.yaml"
+    work = tmp_path / "work"
+    res = abl.evaluate_asr(stage, "topline", work, dev, lang)
+    assert res["asr_only"] and res["judge_cer"] is None and res["ir"] is None
+    counts = score_counts(work / "eval" / "topline" / "asr_score" / "score.json")
+    errors, chars = map(sum, zip(*counts.values()))
+    assert len(counts) == 2 and res["asr_cer"] == pytest.approx(errors / chars)
+    assert "asr_lm_cer" not in res  # no LM given: one decode
+    row = abl.Row("topline", stage, True, "topline")
+    fig = abl.row_figures(row, res, work)
+    assert fig["asr_cer"] == res["asr_cer"] and not fig["lm"] and fig["judge_cer"] is None
+    # cached while the model and the dev set are the same; redone when the model changes
+    (work / "eval" / "topline" / "asr_score" / "score.json").unlink()
+    assert abl.evaluate_asr(stage, "topline", work, dev, lang) == res
+    model = packed_micro_asr / "model.pth"
+    st = model.stat()
+    try:
+        os.utime(model, (st.st_atime, st.st_mtime + 5))
+        assert abl.evaluate_asr(stage, "topline", work, dev, lang) == res
+        assert (work / "eval" / "topline" / "asr_score" / "score.json").is_file()  # decoded
+    finally:
+        os.utime(model, ns=(st.st_atime_ns, st.st_mtime_ns))
+    rows = [{"row": "baseline", "asr_cer": 0.50, "judge_cer": 0.80},
+            {"row": "kd", "asr_cer": 0.20, "judge_cer": 0.35},
+            {"row": "topline", "asr_cer": 0.10, "judge_cer": None}]
+    abl.add_gaps(rows)
+    assert rows[1]["gap_asr_cer"] == pytest.approx(0.75) and rows[1]["gap_judge_cer"] is None
+    checks = abl.check_targets(rows, [("kd vs baseline", {"ASR CER": None, "TTS IR": None,
+                                                          "judge CER": None})])
+    assert checks[1:] == ["kd/baseline ASR CER 0.40 (target <= 0.4: met)",
+                          "kd/baseline judge CER 0.44 (target <= 0.5: met)",
+                          "kd gap recovered, ASR CER: 75% (target >= 60%: met)",
+                          "kd gap recovered, judge CER: n/a (no judge CER of topline yet)"]
+    rows[1]["judge_cer"] = None
+    assert abl.check_targets(rows, [])[1] == "kd/baseline judge CER: n/a (not evaluated yet)"

@@ -40,6 +40,19 @@ def test_a_finished_run_gives_baseline_final_topline_and_gaps(hl, tmp_path, caps
     assert out[5] == "| Xx | 50.0 / 25.0 / pending | pending | 80.0 / 40.0 / pending | pending |"
 
 
+def test_a_topline_with_its_asr_alone_gives_the_asr_side(hl, tmp_path, capsys):
+    """bench/ablation.py evaluates the topline's ASR while its TTS trains: the ASR gap is
+    known, the TTS side pending."""
+    run = tmp_path / "abl"
+    run.mkdir()
+    (run / "results.json").write_text(json.dumps({"rows": rows(
+        ("baseline", 0.50, 0.70, 0.0, None), ("kd", 0.30, 0.35, 0.8, None),
+        ("topline", 0.25, None, 1.0, None))}))
+    assert hl.main([f"Suba={run}"]) == 0
+    assert capsys.readouterr().out.splitlines()[2] == \
+        "| Suba | 50.0 / 30.0 / 25.0 | 80% | 70.0 / 35.0 / pending | pending |"
+
+
 def test_a_bad_run_spec_is_refused(hl):
     with pytest.raises(SystemExit):
         hl.main(["Swahili"])
