@@ -353,6 +353,14 @@ def pretrained_starts(recipe: Path) -> Tuple[Path, Path]:
     return init / "asr_init.pth", init / "tts_init.pth"
 
 
+def stage5_outputs(recipe: Path) -> List[Path]:
+    """What the baseline and the topline read from the recipe's stage 5: the pretrained starts
+    and the fine-tuned models' meta.json (the token type of each task, Setting.token_type)."""
+    tuned = recipe / "exp" / "finetune"
+    return [*pretrained_starts(recipe),
+            *(tuned / task / "model" / "meta.json" for task in ("asr", "tts"))]
+
+
 def train_topline(s: Setting, db_root: Path, max_dur: float) -> Path:
     """Row 6: the recipe's configs from the same pretrained starts on every train clip with its
     real transcript."""
@@ -748,10 +756,11 @@ def train_all(a: argparse.Namespace, recipe: Path, rows_dir: Path, db_root: Path
     (its dump and the pretrained starts)."""
     if "recipe" in parts:
         run_recipe(recipe, 1, 7, opts, "recipe")
-    elif not all(p.is_file() for p in pretrained_starts(recipe)):
-        raise SystemExit(f"{recipe}: stage 5 has not run; the baseline and the topline need "
-                         "its data and pretrained starts: train the recipe first "
-                         "(--train_only recipe, or no --train_only)")
+    elif not all(p.is_file() for p in stage5_outputs(recipe)):
+        raise SystemExit(f"{recipe}: stage 5 has not finished; the baseline and the topline "
+                         "need its data, pretrained starts and the token types of its "
+                         "fine-tuned models: train the recipe first (--train_only recipe, or "
+                         "no --train_only)")
     setting = Setting.of(recipe, rows_dir, opts)
     if "baseline" in parts:
         train_baseline(setting)

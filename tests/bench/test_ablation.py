@@ -157,7 +157,7 @@ def test_step_intervals_compare_each_row_with_the_one_before(abl, tmp_path):
 
 def test_train_only_trains_the_parts_named(abl, tmp_path, monkeypatch):
     """--train_only: the recipe and the topline can train in two processes; the baseline or
-    the topline alone needs the recipe's stage 5 and says so without it."""
+    the topline alone needs the recipe's stage 5 (finished) and says so without it."""
     calls = []
     monkeypatch.setattr(abl, "run_recipe", lambda *a: calls.append("recipe"))
     monkeypatch.setattr(abl, "train_baseline", lambda s: calls.append("baseline"))
@@ -165,16 +165,21 @@ def test_train_only_trains_the_parts_named(abl, tmp_path, monkeypatch):
     monkeypatch.setattr(abl.Setting, "of", classmethod(lambda cls, *a: None))
     ns = abl.argparse.Namespace(topline_max_dur=30.0)
     recipe = tmp_path / "recipe"
-    with pytest.raises(SystemExit, match="stage 5 has not run"):
+    with pytest.raises(SystemExit, match="stage 5 has not finished"):
         abl.train_all(ns, recipe, tmp_path / "rows", tmp_path, [], ["topline"])
     assert calls == []
     abl.train_all(ns, recipe, tmp_path / "rows", tmp_path, [], ["recipe"])
     assert calls == ["recipe"]
     (recipe / "exp" / "finetune").mkdir(parents=True)
     (recipe / "exp" / "finetune" / "asr_init.pth").write_bytes(b"x")
-    with pytest.raises(SystemExit, match="stage 5 has not run"):  # the TTS start is missing
+    with pytest.raises(SystemExit, match="stage 5 has not finished"):  # the TTS start is missing
         abl.train_all(ns, recipe, tmp_path / "rows", tmp_path, [], ["topline"])
     (recipe / "exp" / "finetune" / "tts_init.pth").write_bytes(b"x")
+    for task in ("asr", "tts"):  # the starts alone: the fine-tuned models' token types missing
+        with pytest.raises(SystemExit, match="stage 5 has not finished"):
+            abl.train_all(ns, recipe, tmp_path / "rows", tmp_path, [], ["topline"])
+        (recipe / "exp" / "finetune" / task / "model").mkdir(parents=True)
+        (recipe / "exp" / "finetune" / task / "model" / "meta.json").write_text("{}")
     abl.train_all(ns, recipe, tmp_path / "rows", tmp_path, [], ["topline"])
     assert calls == ["recipe", "topline"]
     abl.train_all(ns, recipe, tmp_path / "rows", tmp_path, [])
