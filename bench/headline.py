@@ -35,7 +35,7 @@ def line(language: str, rows: Sequence[Dict[str, object]]) -> str:
         trios = [f"{pct(base[k])} / {pct(final[k])} / pending"  # type: ignore[arg-type]
                  for k in ("asr_cer", "judge_cer")]
         return f"| {language} | {trios[0]} | pending | {trios[1]} | pending |"
-    if len(rows) < 3 or names[0] != "baseline" or names[-1] != "topline":
+    if len(rows) < 3 or names[0] != "baseline" or names[-2:] != [FINAL, "topline"]:
         return (f"| {language} | partial: {', '.join(names) or 'no row'} evaluated so far "
                 "| | | |")
     base, final, top = rows[0], rows[-2], rows[-1]

@@ -48,9 +48,15 @@ def test_a_topline_with_its_asr_alone_gives_the_asr_side(hl, tmp_path, capsys):
     (run / "results.json").write_text(json.dumps({"rows": rows(
         ("baseline", 0.50, 0.70, 0.0, None), ("kd", 0.30, 0.35, 0.8, None),
         ("topline", 0.25, None, 1.0, None))}))
-    assert hl.main([f"Suba={run}"]) == 0
-    assert capsys.readouterr().out.splitlines()[2] == \
-        "| Suba | 50.0 / 30.0 / 25.0 | 80% | 70.0 / 35.0 / pending | pending |"
+    early = tmp_path / "early"  # the topline evaluated before the recipe's final row
+    early.mkdir()
+    (early / "results.json").write_text(json.dumps({"rows": rows(
+        ("baseline", 0.50, 0.70, 0.0, None), ("finetune", 0.35, 0.60, 0.6, None),
+        ("topline", 0.25, None, 1.0, None))}))
+    assert hl.main([f"Suba={run}", f"Early={early}"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[2] == "| Suba | 50.0 / 30.0 / 25.0 | 80% | 70.0 / 35.0 / pending | pending |"
+    assert out[3].startswith("| Early | partial: baseline, finetune, topline evaluated so far")
 
 
 def test_a_bad_run_spec_is_refused(hl):
