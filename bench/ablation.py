@@ -753,7 +753,7 @@ def train_all(a: argparse.Namespace, recipe: Path, rows_dir: Path, db_root: Path
               opts: Sequence[str], parts: Sequence[str] = PARTS) -> None:
     """The recipe's stages 1-7 in one run (resumed by its step markers), then the baseline and
     the topline (`parts` of them). The baseline and the topline need the recipe's stage 5
-    (its dump and the pretrained starts)."""
+    finished (stage5_outputs: its dump, pretrained starts and fine-tuned models)."""
     if "recipe" in parts:
         run_recipe(recipe, 1, 7, opts, "recipe")
     elif not all(p.is_file() for p in stage5_outputs(recipe)):
