@@ -469,62 +469,31 @@ def lm_options(recipe: Path) -> List[str]:
 
 
 def evaluate(stage_dir: Path, label: str, judge: Path, work: Path, dev: Path, mos: str,
-             lang: Path, lm: Sequence[str] = ()) -> Dict[str, object]:
+             lang: Path, lm: Sequence[str] = (), asr_only: bool = False) -> Dict[str, object]:
     """One stage dir's figures on `dev` through lrspeech.bin.eval_stage (with `lm`, its ASR is
-    also decoded with the LM); redone when its models, the dev set, the judge or the LM
-    changed."""
+    also decoded with the LM; `asr_only`: its ASR alone, the TTS figures None, for a stage whose
+    TTS has not trained yet); redone when its models, the dev set, the judge or the LM changed.
+    The ASR-only figures are kept apart, so the full evaluation follows once the TTS trained."""
     out = work / "eval" / label
-    js = work / "eval" / f"{label}.json"
-    stamp = work / "eval" / f"{label}.models"
+    name = f"{label}.asr" if asr_only else label
+    js = work / "eval" / f"{name}.json"
+    stamp = work / "eval" / f"{name}.models"
+    tasks = ("asr",) if asr_only else ("asr", "tts")
     models = " ".join([str((stage_dir / t / "model" / "model.pth").stat().st_mtime)
-                       for t in ("asr", "tts")] + [str(dev), str(judge), *lm])
+                       for t in tasks] + [str(dev)] + ([] if asr_only else [str(judge)]) + [*lm])
     if not (js.exists() and stamp.exists() and stamp.read_text() == models):
         out.parent.mkdir(parents=True, exist_ok=True)
+        what = ["--asr_only"] if asr_only else [
+            "--judge", str(judge), "--mos", mos, "--real_dir", str(work / "eval" / "real_ref")]
         cmd = [PY, "-m", "lrspeech.bin.eval_stage", "--stage_dir", str(stage_dir),
-               "--data_dir", str(dev), "--judge", str(judge), "--lang_config", str(lang),
-               "--out_dir", str(out), "--collect", str(js), "--label", label, "--mos", mos,
-               "--real_dir", str(work / "eval" / "real_ref"), *lm]
+               "--data_dir", str(dev), "--lang_config", str(lang), "--out_dir", str(out),
+               "--collect", str(js), "--label", label, *what, *lm]
         with open(f"{out}.log", "w", encoding="utf-8") as f:
             rc = subprocess.run(cmd, cwd=stage_dir, stdout=f, stderr=subprocess.STDOUT).returncode
         if rc != 0:
             raise RuntimeError(f"evaluating {label} failed; see {out}.log")
         stamp.write_text(models)
     return json.loads(js.read_text(encoding="utf-8"))
-
-
-def evaluate_asr(stage_dir: Path, label: str, work: Path, dev: Path, lang: Path,
-                 lm: Sequence[str] = ()) -> Dict[str, object]:
-    """The ASR half of `evaluate` for a stage whose TTS has not trained yet (the topline's ASR
-    trains first): the dev decode (with `lm`, lm_options' list, also with the LM), decoded with
-    asr_inference's defaults and scored, in evaluate's layout under work/eval/<label>; the TTS
-    figures None. Redone when the ASR, the dev set or the LM changed; the full evaluation
-    replaces it once the TTS has trained."""
-    from mixspeech import decode_score  # bench/mixspeech.py: decode, score, per-utt counts
-
-    from lrspeech.models.asr_decode import AsrOptions
-
-    out = work / "eval" / label
-    js = work / "eval" / f"{label}.asr.json"
-    stamp = work / "eval" / f"{label}.asr.models"
-    model = stage_dir / "asr" / "model"
-    key = " ".join([str((model / "model.pth").stat().st_mtime), str(dev), *lm])
-    if js.exists() and stamp.exists() and stamp.read_text(encoding="utf-8") == key:
-        return json.loads(js.read_text(encoding="utf-8"))
-    shutil.rmtree(out, ignore_errors=True)
-    result: Dict[str, object] = {"stage": label, "asr_only": True, "ir": None,
-                                 "judge_cer": None, "mos": None}
-    fusion = dict(zip(lm[::2], lm[1::2]))
-    decodes = [("asr", AsrOptions(lm_weight=0.0))]
-    if fusion:
-        decodes.append(("asr_lm", AsrOptions(lm=fusion["--lm"],
-                                             lm_weight=float(fusion["--lm_weight"]),
-                                             length_bonus=float(fusion["--length_bonus"]))))
-    for name, options in decodes:
-        score = decode_score(model, dev, out / f"{name}_score", lang, options)
-        result[f"{name}_cer"], result[f"{name}_wer"] = score["cer"], score["wer"]
-    js.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    stamp.write_text(key, encoding="utf-8")
-    return result
 
 
 def row_figures(row: Row, result: Dict[str, object], work: Path) -> Dict[str, object]:
@@ -834,11 +803,10 @@ def main(argv: Optional[List[str]] = None) -> int:
             continue
         if trained == ["asr"]:  # the TTS trains after its ASR: the ASR columns meanwhile
             logger.warning("%s: the TTS is not trained yet; ASR columns only", row.label)
-            results[row.evaluation] = evaluate_asr(row.stage_dir, row.evaluation, work, dev,
-                                                   recipe / "conf" / "lang.yaml", row_lm)
         if row.evaluation not in results:
             results[row.evaluation] = evaluate(row.stage_dir, row.evaluation, judge, work, dev,
-                                               a.mos, recipe / "conf" / "lang.yaml", row_lm)
+                                               a.mos, recipe / "conf" / "lang.yaml", row_lm,
+                                               asr_only=trained == ["asr"])
         rows.append(row_figures(row, results[row.evaluation], work))
         logger.info("%s: %s", row.label, rows[-1])
     real = real_speech_ir(work, judge, dev, recipe / "conf" / "lang.yaml")

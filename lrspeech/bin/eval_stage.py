@@ -23,6 +23,9 @@ judge (path, size and time of its files) and the data, and reused while the key 
 Each shown sample names its sentence and real recording (the dev text and wav.scp).
 A line `<label>: ASR CER .. WER .. | TTS IR .. judge CER ..` is printed at the end, after one
 with the real recordings' IR and judge CER.
+
+--asr_only evaluates the ASR alone, for a stage whose TTS has not trained yet: the decodes and
+scores above (no --judge needed), and a stage result whose TTS figures are null.
 """
 
 import argparse
@@ -45,7 +48,8 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--stage_dir", type=Path, required=True,
                    help="dir with asr/model and tts/model (packed models)")
     p.add_argument("--data_dir", type=Path, required=True, help="dev data dir (wav.scp, text)")
-    p.add_argument("--judge", required=True, help="packed ASR dir or `pocketsphinx` (IR judge)")
+    p.add_argument("--judge", default=None,
+                   help="packed ASR dir or `pocketsphinx` (IR judge; not with --asr_only)")
     p.add_argument("--lang_config", type=Path, required=True, help="the language's lang.yaml")
     p.add_argument("--out_dir", type=Path, required=True, help="where the evaluation goes")
     p.add_argument("--collect", type=Path, default=None, help="stage result JSON to write")
@@ -60,6 +64,9 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--length_bonus", type=float, default=0.0, help="with --lm")
     p.add_argument("--judge_lm", action="store_true",
                    help="the judge decodes with its own packed LM (default: without)")
+    p.add_argument("--asr_only", action="store_true",
+                   help="the ASR alone (the stage's TTS not trained yet): no synthesis, judge "
+                        "or MOS")
     p.add_argument("--real_dir", type=Path, default=None,
                    help="where the judge's figures on the real dev recordings are kept and "
                         "reused across stages (default: <out_dir>/real, made afresh)")
@@ -131,7 +138,10 @@ def real_reference(a: argparse.Namespace) -> Tuple[List[str], dict]:
 
 def evaluate_stage(a: argparse.Namespace) -> dict:
     """Run every step; returns the summary figures."""
-    for task in ("asr", "tts"):
+    if a.judge is None and not a.asr_only:
+        raise InputError("give --judge (the ASR that reads the synthesized speech), or "
+                         "--asr_only to evaluate the stage's ASR alone")
+    for task in ("asr",) if a.asr_only else ("asr", "tts"):
         if not (a.stage_dir / task / "model" / "meta.json").is_file():
             raise FileNotFoundError(
                 f"{a.stage_dir}/{task}/model is not a packed model (no meta.json); "
@@ -155,6 +165,19 @@ def evaluate_stage(a: argparse.Namespace) -> dict:
         _run("score_asr", score_asr.main, ["--ref", str(a.data_dir / "text"), "--hyp",
              str(out / "asr_lm" / "text"), "--out_dir", str(out / "asr_lm_score"), *lang])
         report_lm = ["--score_lm_json", str(out / "asr_lm_score" / "score.json")]
+    score = json.loads((out / "asr_score" / "score.json").read_text(encoding="utf-8"))
+    lm_score = {}
+    if report_lm:
+        lm_score = json.loads((out / "asr_lm_score" / "score.json").read_text(encoding="utf-8"))
+    summary = {"cer": score.get("cer"), "wer": score.get("wer"), "lm_cer": lm_score.get("cer"),
+               "lm_wer": lm_score.get("wer")}
+    if a.asr_only:
+        if a.collect:
+            _run("make_report", make_report.main, [
+                "--collect", str(a.collect), "--stage", a.label or a.stage_dir.name, "--data",
+                a.data, "--score_json", str(out / "asr_score" / "score.json"), *report_lm])
+        return {**summary, "ir": None, "judge_cer": None, "real_ir": None,
+                "real_judge_cer": None}
     tts_dir = out / "tts" / "data"
     _run("tts_inference", tts_inference.main, ["--model_dir", str(a.stage_dir / "tts" / "model"),
          "--text_dir", str(a.data_dir), "--out_dir", str(tts_dir), "--speaker", "target",
@@ -175,7 +198,6 @@ def evaluate_stage(a: argparse.Namespace) -> dict:
         report += ["--mos_json", str(out / "mos" / "mos.json")]
     if (tts_dir / "attention.json").is_file():
         report += ["--attention_json", str(tts_dir / "attention.json")]
-    score = json.loads((out / "asr_score" / "score.json").read_text(encoding="utf-8"))
     ir = json.loads((out / "ir" / "ir.json").read_text(encoding="utf-8"))
     if a.collect:
         label = a.label or a.stage_dir.name
@@ -183,13 +205,8 @@ def evaluate_stage(a: argparse.Namespace) -> dict:
         samples = [*_samples(tts_dir, a.samples), "--dev_dir", str(a.data_dir)]
         _run("make_report", make_report.main, ["--collect", str(a.collect), "--stage", label,
              "--data", a.data, *report, *samples, *skips])
-    lm_score = {}
-    if report_lm:
-        lm_score = json.loads((out / "asr_lm_score" / "score.json").read_text(encoding="utf-8"))
-    return {"cer": score.get("cer"), "wer": score.get("wer"), "ir": ir.get("ir"),
-            "judge_cer": ir.get("judge_cer"), "lm_cer": lm_score.get("cer"),
-            "lm_wer": lm_score.get("wer"), "real_ir": real_ir.get("ir"),
-            "real_judge_cer": real_ir.get("judge_cer")}
+    return {**summary, "ir": ir.get("ir"), "judge_cer": ir.get("judge_cer"),
+            "real_ir": real_ir.get("ir"), "real_judge_cer": real_ir.get("judge_cer")}
 
 
 def _pct(x: Optional[float]) -> str:
@@ -204,12 +221,14 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"eval_stage: error: {err}", file=sys.stderr)
         return 1
     label = a.label or a.stage_dir.name
-    print(f"real recordings (reference): IR {_pct(s['real_ir'])} judge CER "
-          f"{_pct(s['real_judge_cer'])} (judge: {a.judge})")
+    if not a.asr_only:
+        print(f"real recordings (reference): IR {_pct(s['real_ir'])} judge CER "
+              f"{_pct(s['real_judge_cer'])} (judge: {a.judge})")
     with_lm = "" if a.lm is None else \
         f" (with the LM: CER {_pct(s['lm_cer'])} WER {_pct(s['lm_wer'])})"
-    print(f"{label}: ASR CER {_pct(s['cer'])} WER {_pct(s['wer'])}{with_lm} | "
-          f"TTS IR {_pct(s['ir'])} judge CER {_pct(s['judge_cer'])} (judge: {a.judge})")
+    tts = "TTS not evaluated (--asr_only)" if a.asr_only else \
+        f"TTS IR {_pct(s['ir'])} judge CER {_pct(s['judge_cer'])} (judge: {a.judge})"
+    print(f"{label}: ASR CER {_pct(s['cer'])} WER {_pct(s['wer'])}{with_lm} | {tts}")
     return 0
 
 

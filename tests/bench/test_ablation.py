@@ -188,9 +188,9 @@ def test_train_only_trains_the_parts_named(abl, tmp_path, monkeypatch):
 
 def test_a_row_whose_tts_still_trains_gets_its_asr_columns(abl, packed_micro_asr, test_data,
                                                            tmp_path):
-    """evaluate_asr: the topline's ASR trains before its TTS; meanwhile the row gets its ASR
-    figures (decoded as asr_inference decodes) in evaluate's layout, the TTS columns None, and
-    the targets say what is missing instead of failing."""
+    """evaluate(asr_only=True): the topline's ASR trains before its TTS; meanwhile the row gets
+    its ASR figures (eval_stage --asr_only) in evaluate's layout, the TTS columns None, and the
+    targets say what is missing instead of failing."""
     import os
 
     from lrspeech.data.corpus import datadir_from_metadata
@@ -203,8 +203,12 @@ def test_a_row_whose_tts_still_trains_gets_its_asr_columns(abl, packed_micro_asr
     (stage / "asr" / "model").symlink_to(packed_micro_asr)
     lang = abl.REPO / "conf" / "lang" / "sw.yaml"
     work = tmp_path / "work"
-    res = abl.evaluate_asr(stage, "topline", work, dev, lang)
-    assert res["asr_only"] and res["judge_cer"] is None and res["ir"] is None
+
+    def asr_only():
+        return abl.evaluate(stage, "topline", tmp_path / "no_judge", work, dev, "all", lang,
+                            asr_only=True)
+    res = asr_only()
+    assert res["judge_cer"] is None and res["ir"] is None and res["mos"] == {}
     counts = score_counts(work / "eval" / "topline" / "asr_score" / "score.json")
     errors, chars = map(sum, zip(*counts.values()))
     assert len(counts) == 2 and res["asr_cer"] == pytest.approx(errors / chars)
@@ -214,12 +218,12 @@ def test_a_row_whose_tts_still_trains_gets_its_asr_columns(abl, packed_micro_asr
     assert fig["asr_cer"] == res["asr_cer"] and not fig["lm"] and fig["judge_cer"] is None
     # cached while the model and the dev set are the same; redone when the model changes
     (work / "eval" / "topline" / "asr_score" / "score.json").unlink()
-    assert abl.evaluate_asr(stage, "topline", work, dev, lang) == res
+    assert asr_only() == res
     model = packed_micro_asr / "model.pth"
     st = model.stat()
     try:
         os.utime(model, (st.st_atime, st.st_mtime + 5))
-        assert abl.evaluate_asr(stage, "topline", work, dev, lang) == res
+        assert asr_only() == res
         assert (work / "eval" / "topline" / "asr_score" / "score.json").is_file()  # decoded
     finally:
         os.utime(model, ns=(st.st_atime_ns, st.st_mtime_ns))

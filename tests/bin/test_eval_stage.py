@@ -22,6 +22,20 @@ def test_missing_packed_model_is_named(tmp_path: Path, capsys) -> None:
     assert not (tmp_path / "out").exists()
 
 
+def test_a_judge_is_needed_unless_asr_only(tmp_path: Path, capsys) -> None:
+    stage = tmp_path / "exp" / "topline"
+    argv = _args(stage, tmp_path)
+    del argv[argv.index("--judge"):argv.index("--judge") + 2]
+    assert eval_stage.main(argv) == 1
+    err = capsys.readouterr().err
+    assert "give --judge" in err and "--asr_only to evaluate the stage's ASR alone" in err
+    # --asr_only needs the ASR alone: the missing TTS is not asked for
+    (stage / "tts").mkdir(parents=True)
+    assert eval_stage.main(argv + ["--asr_only"]) == 1
+    err = capsys.readouterr().err
+    assert f"{stage}/asr/model is not a packed model" in err and "tts/model" not in err
+
+
 def test_summary_percentages() -> None:
     assert eval_stage._pct(0.1234) == "12.3%" and eval_stage._pct(None) == "n/a"
 
