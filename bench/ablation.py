@@ -201,6 +201,7 @@ class Setting:
     seed: int
     speech_encoder: str
     align_min_score: str
+    types_from: Optional[Path] = None  # the recipe whose fine-tuned models give the token types
 
     @classmethod
     def of(cls, recipe: Path, rows: Path, opts: Sequence[str]) -> "Setting":
@@ -240,8 +241,9 @@ class Setting:
         return ["--ngpu", "0", *self.espnet_args]
 
     def token_type(self, task: str) -> str:
-        """The token type the recipe's fine-tuned model of `task` was trained with."""
-        meta = self.recipe / "exp" / "finetune" / task / "model" / "meta.json"
+        """The token type the recipe's fine-tuned model of `task` was trained with (that of
+        `types_from` where set: a recipe with the same lang.yaml and options)."""
+        meta = (self.types_from or self.recipe) / "exp" / "finetune" / task / "model" / "meta.json"
         return str(json.loads(meta.read_text(encoding="utf-8"))["token_type"])
 
 

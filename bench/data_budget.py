@@ -28,8 +28,9 @@ import argparse
 import json
 import logging
 import sys
+from dataclasses import replace
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -39,6 +40,7 @@ import ablation  # noqa: E402
 
 logger = logging.getLogger("bench.data_budget")
 SIZES = (10, 25, 50, 100, 200)
+PARTS = ("recipe", "baseline")  # what --train_only can name
 
 
 def feasible_sizes(db_root: Path, sizes: Sequence[int], max_dur: float) -> List[int]:
@@ -93,19 +95,54 @@ def shared_pretraining(ablation_dir: Optional[Path]) -> List[str]:
             "--pretrained_tts", str(pre / "tts" / "model")]
 
 
-def run_size(a: argparse.Namespace, work: Path, db_root: Path, n: int, lang: Path,
-             text: Optional[Path], opts: Sequence[str], judge: Path,
-             dev: Path) -> Dict[str, object]:
-    """Recipe and baseline at N paired utterances, both evaluated."""
-    reuse = a.ablation is not None and n == default_paired()
-    if reuse:  # bench/ablation.py's own run (same options), trained there
-        recipe, rows_dir = a.ablation.resolve() / "recipe", a.ablation.resolve() / "rows"
-    else:
-        recipe = ablation.make_recipe(work / f"recipe_{n}", db_root, lang=lang, text=text)
-        rows_dir = recipe / "rows"
-    if not a.eval_only and not reuse:
+def types_source(recipe: Path, ablation_dir: Optional[Path]) -> Path:
+    """The recipe whose fine-tuned models give a size's baseline its token types: the size's
+    own once its stage 5 has finished; before that the ablation's, which has the same lang.yaml
+    and options (so the same token types), so that the baselines need not wait for stage 5."""
+    def tuned(r: Path) -> bool:
+        return all(m.is_file() for m in ablation.stage5_outputs(r) if m.name == "meta.json")
+
+    if tuned(recipe):
+        return recipe
+    other = None if ablation_dir is None else ablation_dir.resolve() / "recipe"
+    lang = recipe / "conf" / "lang.yaml"
+    if other is not None and tuned(other) and lang.is_file() and \
+            (other / "conf" / "lang.yaml").read_bytes() == lang.read_bytes():
+        return other
+    raise SystemExit(f"{recipe}: no fine-tuned model gives the baseline its token types yet: "
+                     "train this size's recipe through stage 5 first, or pass --ablation with "
+                     "a work dir whose recipe has (the same lang.yaml) finished stage 5")
+
+
+def size_dirs(a: argparse.Namespace, work: Path, db_root: Path, n: int, lang: Path,
+              text: Optional[Path]) -> Tuple[Path, Path, bool]:
+    """The recipe and rows dir of size N, and whether they are the ablation's own run (the
+    default size with --ablation: trained by bench/ablation.py with the same options)."""
+    if a.ablation is not None and n == default_paired():
+        return a.ablation.resolve() / "recipe", a.ablation.resolve() / "rows", True
+    recipe = ablation.make_recipe(work / f"recipe_{n}", db_root, lang=lang, text=text)
+    return recipe, recipe / "rows", False
+
+
+def train_size(a: argparse.Namespace, recipe: Path, rows_dir: Path, n: int,
+               opts: Sequence[str], parts: Sequence[str]) -> None:
+    """The `parts` of size N: the recipe's stages 1-7 and/or the paired-only baseline (after
+    stages 1-3, the data and token lists it trains on). Two processes can train two sizes, or
+    the recipes and the baselines, side by side (not the same size at once: one recipe dir)."""
+    if "recipe" in parts:
         ablation.run_recipe(recipe, 1, 7, opts, f"recipe_{n}")
-        ablation.train_baseline(ablation.Setting.of(recipe, rows_dir, opts))
+    if "baseline" in parts:
+        if "recipe" not in parts:
+            ablation.run_recipe(recipe, 1, 3, opts, f"data_{n}")
+        setting = replace(ablation.Setting.of(recipe, rows_dir, opts),
+                          types_from=types_source(recipe, a.ablation))
+        ablation.train_baseline(setting)
+
+
+def evaluate_size(a: argparse.Namespace, work: Path, recipe: Path, rows_dir: Path, n: int,
+                  judge: Path, dev: Path) -> Dict[str, object]:
+    """The baseline and the recipe's final row at N paired utterances, as far as trained,
+    evaluated by the judge on the dev clips."""
     with_lm = (recipe / "exp" / "lm" / "fusion.json").is_file()
     lm = ablation.lm_options(recipe) if with_lm else []
     out: Dict[str, object] = {"paired": n}
@@ -192,10 +229,15 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--mos", choices=("all", "reference", "none"), default="none")
     p.add_argument("--quick", action="store_true", help="micro setting on tests/data")
     p.add_argument("--eval_only", action="store_true")
+    p.add_argument("--train_only", nargs="+", choices=PARTS, default=None,
+                   help="train these parts of every size and stop (no judge, no evaluation): "
+                        "e.g. the baselines in one process and the recipes in another")
     p.add_argument("--plot", type=Path, default=None, help="PNG path (default: in work_dir)")
     a, db_root = ablation.parse_corpus_args(p, argv)
     if a.dev_max_dur <= 0:
         p.error("--dev_max_dur must be > 0 (the rows are scored on the val clips up to it)")
+    if a.train_only and a.eval_only:
+        p.error("--train_only and --eval_only exclude each other")
     if a.quick and "--tier" not in (argv or sys.argv):
         a.tier = "tiny"
     work = a.work_dir.resolve()
@@ -208,12 +250,22 @@ def main(argv: Optional[List[str]] = None) -> int:
     if skipped:
         logger.warning("sizes %s: the corpus has too few clips of the target speaker within "
                        "%.0f s; left out", skipped, max_dur)
+    shared = [] if a.eval_only else shared_pretraining(a.ablation)
+    dirs = {n: size_dirs(a, work, db_root, n, lang, text) for n in sizes}
+    if not a.eval_only:
+        for n in sizes:
+            recipe, rows_dir, reuse = dirs[n]
+            if not reuse:
+                train_size(a, recipe, rows_dir, n, size_options(base, n) + shared,
+                           a.train_only or PARTS)
+    if a.train_only:
+        logger.info("trained %s of sizes %s; evaluate with the same command without "
+                    "--train_only", " and ".join(a.train_only), sizes)
+        return 0
     judge = a.judge.resolve() if a.judge else ablation.train_judge(work, db_root, a.judge_epochs,
                                                                    a.quick, lang)
     dev = ablation.make_dev(work, db_root, a.dev_max_dur)
-    shared = [] if a.eval_only else shared_pretraining(a.ablation)
-    points = [run_size(a, work, db_root, n, lang, text, size_options(base, n) + shared, judge,
-                       dev) for n in sizes]
+    points = [evaluate_size(a, work, *dirs[n][:2], n, judge, dev) for n in sizes]
     topline = topline_of(a.ablation)
     head = (f"Corpus {db_root}; tier {a.tier}; judge {judge}; sizes left out (too few clips): "
             f"{skipped or 'none'}")

@@ -68,3 +68,50 @@ def test_every_size_starts_from_the_ablations_pretrained_models(db, tmp_path):
     opts = db.shared_pretraining(tmp_path / "abl")
     assert opts == ["--pretrained_asr", str(pre / "asr" / "model"),
                     "--pretrained_tts", str(pre / "tts" / "model")]
+
+
+def _tuned(recipe, lang=b"language: xx\n"):
+    (recipe / "conf").mkdir(parents=True, exist_ok=True)
+    (recipe / "conf" / "lang.yaml").write_bytes(lang)
+    for task in ("asr", "tts"):
+        model = recipe / "exp" / "finetune" / task / "model"
+        model.mkdir(parents=True)
+        (model / "meta.json").write_text(json.dumps({"token_type": "char"}))
+
+
+def test_a_baseline_takes_its_token_types_from_its_own_stage5_else_the_ablations(db, tmp_path):
+    size = tmp_path / "budget" / "recipe_10"
+    (size / "conf").mkdir(parents=True)
+    (size / "conf" / "lang.yaml").write_bytes(b"language: xx\n")
+    abl = tmp_path / "abl"
+    with pytest.raises(SystemExit, match="recipe_10: no fine-tuned model gives the baseline"):
+        db.types_source(size, None)
+    with pytest.raises(SystemExit, match="finished stage 5"):
+        db.types_source(size, abl)  # the ablation has not fine-tuned either
+    _tuned(abl / "recipe", b"language: yy\n")
+    with pytest.raises(SystemExit, match="the same lang.yaml"):
+        db.types_source(size, abl)  # another language's token types would not do
+    (abl / "recipe" / "conf" / "lang.yaml").write_bytes(b"language: xx\n")
+    assert db.types_source(size, abl) == abl.resolve() / "recipe"
+    _tuned(size)
+    assert db.types_source(size, abl) == size  # its own once its stage 5 has finished
+
+
+def test_the_setting_reads_token_types_from_types_from(db, bench_module, tmp_path):
+    abl_mod = bench_module("ablation")
+    _tuned(tmp_path / "other")
+    meta = tmp_path / "other" / "exp" / "finetune" / "tts" / "model" / "meta.json"
+    meta.write_text(json.dumps({"token_type": "phn"}))
+    s = abl_mod.Setting.of(tmp_path / "own", tmp_path / "rows", [])
+    with pytest.raises(FileNotFoundError):
+        s.token_type("tts")  # its own recipe has no fine-tuned model
+    from dataclasses import replace
+    s = replace(s, types_from=tmp_path / "other")
+    assert (s.token_type("tts"), s.token_type("asr")) == ("phn", "char")
+
+
+def test_train_only_and_eval_only_exclude_each_other(db, test_data, tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        db.main(["--db_root", str(test_data / "sw"), "--work_dir", str(tmp_path / "w"),
+                 "--train_only", "baseline", "--eval_only"])
+    assert "exclude each other" in capsys.readouterr().err
