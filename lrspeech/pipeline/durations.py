@@ -42,6 +42,7 @@ from lrspeech.pipeline.align import (
     layout_words,
     silence_mask,
 )
+from lrspeech.text.cleaners import APOSTROPHE
 
 logger = logging.getLogger(__name__)
 
@@ -99,15 +100,25 @@ def is_pause_token(token: str) -> bool:
     return token != "" and all(unicodedata.category(c).startswith("P") for c in token)
 
 
+def joins_word(tokens: Sequence[str], i: int) -> bool:
+    """True for an apostrophe token between two sounding tokens ("n g ' o m b e"): inside the
+    word, as the cleaners keep it under either punctuation policy, so the ASR transcript (always
+    `strip`) has it inside the word too. Hyphens are not: `strip` splits the word there."""
+    if tokens[i] != APOSTROPHE or i == 0 or i == len(tokens) - 1:
+        return False
+    return not is_pause_token(tokens[i - 1]) and not is_pause_token(tokens[i + 1])
+
+
 def group_tts_tokens(tokens: Sequence[str]) -> Tuple[List[List[int]], List[List[int]]]:
     """Split token positions into words and the pause tokens around them.
 
     Returns (words, pauses) with len(pauses) == len(words) + 1: pauses[i] are the pause
-    tokens before words[i], pauses[-1] those after the last word.
+    tokens before words[i], pauses[-1] those after the last word. A word-internal apostrophe
+    belongs to its word (joins_word).
     """
     words: List[List[int]] = []
     for i, tok in enumerate(tokens):
-        if is_pause_token(tok):
+        if is_pause_token(tok) and not joins_word(tokens, i):
             continue
         if words and words[-1][-1] == i - 1:
             words[-1].append(i)

@@ -19,6 +19,7 @@ from lrspeech.text.numbers import expand_numbers
 
 SENTENCE_PUNCTUATION = frozenset(".,?!;:")
 WORD_JOINERS = frozenset("'-")
+APOSTROPHE = "'"  # the joiner both policies keep inside a word (ng'ombe)
 KEEP_FORMAT = frozenset("\u200c\u200d")  # zero-width non-joiner and joiner
 _TYPOGRAPHY = str.maketrans(
     {
@@ -72,7 +73,7 @@ def _apply_punctuation(text: str, policy: str) -> str:
     for i, ch in enumerate(text):
         if not _is_punct_or_symbol(ch):
             out.append(ch)
-        elif _joins_word(text, i) and (policy == "keep" or ch == "'"):
+        elif _joins_word(text, i) and (policy == "keep" or ch == APOSTROPHE):
             out.append(ch)
         elif policy == "keep" and ch in SENTENCE_PUNCTUATION:
             out.append(ch)

@@ -84,6 +84,23 @@ def test_punctuation_takes_the_pause_and_a_text_without_breaks_is_one_word():
     assert group_tts_tokens(["ab", "cd"]) == ([[0, 1]], [[], []])
 
 
+def test_a_word_internal_apostrophe_stays_in_its_word():
+    # Suba "ng'ese": the ASR transcript (punctuation strip keeps the apostrophe) has one word;
+    # the apostrophe token used to split the TTS word in two and drop the utterance
+    toks = ["n", "g", "'", "e", "<space>", "a", "b"]
+    assert group_tts_tokens(toks) == ([[0, 1, 2, 3], [5, 6]], [[], [4], []])
+    # at a word's edge it is a quote mark: a pause, as before
+    quoted = ["'", "a", "b", "'", "<space>", "c", "'", "<space>", "'", "d"]
+    assert group_tts_tokens(quoted)[0] == [[1, 2], [5], [9]]
+    assert group_tts_tokens(["a", "-", "b"])[0] == [[0], [2]]  # a hyphen splits (as ASR's strip)
+    asr = ["a", "'", "b", "<space>", "c", "d"]
+    spans = [(0.24, 0.28), (0.34, 0.38), (0.44, 0.48), (0.84, 0.88), (1.04, 1.08), (1.28, 1.32)]
+    d = tts_durations(alignment(asr, spans, 2.0), asr, WAV, FRAMES16)
+    assert [w for w, _, _ in d.words] == ["a'b", "cd"]
+    assert sum(d.durations) == 201 and min(d.durations[:-1]) >= 1
+    assert d.durations[3] == pytest.approx(30, abs=3)  # the pause is still the <space>'s
+
+
 def test_word_count_mismatch_is_an_error():
     msg = "ASR transcript has 2 words but the TTS tokens have 3"
     with pytest.raises(AlignmentError, match=msg):
