@@ -13,13 +13,17 @@ baseline trains on the same N clips (ablation.train_baseline: a log-mel ASR and 
 FastSpeech2 from scratch, by the pipeline's modules). Both are evaluated on the same dev clips
 by the same judge (ablation.evaluate). The size the ablation ran (local/data.sh's default
 --n_paired, 50) is not run again: with --ablation, that point is the ablation's own recipe and
-baseline (the same options; run by bench/ablation.py, which must have trained them), and every
-other size starts from that run's pretrained models (`--pretrained_asr/--pretrained_tts`:
-stage 4 reads only the rich-resource side, so it is the same at every N and is not retrained).
-The full recipe's row is its last (knowledge distillation), decoded with the LM as in the
-ablation. The topline does not depend on N: it is read from the ablation's results.json
-(--ablation, the same tier and judge). Every step is resumable (the recipe's step markers, the
-baselines' markers under recipe_<N>/rows/.done).
+baseline (the same options; run by bench/ablation.py, which must have trained them; the rows
+its results.json has evaluated with the same judge on the same dev clips are taken from there),
+and every other size starts from that run's pretrained models (`--pretrained_asr/
+--pretrained_tts`: stage 4 reads only the rich-resource side, so it is the same at every N and
+is not retrained). The full recipe's row is its last (knowledge distillation), decoded with the
+LM as in the ablation. The topline does not depend on N: it is read from the ablation's
+results.json (--ablation, the same tier, judge and dev clips). Every step is resumable (the
+recipe's step markers, the baselines' markers under recipe_<N>/rows/.done).
+Two cores: `--train_only baseline` in one process (every size's baseline needs only its
+stages 1-3, and the ablation's finished stage 5 for the token types) and `--train_only recipe`
+in another, then the command without --train_only evaluates.
 Results: work_dir/results.json, work_dir/results.md and the plot (--plot; default
 work_dir/data_budget.png).
 """
@@ -139,32 +143,59 @@ def train_size(a: argparse.Namespace, recipe: Path, rows_dir: Path, n: int,
         ablation.train_baseline(setting)
 
 
+FIGURES = ("asr_cer", "asr_wer", "judge_cer", "ir")
+AS_IN_ABLATION = {"baseline": "baseline", "lrspeech": "kd"}  # a point's rows, by ablation row
+
+
+def ablation_rows(ablation_dir: Optional[Path], judge: Path, dev: Path
+                  ) -> Dict[str, Dict[str, object]]:
+    """The evaluated rows of bench/ablation.py's results.json by name, when they were read by
+    the same judge on the same dev clips (figures of another judge or dev set do not compare);
+    else none."""
+    res_file = None if ablation_dir is None else ablation_dir / "results.json"
+    if res_file is None or not res_file.is_file():
+        return {}
+    res = json.loads(res_file.read_text(encoding="utf-8"))
+    same_dev = (Path(res["dev"]) / "text").is_file() and \
+        (Path(res["dev"]) / "text").read_bytes() == (dev / "text").read_bytes()
+    if Path(res["judge"]).resolve() != judge.resolve() or not same_dev:
+        logger.warning("%s: another judge or dev set (%s, %s); its rows are not used", res_file,
+                       res["judge"], res["dev"])
+        return {}
+    return {str(r["row"]): r for r in res["rows"]}
+
+
 def evaluate_size(a: argparse.Namespace, work: Path, recipe: Path, rows_dir: Path, n: int,
-                  judge: Path, dev: Path) -> Dict[str, object]:
+                  judge: Path, dev: Path, known: Dict[str, Dict[str, object]]
+                  ) -> Dict[str, object]:
     """The baseline and the recipe's final row at N paired utterances, as far as trained,
-    evaluated by the judge on the dev clips."""
+    evaluated by the judge on the dev clips; a row in `known` (the ablation's own results, for
+    its size) is taken from there."""
     with_lm = (recipe / "exp" / "lm" / "fusion.json").is_file()
     lm = ablation.lm_options(recipe) if with_lm else []
     out: Dict[str, object] = {"paired": n}
     for row in (ablation.Row("baseline", rows_dir / "baseline", False, f"baseline_{n}"),
                 ablation.Row("lrspeech", recipe / "exp" / "kd", with_lm, f"kd_{n}")):
+        done = known.get(AS_IN_ABLATION[row.label])
+        if done is not None and done.get("judge_cer") is not None:
+            out[row.label] = {k: done[k] for k in FIGURES}
+            continue
         if not (row.stage_dir / "tts" / "model" / "model.pth").is_file():
             logger.warning("N=%d %s: not trained yet; left out", n, row.label)
             continue
         result = ablation.evaluate(row.stage_dir, row.evaluation, judge, work, dev, a.mos,
                                    recipe / "conf" / "lang.yaml", lm if row.lm else [])
         figures = ablation.row_figures(row, result, work)
-        out[row.label] = {k: figures[k] for k in ("asr_cer", "asr_wer", "judge_cer", "ir")}
+        out[row.label] = {k: figures[k] for k in FIGURES}
     return out
 
 
-def topline_of(ablation_dir: Optional[Path]) -> Optional[Dict[str, float]]:
-    """The topline row of an ablation run (None without one)."""
-    if ablation_dir is None or not (ablation_dir / "results.json").is_file():
+def topline_of(rows: Dict[str, Dict[str, object]]) -> Optional[Dict[str, float]]:
+    """The topline of an ablation's rows (ablation_rows), when both its figures are there."""
+    top = rows.get("topline", {})
+    if top.get("asr_cer") is None or top.get("judge_cer") is None:
         return None
-    rows = json.loads((ablation_dir / "results.json").read_text(encoding="utf-8"))["rows"]
-    top = [r for r in rows if r["row"] == "topline"]
-    return {k: top[0][k] for k in ("asr_cer", "judge_cer")} if top else None
+    return {k: float(top[k]) for k in ("asr_cer", "judge_cer")}
 
 
 def markdown(points: Sequence[Dict[str, object]], topline: Optional[Dict[str, float]],
@@ -265,8 +296,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     judge = a.judge.resolve() if a.judge else ablation.train_judge(work, db_root, a.judge_epochs,
                                                                    a.quick, lang)
     dev = ablation.make_dev(work, db_root, a.dev_max_dur)
-    points = [evaluate_size(a, work, *dirs[n][:2], n, judge, dev) for n in sizes]
-    topline = topline_of(a.ablation)
+    known = ablation_rows(a.ablation, judge, dev)
+    points = [evaluate_size(a, work, *dirs[n][:2], n, judge, dev, known if dirs[n][2] else {})
+              for n in sizes]
+    topline = topline_of(known)
     head = (f"Corpus {db_root}; tier {a.tier}; judge {judge}; sizes left out (too few clips): "
             f"{skipped or 'none'}")
     md = markdown(points, topline, head)

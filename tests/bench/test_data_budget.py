@@ -39,13 +39,10 @@ def test_table_topline_and_plot(db, tmp_path):
     points = [{"paired": 10, "baseline": {"asr_cer": 0.9, "judge_cer": 0.95},
                "lrspeech": {"asr_cer": 0.4, "judge_cer": 0.7}},
               {"paired": 50, "baseline": {"asr_cer": 0.6, "judge_cer": 0.8}}]  # recipe not done
-    abl = tmp_path / "abl"
-    abl.mkdir()
-    assert db.topline_of(abl) is None
-    (abl / "results.json").write_text(json.dumps({"rows": [
-        {"row": "baseline", "asr_cer": 0.9, "judge_cer": 0.9},
-        {"row": "topline", "asr_cer": 0.1, "judge_cer": 0.3}]}))
-    top = db.topline_of(abl)
+    assert db.topline_of({}) is None
+    assert db.topline_of({"topline": {"asr_cer": 0.1, "judge_cer": None}}) is None  # ASR only
+    top = db.topline_of({"baseline": {"asr_cer": 0.9, "judge_cer": 0.9},
+                         "topline": {"asr_cer": 0.1, "judge_cer": 0.3}})
     assert top == {"asr_cer": 0.1, "judge_cer": 0.3}
     md = db.markdown(points, top, "head")
     assert "| 10 | 90.0 | 40.0 | 95.0 | 70.0 |" in md
@@ -115,3 +112,35 @@ def test_train_only_and_eval_only_exclude_each_other(db, test_data, tmp_path, ca
         db.main(["--db_root", str(test_data / "sw"), "--work_dir", str(tmp_path / "w"),
                  "--train_only", "baseline", "--eval_only"])
     assert "exclude each other" in capsys.readouterr().err
+
+
+def test_the_ablations_rows_count_only_with_the_same_judge_and_dev(db, tmp_path):
+    judge, dev, other_dev = tmp_path / "judge", tmp_path / "dev", tmp_path / "dev2"
+    for d, text in ((dev, "u1 a b\n"), (other_dev, "u1 a b\nu2 c\n")):
+        d.mkdir()
+        (d / "text").write_text(text)
+    abl = tmp_path / "abl"
+    assert db.ablation_rows(None, judge, dev) == {}
+    assert db.ablation_rows(abl, judge, dev) == {}  # not evaluated yet
+    abl.mkdir()
+    rows = [{"row": "baseline", "asr_cer": 0.5, "asr_wer": 1.0, "judge_cer": 0.7, "ir": 0.0},
+            {"row": "kd", "asr_cer": 0.3, "asr_wer": 0.8, "judge_cer": 0.33, "ir": 0.1}]
+    (abl / "results.json").write_text(json.dumps(
+        {"rows": rows, "judge": str(judge), "dev": str(other_dev)}))
+    assert db.ablation_rows(abl, judge, dev) == {}  # another dev set
+    (abl / "results.json").write_text(json.dumps(
+        {"rows": rows, "judge": str(tmp_path / "judge2"), "dev": str(dev)}))
+    assert db.ablation_rows(abl, judge, dev) == {}  # another judge
+    (abl / "results.json").write_text(json.dumps({"rows": rows, "judge": str(judge),
+                                                  "dev": str(dev)}))
+    known = db.ablation_rows(abl, judge, dev)
+    assert set(known) == {"baseline", "kd"}
+    # the ablation's size takes both rows from there: nothing to train or evaluate
+    a = type("A", (), {"mos": "none"})()
+    point = db.evaluate_size(a, tmp_path, tmp_path / "recipe", tmp_path / "rows", 50, judge,
+                             dev, known)
+    assert point == {"paired": 50, "baseline": {k: rows[0][k] for k in db.FIGURES},
+                     "lrspeech": {k: rows[1][k] for k in db.FIGURES}}
+    # another size, nothing trained: both rows left out
+    assert db.evaluate_size(a, tmp_path, tmp_path / "recipe", tmp_path / "rows", 10, judge,
+                            dev, {}) == {"paired": 10}
