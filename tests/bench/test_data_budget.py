@@ -123,6 +123,8 @@ def test_the_ablations_rows_count_only_with_the_same_judge_and_dev(db, tmp_path)
     assert db.ablation_rows(None, judge, dev) == {}
     assert db.ablation_rows(abl, judge, dev) == {}  # not evaluated yet
     abl.mkdir()
+    (abl / "results.json").write_text(json.dumps({"rows": []}))  # an older run: no judge/dev
+    assert db.ablation_rows(abl, judge, dev) == {}
     rows = [{"row": "baseline", "asr_cer": 0.5, "asr_wer": 1.0, "judge_cer": 0.7, "ir": 0.0},
             {"row": "kd", "asr_cer": 0.3, "asr_wer": 0.8, "judge_cer": 0.33, "ir": 0.1}]
     (abl / "results.json").write_text(json.dumps(
