@@ -156,9 +156,11 @@ def ablation_rows(ablation_dir: Optional[Path], judge: Path, dev: Path
     if res_file is None or not res_file.is_file():
         return {}
     res = json.loads(res_file.read_text(encoding="utf-8"))
-    their_dev = Path(str(res.get("dev", ""))) / "text"
-    same_dev = their_dev.is_file() and their_dev.read_bytes() == (dev / "text").read_bytes()
-    if not res.get("judge") or Path(res["judge"]).resolve() != judge.resolve() or not same_dev:
+    same_judge = bool(res.get("judge")) and Path(res["judge"]).resolve() == judge.resolve()
+    their_dev = Path(res["dev"]) / "text" if res.get("dev") else None
+    same_dev = their_dev is not None and their_dev.is_file() and \
+        their_dev.read_bytes() == (dev / "text").read_bytes()
+    if not (same_judge and same_dev):
         logger.warning("%s: another judge or dev set (%s, %s); its rows are not used", res_file,
                        res.get("judge"), res.get("dev"))
         return {}

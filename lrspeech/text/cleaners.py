@@ -18,8 +18,8 @@ from lrspeech.text.lang import LangConfig
 from lrspeech.text.numbers import expand_numbers
 
 SENTENCE_PUNCTUATION = frozenset(".,?!;:")
-WORD_JOINERS = frozenset("'-")
 APOSTROPHE = "'"  # the joiner both policies keep inside a word (ng'ombe)
+WORD_JOINERS = frozenset(APOSTROPHE + "-")
 KEEP_FORMAT = frozenset("\u200c\u200d")  # zero-width non-joiner and joiner
 _TYPOGRAPHY = str.maketrans(
     {
