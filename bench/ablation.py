@@ -201,6 +201,7 @@ class Setting:
     seed: int
     speech_encoder: str
     align_min_score: str
+    inference_model: Tuple[str, str] = ("best", "latest.pth")  # the ASR's, the TTS's
     types_from: Optional[Path] = None  # the recipe whose fine-tuned models give the token types
 
     @classmethod
@@ -217,7 +218,8 @@ class Setting:
                    Path(option(opts, "tts_config", "") or
                         REPO / "conf" / "tts" / "fastspeech2_tiny.yaml"),
                    int(opt("finetune_epochs")), tuple(option(opts, "train_args", "").split()),
-                   int(opt("seed")), encoder, opt("align_min_score"))
+                   int(opt("seed")), encoder, opt("align_min_score"),
+                   (opt("asr_inference_model"), opt("tts_inference_model")))
 
     @property
     def lang(self) -> Path:
@@ -282,8 +284,10 @@ def train_pair(s: Setting, label: str, train_dirs: Sequence[Path], asr_config: P
     asr = TrainStep(task="asr", config=asr_config, train_dirs=list(train_dirs), valid_dir=s.dev,
                     lang_config=s.lang, token_list=s.tokens / "target_asr_tokens.txt",
                     out_dir=out / "asr", epochs=s.epochs, token_type=s.token_type("asr"),
-                    init=asr_init, seed=s.seed, extra_args=s.extra_args, encoder_spec=encoder)
+                    init=asr_init, seed=s.seed, extra_args=s.extra_args, encoder_spec=encoder,
+                    inference_model=s.inference_model[0])
     inputs = [asr_config, asr.token_list, asr_init or "scratch", encoder or "log-mel",
+              asr.checkpoint_rule,
               s.epochs, s.seed, " ".join(s.extra_args), s.lang,
               *data_files([*train_dirs, s.dev])]
     bench_step(s.rows, f"{label}.asr", inputs, [out / "asr"], lambda: run_step(asr), after)
@@ -314,8 +318,10 @@ def train_tts(s: Setting, label: str, train_dirs: Sequence[Path], asr_model: Pat
                     valid_dir=s.dev, lang_config=s.lang, token_list=tts_tokens,
                     out_dir=out / "tts", epochs=s.epochs, token_type=s.token_type("tts"),
                     init=tts_init, spk2sid=s.tokens / "spk2sid", target_speaker=speaker,
-                    durations=out / "tts_durations", seed=s.seed, extra_args=s.extra_args)
+                    durations=out / "tts_durations", seed=s.seed, extra_args=s.extra_args,
+                    inference_model=s.inference_model[1])
     inputs = [s.tts_config, tts_tokens, tts_init or "scratch", s.tokens / "spk2sid", speaker,
+              tts.checkpoint_rule,
               s.epochs, s.seed, " ".join(s.extra_args), s.lang, *data]
     bench_step(s.rows, f"{label}.tts", inputs, [out / "tts"], lambda: run_step(tts),
                [f"{label}.align"])

@@ -258,7 +258,8 @@ def train_model_cmd(task: str, config: Path, train: Path, valid: Path, lang: Pat
                 "done_dir": out.parent / f".steps_{out.name}", "train_cmd": RUN_PL, "ngpu": 0,
                 "num_nodes": 1, "train_nproc": 1, "seed": seed, "train_args": "",
                 "speech_encoder": "none", "asr_config": config, "tts_config": config,
-                "asr_token_type": "char", "tts_token_type": "char"}
+                "asr_token_type": "char", "tts_token_type": "char",
+                "asr_inference_model": "best", "tts_inference_model": "latest.pth"}
     return "\n".join([*(f"{k}={shlex.quote(str(v))}" for k, v in settings.items()),
                       cmd(".", REPO / "utils" / "log.sh"), cmd(".", STEPS_SH),
                       cmd("train", task, out, epochs, train, valid, lang, tokens, "", *extra)])

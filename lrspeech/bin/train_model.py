@@ -73,6 +73,11 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--speech_encoder", default=None,
                    help="asr on the whisper_ct2 frontend: the encoder (model dir, whisper-base, "
                         "whisper-small) instead of the config's")
+    p.add_argument("--inference_model", default=None,
+                   help="the exp dir's model to pack, as ESPnet's tts.sh names it: latest.pth "
+                        "(the last epoch), <N>epoch.pth, valid.loss.best.pth, ..., or 'best' "
+                        "(valid.loss.ave, else valid.loss.best); default: latest.pth for a tts, "
+                        "best for an asr")
     return p
 
 
@@ -105,6 +110,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         seed=a.seed,
         extra_args=extra,
         encoder_spec=a.speech_encoder,
+        inference_model=a.inference_model,
     )
     try:
         packed = run_step(step)

@@ -323,11 +323,40 @@ def _done_argv(exp_dir: Path) -> Optional[List[str]]:
     return (yaml.safe_load(marker.read_text(encoding="utf-8")) or {}).get("argv")
 
 
-def find_checkpoint(exp_dir: PathLike) -> Path:
-    """The model to use from an exp dir: valid.loss.ave (ESPnet's average of the
-    keep_nbest_models best epochs; the best itself when that is 1), valid.loss.best, another
-    *.best, or the last epoch."""
+BEST = "best"  # find_checkpoint's default rule (below)
+LATEST = "latest.pth"  # ESPnet's link to the last epoch's model
+
+
+def check_inference_model(name: str) -> None:
+    """Refuse an inference_model that cannot name a model file of an ESPnet exp dir."""
+    if name == BEST:
+        return
+    if Path(name).name != name or not name.endswith(".pth") or name == "checkpoint.pth":
+        raise ConfigError(
+            f"inference_model {name!r}: give '{BEST}' or the name of a model file in the exp dir "
+            f"({LATEST}, <N>epoch.pth, valid.loss.best.pth, valid.loss.ave.pth, ...)"
+        )
+
+
+def find_checkpoint(exp_dir: PathLike, inference_model: Optional[str] = None) -> Path:
+    """The model to use from an exp dir.
+
+    `inference_model` names it as ESPnet's recipes do (tts.sh --inference_model): a file of the
+    exp dir such as latest.pth (the last epoch), 3epoch.pth or valid.loss.best.pth. None or
+    'best': valid.loss.ave (ESPnet's average of the keep_nbest_models best epochs; the best
+    itself when that is 1), valid.loss.best, another *.best, or the last epoch.
+    """
     exp_dir = Path(exp_dir)
+    if inference_model not in (None, BEST):
+        check_inference_model(str(inference_model))
+        path = exp_dir / str(inference_model)
+        if path.exists():
+            return path.resolve()
+        have = sorted(p.name for p in exp_dir.glob("*.pth") if p.name != "checkpoint.pth")
+        raise ConfigError(
+            f"{exp_dir}: no {inference_model} (the training kept {', '.join(have) or 'none'}); "
+            "train first, or choose one of those with --inference_model"
+        )
     candidates = [exp_dir / "valid.loss.ave.pth", exp_dir / "valid.loss.best.pth",
                   *sorted(exp_dir.glob("*.best.pth"))]
     candidates += sorted(exp_dir.glob("*epoch.pth"), key=lambda p: int(p.name.split("epoch")[0]),

@@ -189,6 +189,39 @@ def test_train_model_trains_fastspeech2_on_ctc_align_durations(fs2_inputs, tmp_p
         "skipped"] == 0
 
 
+def test_train_model_packs_the_last_epoch_and_repacks_another_without_training(
+        fs2_inputs, tmp_path, capsys):
+    import torch
+
+    out = tmp_path / "tts"
+    argv = train_model_argv(fs2_inputs, out, fs2_inputs["durations"])
+    argv[argv.index("--epochs") + 1] = "2"
+    assert train_model.main(argv) == 0
+
+    def packed(expect: str) -> None:
+        meta = json.loads((out / "model" / "meta.json").read_text())
+        assert meta["checkpoint"]["file"] == expect
+        have = torch.load(out / "model" / "model.pth")
+        want = torch.load(out / "exp" / expect)
+        assert have.keys() == want.keys()
+        assert all(torch.equal(have[k], want[k]) for k in have)
+
+    packed("2epoch.pth")  # a TTS's default: latest.pth
+    assert json.loads((out / "model" / "meta.json").read_text())["checkpoint"][
+        "inference_model"] == "latest.pth"
+    trained = (out / "exp" / "2epoch.pth").stat().st_mtime_ns
+    best = (out / "exp" / "valid.loss.best.pth").resolve().name
+    assert train_model.main([*argv[:argv.index("--")], "--inference_model",
+                             "valid.loss.best.pth", *argv[argv.index("--"):]]) == 0
+    packed(best)
+    assert (out / "exp" / "2epoch.pth").stat().st_mtime_ns == trained  # not trained again
+    capsys.readouterr()
+    assert train_model.main([*argv[:argv.index("--")], "--inference_model", "7epoch.pth",
+                             *argv[argv.index("--"):]]) == 1
+    err = capsys.readouterr().err
+    assert "no 7epoch.pth (the training kept " in err and "latest.pth" in err
+
+
 def test_utterances_without_durations_are_left_out_and_counted(fs2_inputs, tmp_path):
     from lrspeech.pipeline.training import TrainStep, write_split_lists
 

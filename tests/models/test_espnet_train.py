@@ -166,3 +166,19 @@ def test_training_with_new_arguments_continues(micro_asr, tmp_path):
     assert (exp / "3epoch.pth").is_file()  # resumed from epoch 2, trained one more
     recorded = yaml.safe_load((exp / ".done").read_text())["argv"]
     assert recorded[recorded.index("--max_epoch") + 1] == "3"
+
+
+def test_inference_model_names_the_file_as_espnet_recipes_do(tmp_path):
+    for name in ("1epoch.pth", "2epoch.pth", "valid.loss.best.pth"):
+        (tmp_path / name).write_bytes(b"x")
+    (tmp_path / "latest.pth").symlink_to("2epoch.pth")
+    assert espnet_train.find_checkpoint(tmp_path, "latest.pth").name == "2epoch.pth"
+    assert espnet_train.find_checkpoint(tmp_path, "1epoch.pth").name == "1epoch.pth"
+    assert espnet_train.find_checkpoint(tmp_path, "best").name == "valid.loss.best.pth"
+    assert espnet_train.find_checkpoint(tmp_path, None).name == "valid.loss.best.pth"
+    with pytest.raises(ConfigError, match=r"no 7epoch.pth \(the training kept 1epoch.pth, "
+                       r"2epoch.pth, latest.pth, valid.loss.best.pth\); train first, or choose"):
+        espnet_train.find_checkpoint(tmp_path, "7epoch.pth")
+    for bad in ("../x.pth", "latest", "checkpoint.pth"):
+        with pytest.raises(ConfigError, match=r"give 'best' or the name of a model file"):
+            espnet_train.find_checkpoint(tmp_path, bad)

@@ -106,8 +106,8 @@ step_done() { "${py}" -m lrspeech.bin.stage_marker end --dir "${done_dir}" --nam
 # one packed model in OUT/model, trained through cmd.sh; AFTER: the steps it builds on.
 train() {
     local task=$1 out=$2 epochs=$3 dirs=$4 valid=$5 lcfg=$6 tokens=$7 after=$8; shift 8
-    local config=${asr_config} ttype=${asr_token_type} enc_opt=() name d align_asr="" rest=()
-    if [ "${task}" = tts ]; then config=${tts_config}; ttype=${tts_token_type}; fi
+    local config=${asr_config} ttype=${asr_token_type} infer=${asr_inference_model} enc_opt=() name d align_asr="" rest=()
+    if [ "${task}" = tts ]; then config=${tts_config}; ttype=${tts_token_type}; infer=${tts_inference_model}; fi
     # A duration TTS (--align_asr MODEL, from tts_align_opts) trains on that ASR's CTC durations
     # of its data: the align step before it (lrspeech.bin.ctc_align), into OUT_durations.
     while [ $# -gt 0 ]; do
@@ -120,6 +120,8 @@ train() {
     fi
     # An ASR head on the speech encoder trains on its features, cached next to each data dir.
     [ "${task}" = asr ] && [ "${speech_encoder}" != none ] && enc_opt=(--speech_encoder "${speech_encoder}")
+    # The model packed (--inference_model) is an input too: a new choice redoes the step.
+    set -- --inference_model "${infer}" "$@"
     local inputs=("${config}" "value:epochs=${epochs}" "${tokens}" "${lcfg}" "${enc_opt[@]}" "$@")
     for d in ${dirs} "${valid}"; do inputs+=("${d}/wav.scp" "${d}/text" "${d}/utt2spk"); done
     name=$(key train "${out}")
