@@ -201,7 +201,7 @@ class Setting:
     seed: int
     speech_encoder: str
     align_min_score: str
-    inference_model: Tuple[str, str] = ("best", "latest.pth")  # the ASR's, the TTS's
+    inference_model: Tuple[str, str]  # the ASR's and the TTS's (lr.sh's *_inference_model)
     types_from: Optional[Path] = None  # the recipe whose fine-tuned models give the token types
 
     @classmethod

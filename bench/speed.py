@@ -254,12 +254,15 @@ def train_model_cmd(task: str, config: Path, train: Path, valid: Path, lang: Pat
     """Bash lines that call the recipe's own train() (egs/TEMPLATE/lr1/steps.sh, sourced, with
     lr.sh's settings for one process on CPU): its step marker, utils/run.pl, then
     lrspeech.bin.train_model. The marker dir is fresh and --force is on, so every call trains."""
+    from lrspeech.pipeline.training import INFERENCE_MODEL
+
     settings = {"py": sys.executable, "lr_root": REPO, "force": "true", "dry_run": "false",
                 "done_dir": out.parent / f".steps_{out.name}", "train_cmd": RUN_PL, "ngpu": 0,
                 "num_nodes": 1, "train_nproc": 1, "seed": seed, "train_args": "",
                 "speech_encoder": "none", "asr_config": config, "tts_config": config,
                 "asr_token_type": "char", "tts_token_type": "char",
-                "asr_inference_model": "best", "tts_inference_model": "latest.pth"}
+                "asr_inference_model": INFERENCE_MODEL["asr"],
+                "tts_inference_model": INFERENCE_MODEL["tts"]}
     return "\n".join([*(f"{k}={shlex.quote(str(v))}" for k, v in settings.items()),
                       cmd(".", REPO / "utils" / "log.sh"), cmd(".", STEPS_SH),
                       cmd("train", task, out, epochs, train, valid, lang, tokens, "", *extra)])

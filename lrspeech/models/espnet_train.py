@@ -347,9 +347,9 @@ def find_checkpoint(exp_dir: PathLike, inference_model: Optional[str] = None) ->
     itself when that is 1), valid.loss.best, another *.best, or the last epoch.
     """
     exp_dir = Path(exp_dir)
-    if inference_model not in (None, BEST):
-        check_inference_model(str(inference_model))
-        path = exp_dir / str(inference_model)
+    if inference_model is not None and inference_model != BEST:
+        check_inference_model(inference_model)
+        path = exp_dir / inference_model
         if path.exists():
             return path.resolve()
         have = sorted(p.name for p in exp_dir.glob("*.pth") if p.name != "checkpoint.pth")

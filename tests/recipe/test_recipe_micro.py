@@ -96,9 +96,9 @@ def test_every_stage_output_is_well_formed(recipe: Path) -> None:
             # lr.sh's defaults: a TTS packs its last epoch, an ASR its best on dev
             rule = meta["checkpoint"]["inference_model"]
             assert rule == {"asr": "best", "tts": "latest.pth"}[task]
-            exp_dir = recipe / "exp" / stage / task / "exp"
             if task == "tts":
-                assert meta["checkpoint"]["file"] == (exp_dir / "latest.pth").resolve().name
+                latest = recipe / "exp" / stage / task / "exp" / "latest.pth"
+                assert meta["checkpoint"]["file"] == latest.resolve().name
     tts_meta = json.loads((recipe / "exp" / "kd" / "tts" / "model" / "meta.json").read_text())
     assert tts_meta["target_speaker"] == "sw_35d" and "sw_35d" in tts_meta["speakers"]
     assert tts_meta["init"] == "exp/dt/round1/tts/model"  # the student starts from its teacher
