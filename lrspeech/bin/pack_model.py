@@ -4,8 +4,9 @@ Usage: python -m lrspeech.bin.pack_model --exp_dir exp/finetune/tts/exp --out_di
     --lang_config conf/lang.yaml --token_type phn --spk2sid dump/token/spk2sid \
     --target_speaker sw_35d
 
-Without --checkpoint the exp dir's best model is packed (valid.loss.best.pth, another
-*.best.pth, or the last epoch). Paths in config.yaml become relative to the packed dir.
+Without --checkpoint the model the recipe would pack for the exp dir's task is packed: a TTS's
+last epoch (latest.pth), an ASR's or LM's best (valid.loss.ave.pth, valid.loss.best.pth,
+another *.best.pth, or the last epoch). Paths in config.yaml become relative to the packed dir.
 """
 
 import argparse
@@ -24,7 +25,7 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--exp_dir", type=Path, required=True,
                    help="ESPnet exp dir (with config.yaml), or a config.yaml")
     p.add_argument("--checkpoint", type=Path, default=None,
-                   help="model .pth (default: the exp dir's best)")
+                   help="model .pth (default: a TTS's latest.pth, an ASR's or LM's best)")
     p.add_argument("--out_dir", type=Path, required=True, help="packed model dir to write")
     p.add_argument("--lang_config", type=Path, default=None,
                    help="the language's lang.yaml (needed to synthesize raw text)")

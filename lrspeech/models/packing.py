@@ -31,6 +31,7 @@ import yaml
 
 from lrspeech.data.atomic import atomic_dir
 from lrspeech.errors import LrspeechError
+from lrspeech.models import tasks
 from lrspeech.models.speakers import SpeakerError, SpeakerTable, read_speaker_embeddings
 from lrspeech.models.tasks import register_models
 from lrspeech.text.lang import LangConfig
@@ -101,16 +102,11 @@ def read_yaml(path: Path) -> Dict:
 
 
 def task_of(config: Mapping, where: str) -> str:
-    """'tts' for a config with a `tts:` model, 'asr' for one with an `encoder:`, 'lm' for one
-    with an `lm:`."""
-    if config.get("tts") is not None:
-        return "tts"
-    if config.get("encoder") is not None:
-        return "asr"
-    if config.get("lm") is not None:
-        return "lm"
-    raise PackError(f"{where}: none of `tts:`, `encoder:`, `lm:` set; not an ESPnet TTS, ASR "
-                    "or LM config")
+    """lrspeech.models.tasks.task_of, its error a PackError."""
+    try:
+        return tasks.task_of(config, where)
+    except tasks.ConfigError as err:
+        raise PackError(str(err)) from err
 
 
 def sample_rate_of(config: Mapping) -> int:
@@ -151,7 +147,8 @@ def pack_model(
 ) -> Path:
     """Pack an ESPnet exp dir (or config.yaml + checkpoint) into `out_dir`; return it.
 
-    `checkpoint` None picks the exp dir's best (lrspeech.models.espnet_train.find_checkpoint).
+    `checkpoint` None picks the model the task packs by default (a TTS its last epoch, an ASR
+    or LM its best: lrspeech.models.espnet_train.find_checkpoint).
     `meta` gives `task`, `token_type`, `target_speaker`, `speakers` (name -> sid), ...;
     missing `task`/`token_type` are read from the config. `speaker_embeddings` is an .npz of
     speaker name -> embedding for models with `spk_embed_dim`. `config_updates` replaces

@@ -81,6 +81,19 @@ def read_config(path: Path) -> Dict:
     return config
 
 
+def task_of(config: Mapping, where: str) -> str:
+    """'tts' for a config with a `tts:` model, 'asr' for one with an `encoder:`, 'lm' for one
+    with an `lm:`."""
+    if config.get("tts") is not None:
+        return "tts"
+    if config.get("encoder") is not None:
+        return "asr"
+    if config.get("lm") is not None:
+        return "lm"
+    raise ConfigError(f"{where}: none of `tts:`, `encoder:`, `lm:` set; not an ESPnet TTS, ASR "
+                      "or LM config")
+
+
 def check_config(task: str, path: Path) -> Dict:
     """Check the model names in a training config against ESPnet's registries; return it."""
     config = read_config(path)

@@ -58,11 +58,7 @@ logger = logging.getLogger(__name__)
 DURATION_MODELS = ("fastspeech", "fastspeech2")
 WHISPER = "whisper_ct2"  # lrspeech.models.whisper_frontend's name in ESPnet's frontend_choices
 DEFAULT_ENCODER = "whisper-base"
-# The model each task packs by default (espnet_train.find_checkpoint). A TTS packs its last epoch:
-# on 99 Suba dev clips, the validation loss of FastSpeech2 is flat and noisy (1.89-2.03 over a
-# student's 8 epochs) and its best kept epoch 1 or 2 in 5 of 10 trainings, which the judge read
-# 4.6-19.4 points worse than the last (docs/benchmarks.md). An ASR packs its best on dev.
-INFERENCE_MODEL = {"asr": espnet_train.BEST, "tts": espnet_train.LATEST}
+INFERENCE_MODEL = espnet_train.INFERENCE_MODEL  # the model each task packs by default
 PREPARED_JSON = "prepared.json"
 # What a step writes into out_dir (and older versions wrote): removed before it is redone.
 STEP_OUTPUTS = ("data", "dump", "stats", "exp", "model", "short_clips", "fastspeech2", "text",
@@ -160,7 +156,8 @@ class TrainStep:
 
 
 def init_checkpoint(init: Path) -> Path:
-    """The .pth file behind `init`: itself, a packed dir's model.pth, or an exp dir's best."""
+    """The .pth file behind `init`: itself, a packed dir's model.pth, or an exp dir's model
+    (its task's default: espnet_train.find_checkpoint)."""
     init = Path(init)
     if init.is_file():
         return init

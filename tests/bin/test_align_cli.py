@@ -11,12 +11,14 @@ import pytest
 import soundfile as sf
 import yaml
 
-from lrspeech.bin import ctc_align, segment_data_dir, train_model
+from lrspeech.bin import ctc_align, pack_model, segment_data_dir, train_model
 from lrspeech.data.audio import load_audio
 from lrspeech.data.datadir import DataDir
 from lrspeech.data.kaldi_files import read_scores
 from lrspeech.data.validate import validate_data_dir
+from lrspeech.models.espnet_train import TrainedExp
 from lrspeech.pipeline.duration_files import read_durations, read_token_file
+from lrspeech.pipeline.training import init_checkpoint
 
 TESTS = Path(__file__).resolve().parents[1]
 REPO = TESTS.parent
@@ -209,6 +211,12 @@ def test_train_model_packs_the_last_epoch_and_repacks_another_without_training(
     packed("2epoch.pth")  # a TTS's default: latest.pth
     assert json.loads((out / "model" / "meta.json").read_text())["checkpoint"][
         "inference_model"] == "latest.pth"
+    # Everything else that takes a TTS exp dir without naming a model uses the same epoch.
+    assert TrainedExp.load(out / "exp").checkpoint.name == "2epoch.pth"
+    assert init_checkpoint(out / "exp").name == "2epoch.pth"
+    assert pack_model.main(["--exp_dir", str(out / "exp"), "--out_dir", str(tmp_path / "p")]) == 0
+    have, want = torch.load(tmp_path / "p" / "model.pth"), torch.load(out / "exp" / "2epoch.pth")
+    assert all(torch.equal(have[k], want[k]) for k in want)
     trained = (out / "exp" / "2epoch.pth").stat().st_mtime_ns
     best = (out / "exp" / "valid.loss.best.pth").resolve().name
     assert train_model.main([*argv[:argv.index("--")], "--inference_model",

@@ -182,3 +182,25 @@ def test_inference_model_names_the_file_as_espnet_recipes_do(tmp_path):
     for bad in ("../x.pth", "latest", "checkpoint.pth"):
         with pytest.raises(ConfigError, match=r"give 'best' or the name of a model file"):
             espnet_train.find_checkpoint(tmp_path, bad)
+
+
+@pytest.mark.parametrize("config,expect", [({"tts": "fastspeech2"}, "2epoch.pth"),
+                                           ({"encoder": "conformer"}, "valid.loss.best.pth"),
+                                           ({"lm": "transformer"}, "valid.loss.best.pth")])
+def test_without_inference_model_an_exp_dir_gives_its_tasks_model(tmp_path, config, expect):
+    for name in ("1epoch.pth", "2epoch.pth"):
+        (tmp_path / name).write_bytes(b"x")
+    (tmp_path / "valid.loss.best.pth").symlink_to("1epoch.pth")
+    (tmp_path / "latest.pth").symlink_to("2epoch.pth")
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    want = (tmp_path / expect).resolve()
+    assert espnet_train.find_checkpoint(tmp_path) == want
+    assert espnet_train.default_inference_model(tmp_path) == (
+        "latest.pth" if "tts" in config else "best")
+
+
+def test_without_inference_model_an_unknown_config_is_named(tmp_path):
+    (tmp_path / "1epoch.pth").write_bytes(b"x")
+    (tmp_path / "config.yaml").write_text("batch_size: 2\n")
+    with pytest.raises(ConfigError, match=r"config.yaml: none of `tts:`, `encoder:`, `lm:` set"):
+        espnet_train.find_checkpoint(tmp_path)
