@@ -28,6 +28,8 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--vocoder", default="auto",
                    help="auto (HiFi-GAN for a TTS on its features, else Griffin-Lim) | "
                    "griffin_lim | hifigan_universal[:<generator .pth.tar>]")
+    p.add_argument("--postfilter", default="auto",
+                   help="auto (gv when the model dir has gv.npz) | gv[:STRENGTH] | none")
     p.add_argument("--vocoder_config", default=None, help="GAN vocoder config.yaml")
     p.add_argument("--vocoder_file", default=None,
                    help="GAN vocoder checkpoint (default: Griffin-Lim)")
@@ -39,7 +41,7 @@ def get_parser() -> argparse.ArgumentParser:
 
 def speak(model_dir: Path, text: str, out: Path, speaker: str = "target",
           vocoder_config: Optional[str] = None, vocoder_file: Optional[str] = None,
-          min_seconds: float = 0.1, vocoder: str = "auto") -> float:
+          min_seconds: float = 0.1, vocoder: str = "auto", postfilter: str = "auto") -> float:
     """Write `text` spoken by the model to `out`; return its duration in seconds."""
     from lrspeech.data.datadir import DataDir
     from lrspeech.models.synthesis import TtsOptions, synthesize_text_dir
@@ -47,7 +49,8 @@ def speak(model_dir: Path, text: str, out: Path, speaker: str = "target",
     if not text.strip():
         raise InputError("--text is empty; give a sentence to speak")
     options = TtsOptions(speaker=speaker, vocoder=vocoder, vocoder_config=vocoder_config,
-                         vocoder_file=vocoder_file, min_seconds=min_seconds)
+                         vocoder_file=vocoder_file, min_seconds=min_seconds,
+                         postfilter=postfilter)
     with tempfile.TemporaryDirectory() as tmp:
         DataDir(text={"utt": text}).save(Path(tmp) / "text")
         result = synthesize_text_dir(model_dir, Path(tmp) / "text", Path(tmp) / "out", options)
@@ -68,7 +71,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     a = get_parser().parse_args(argv)
     try:
         seconds = speak(a.model_dir, a.text, a.out, a.speaker, a.vocoder_config, a.vocoder_file,
-                        a.min_seconds, a.vocoder)
+                        a.min_seconds, a.vocoder, a.postfilter)
     except (LrspeechError, OSError) as err:
         print(f"synthesize: error: {err}", file=sys.stderr)
         return 1

@@ -78,6 +78,10 @@ def get_parser() -> argparse.ArgumentParser:
                         "(the last epoch), <N>epoch.pth, valid.loss.best.pth, ..., or 'best' "
                         "(valid.loss.ave, else valid.loss.best); default: latest.pth for a tts, "
                         "best for an asr")
+    p.add_argument("--gv_data", type=Path, nargs="+", default=None,
+                   help="tts: data dirs with the target speaker's real recordings; their global "
+                        "variance is packed as gv.npz for the synthesis post-filter "
+                        "(lrspeech.models.postfilter); only --target_speaker's utterances count")
     return p
 
 
@@ -111,6 +115,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         extra_args=extra,
         encoder_spec=a.speech_encoder,
         inference_model=a.inference_model,
+        gv_data=a.gv_data,
     )
     try:
         packed = run_step(step)

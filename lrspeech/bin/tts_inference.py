@@ -8,7 +8,9 @@ speaker's name; `target` is resolved through the model's meta.json). The wavefor
 `--vocoder`: `auto` (the default: the universal HiFi-GAN for a TTS trained on its features,
 conf/tts/fastspeech2_hifigan.yaml, else Griffin-Lim), `griffin_lim`, `hifigan_universal` (an
 error for a TTS on other features), or `--vocoder_file` with an ESPnet GAN-TTS checkpoint
-(joint_text2wav, with `--vocoder_config`) or a ParallelWaveGAN .pkl.
+(joint_text2wav, with `--vocoder_config`) or a ParallelWaveGAN .pkl. `--postfilter` (default
+auto: `gv` when the model dir has `gv.npz`) gives the features the vocoder reads the speaker's
+global variance (lrspeech.models.postfilter); the features written are the TTS's own.
 For distillation: `--write_attention` (`att_ws/<utt>.npy`, decoder steps x (tokens + <eos>)),
 `--write_durations` (`durations`, ESPnet format, in feature frames, summing to each
 utterance's frame count), `--write_feats` (`feats/<utt>.npy` + `feats.scp`);
@@ -50,6 +52,9 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--vocoder_config", type=Path, default=None, help="GAN vocoder config.yaml")
     p.add_argument("--vocoder_file", type=Path, default=None,
                    help="GAN vocoder checkpoint (.pth from ESPnet GAN-TTS, or .pkl)")
+    p.add_argument("--postfilter", default="auto",
+                   help="auto (gv when the model dir has gv.npz) | gv[:STRENGTH] | none: the "
+                        "global-variance post-filter on the features the vocoder reads")
     p.add_argument("--no_vocoder", action="store_true", help="write features only")
     p.add_argument("--write_attention", action="store_true", help="att_ws/<utt>.npy")
     p.add_argument("--write_durations", action="store_true", help="durations file")
@@ -92,7 +97,7 @@ def _options(a: argparse.Namespace) -> Any:
         speaker=a.speaker, vocoder=None if a.no_vocoder else a.vocoder,
         vocoder_config=str(a.vocoder_config) if a.vocoder_config else None,
         vocoder_file=str(a.vocoder_file) if a.vocoder_file else None,
-        write_attention=a.write_attention or a.attention_scores,
+        postfilter=a.postfilter, write_attention=a.write_attention or a.attention_scores,
         write_durations=a.write_durations, write_feats=a.write_feats,
         teacher_forcing=a.teacher_forcing,
         speech_dir=str(a.speech_dir) if a.speech_dir else None, tokenized=a.tokenized,

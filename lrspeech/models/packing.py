@@ -32,6 +32,17 @@ import yaml
 from lrspeech.data.atomic import atomic_dir
 from lrspeech.errors import LrspeechError
 from lrspeech.models import tasks
+from lrspeech.models.postfilter import (
+    AUTO,
+    GV,
+    GV_FILE,
+    NONE,
+    GvStats,
+    GvVocoder,
+    PostfilterError,
+    check_features,
+    parse_postfilter,
+)
 from lrspeech.models.speakers import SpeakerError, SpeakerTable, read_speaker_embeddings
 from lrspeech.models.tasks import register_models
 from lrspeech.text.lang import LangConfig
@@ -144,6 +155,7 @@ def pack_model(
     meta: Optional[Mapping[str, Any]] = None,
     speaker_embeddings: Optional[PathLike] = None,
     config_updates: Optional[Mapping[str, Any]] = None,
+    gv_stats: Optional[PathLike] = None,
 ) -> Path:
     """Pack an ESPnet exp dir (or config.yaml + checkpoint) into `out_dir`; return it.
 
@@ -154,6 +166,8 @@ def pack_model(
     speaker name -> embedding for models with `spk_embed_dim`. `config_updates` replaces
     top-level keys of the packed config (e.g. an ASR head trained on cached encoder features
     gets the `whisper_ct2` frontend that computes them from audio, and no `input_size`).
+    `gv_stats` (a TTS's) is the speaker's global variance (lrspeech.models.postfilter), packed
+    as `gv.npz`.
     """
     config_path, checkpoint_path = _locate(Path(exp_dir_or_config), checkpoint)
     config = read_yaml(config_path)
@@ -170,6 +184,9 @@ def pack_model(
             shutil.copyfile(_checked_lang(Path(lang_config)), tmp / LANG)
         if speaker_embeddings is not None:
             shutil.copyfile(speaker_embeddings, tmp / SPEMBS)
+        if gv_stats is not None:
+            _check_gv(Path(gv_stats), config, str(config_path))
+            shutil.copyfile(gv_stats, tmp / GV_FILE)
         _warn_outside_paths(packed, config_path)
         (tmp / CONFIG).write_text(yaml.safe_dump(packed, sort_keys=False, allow_unicode=True),
                                   encoding="utf-8")
@@ -249,6 +266,15 @@ def _check_speakers(config: Mapping, meta: Mapping[str, Any], where: str,
         logger.warning("%s: multi-speaker model (spks=%s) packed without a speaker map; "
                        "speakers cannot be named at synthesis; pack with the training spk2sid "
                        "(meta speakers=..., or --spk2sid)", where, spks)
+
+
+def _check_gv(path: Path, config: Mapping, where: str) -> None:
+    if task_of(config, where) != "tts":
+        raise PackError(f"{path}: GV statistics are a TTS's; {where} is not a TTS config")
+    try:
+        check_features(GvStats.load(path), config, where)
+    except PostfilterError as err:
+        raise PackError(str(err)) from err
 
 
 def _check_out_dir(out_dir: Path) -> None:
@@ -489,6 +515,7 @@ def load_tts(
     vocoder: Optional[str] = "griffin_lim",
     vocoder_config: Optional[PathLike] = None,
     vocoder_file: Optional[PathLike] = None,
+    postfilter: Optional[str] = AUTO,
     **kw: Any,
 ) -> Any:
     """ESPnet `Text2Speech` for a packed TTS dir; `kw` go to Text2Speech.
@@ -499,6 +526,9 @@ def load_tts(
     (features only: Text2Speech otherwise runs Griffin-Lim on every call). `vocoder_file`
     selects a GAN vocoder: an ESPnet GAN-TTS checkpoint (.pth, with its config.yaml as
     `vocoder_config`) or a ParallelWaveGAN .pkl (needs the parallel_wavegan package).
+    `postfilter` (lrspeech.models.postfilter.parse_postfilter) filters the features on their
+    way to the vocoder: "gv[:strength]" (the dir's gv.npz; an error without it), "auto" (gv
+    when the dir has gv.npz, else none) or "none".
     """
     from espnet2.bin.tts_inference import Text2Speech
 
@@ -526,7 +556,40 @@ def load_tts(
         t2s.vocoder = hifigan_for(t2s, path, model_dir)
     elif kind == "none":
         t2s.vocoder = None
+    if t2s.vocoder is not None:
+        t2s.vocoder = _postfiltered(t2s.vocoder, postfilter, model_dir, config_of(t2s))
     return t2s  # griffin_lim: Text2Speech's own (parse_spec refused any other name)
+
+
+def config_of(t2s: Any) -> Dict[str, Any]:
+    """The feature settings of a loaded Text2Speech, as its config.yaml states them."""
+    return {"feats_extract": t2s.train_args.feats_extract,
+            "feats_extract_conf": t2s.train_args.feats_extract_conf}
+
+
+def _postfiltered(vocoder: Any, spec: Optional[str], model_dir: Path,
+                  config: Mapping[str, Any]) -> Any:
+    """`vocoder` behind the post-filter `spec` asks for (itself for none)."""
+    try:
+        name, strength = parse_postfilter(spec)
+    except PostfilterError as err:
+        raise PackError(str(err)) from err
+    path = model_dir / GV_FILE
+    if name == NONE or (name == AUTO and not path.is_file()):
+        return vocoder
+    if not path.is_file():
+        raise PackError(f"{model_dir}: --postfilter {spec} needs {GV_FILE}, the speaker's "
+                        "global variance; write it with python -m lrspeech.bin.gv_stats "
+                        f"--model_dir {model_dir} --data_dir <the speaker's recordings>, or "
+                        "use --postfilter none")
+    stats = GvStats.load(path)
+    try:
+        check_features(stats, config, str(path))
+    except PostfilterError as err:
+        raise PackError(str(err)) from err
+    logger.info("%s: GV post-filter (strength %g, measured on %d real utterances)", model_dir,
+                strength, stats.n_utts)
+    return GvVocoder(vocoder, stats, strength if name == GV else 1.0)
 
 
 def _fbank(t2s: Any) -> Dict[str, Any]:

@@ -55,6 +55,7 @@ class TtsOptions:
     vocoder: Optional[str] = "auto"  # lrspeech.models.vocoder.parse_spec
     vocoder_config: Optional[str] = None
     vocoder_file: Optional[str] = None
+    postfilter: Optional[str] = "auto"  # lrspeech.models.postfilter.parse_postfilter
     write_attention: bool = False
     write_durations: bool = False
     write_feats: bool = False
@@ -124,7 +125,8 @@ class Synthesizer:
         self.t2s = packing.load_tts(
             self.model_dir, device=options.device, vocoder=options.vocoder,
             vocoder_config=options.vocoder_config, vocoder_file=options.vocoder_file,
-            use_teacher_forcing=options.teacher_forcing, always_fix_seed=True, seed=options.seed,
+            postfilter=options.postfilter, use_teacher_forcing=options.teacher_forcing,
+            always_fix_seed=True, seed=options.seed,
             threshold=options.threshold, minlenratio=options.minlenratio,
             maxlenratio=options.maxlenratio)
         self.fs = int(self.t2s.fs or packing.model_sample_rate(self.t2s, self.meta))

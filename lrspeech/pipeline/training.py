@@ -33,6 +33,7 @@ import hashlib
 import json
 import logging
 import shutil
+import tempfile
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -87,6 +88,9 @@ class TrainStep:
     extra_args: List[str] = field(default_factory=list)
     encoder_spec: Optional[str] = None  # asr: overrides the config's frontend_conf.speech_encoder
     inference_model: Optional[str] = None  # the exp dir's model to pack (None: INFERENCE_MODEL)
+    # tts: data dirs of the target speaker's real recordings; their global variance is packed
+    # (gv.npz, lrspeech.models.postfilter). Packing only, like inference_model.
+    gv_data: Optional[List[Path]] = None
 
     @property
     def is_duration_tts(self) -> bool:
@@ -105,6 +109,9 @@ class TrainStep:
         """Refuse a duration-based TTS without durations, durations for any other model, and
         an inference_model that cannot name a model file."""
         espnet_train.check_inference_model(self.checkpoint_rule)
+        if self.gv_data and self.task != "tts":
+            raise InputError(f"--gv_data {' '.join(map(str, self.gv_data))}: the global "
+                             "variance is a TTS's; drop it for an asr")
         if self.is_duration_tts and self.durations is None:
             raise InputError(
                 f"{self.config} trains on durations ({read_config(self.config)['tts']}); give "
@@ -343,8 +350,23 @@ def run_step(step: TrainStep) -> Path:
     meta = _meta(step, step.out_dir / "dump" / "train")
     checkpoint = espnet_train.find_checkpoint(exp, step.checkpoint_rule)
     meta["checkpoint"] = {"inference_model": step.checkpoint_rule, "file": checkpoint.name}
-    return pack_model(exp, checkpoint, step.out_dir / "model", lang_config=step.lang_config,
-                      meta=meta, config_updates=_frontend_for_audio(step, meta))
+    with tempfile.TemporaryDirectory(dir=step.out_dir) as tmp:
+        gv = _gv_stats(step, exp, Path(tmp)) if step.gv_data else None
+        return pack_model(exp, checkpoint, step.out_dir / "model", lang_config=step.lang_config,
+                          meta=meta, config_updates=_frontend_for_audio(step, meta),
+                          gv_stats=gv)
+
+
+def _gv_stats(step: TrainStep, exp: Path, tmp: Path) -> Path:
+    """The target speaker's global variance in step.gv_data, in the exp's features."""
+    from lrspeech.models.postfilter import GV_FILE, gv_of_data_dirs
+
+    stats = gv_of_data_dirs(step.gv_data or [], read_config(exp / "config.yaml"),
+                            speaker=step.target_speaker)
+    stats.save(tmp / GV_FILE)
+    logger.info("%s: global variance of %d real utterances (%d frames) of %s", step.out_dir,
+                stats.n_utts, stats.n_frames, step.target_speaker or "every speaker")
+    return tmp / GV_FILE
 
 
 def prepared(step: TrainStep) -> Tuple[List[str], Path]:
@@ -386,7 +408,8 @@ def step_inputs(step: TrainStep) -> Dict[str, Any]:
                   for name in ("durations", "tokens")]
     checksums = {str(p): _sha256(Path(p)) for p in paths if p is not None}
     options = asdict(step)
-    del options["inference_model"]  # packing only: a new choice repacks, the training stays
+    for packing_only in ("inference_model", "gv_data"):  # a new choice repacks, the training stays
+        del options[packing_only]
     return {"options": json.loads(json.dumps(options, default=str)), "files": checksums}
 
 

@@ -17,6 +17,7 @@ from lrspeech.data.datadir import DataDir
 from lrspeech.data.kaldi_files import read_scores
 from lrspeech.data.validate import validate_data_dir
 from lrspeech.models.espnet_train import TrainedExp
+from lrspeech.models.postfilter import GvStats
 from lrspeech.pipeline.duration_files import read_durations, read_token_file
 from lrspeech.pipeline.training import init_checkpoint
 
@@ -218,11 +219,15 @@ def test_train_model_packs_the_last_epoch_and_repacks_another_without_training(
     have, want = torch.load(tmp_path / "p" / "model.pth"), torch.load(out / "exp" / "2epoch.pth")
     assert all(torch.equal(have[k], want[k]) for k in want)
     trained = (out / "exp" / "2epoch.pth").stat().st_mtime_ns
+    assert not (out / "model" / "gv.npz").exists()
     best = (out / "exp" / "valid.loss.best.pth").resolve().name
     assert train_model.main([*argv[:argv.index("--")], "--inference_model",
-                             "valid.loss.best.pth", *argv[argv.index("--"):]]) == 0
+                             "valid.loss.best.pth", "--gv_data", str(fs2_inputs["train"]),
+                             *argv[argv.index("--"):]]) == 0
     packed(best)
     assert (out / "exp" / "2epoch.pth").stat().st_mtime_ns == trained  # not trained again
+    # --gv_data packs the global variance of those recordings (5 train clips) for synthesis
+    assert GvStats.load(out / "model" / "gv.npz").n_utts == 5
     capsys.readouterr()
     assert train_model.main([*argv[:argv.index("--")], "--inference_model", "7epoch.pth",
                              *argv[argv.index("--"):]]) == 1

@@ -18,6 +18,7 @@ from typing import Dict, List, Optional, Set, Tuple
 import pytest
 
 from lrspeech.data.validate import validate_data_dir
+from lrspeech.models.postfilter import GvStats
 
 REPO = Path(__file__).resolve().parents[2]
 FAULT_TTS = Path(__file__).resolve().parent / "fault_tts"  # sitecustomize: TTS cut short
@@ -99,6 +100,13 @@ def test_every_stage_output_is_well_formed(recipe: Path) -> None:
             if task == "tts":
                 latest = recipe / "exp" / stage / task / "exp" / "latest.pth"
                 assert meta["checkpoint"]["file"] == latest.resolve().name
+                # --tts_postfilter gv (default): every target-speaker TTS packs the speaker's
+                # global variance, measured on the 5 paired clips; the pretrained one has none
+                gv = recipe / "exp" / stage / task / "model" / "gv.npz"
+                if stage == "pretrain":
+                    assert not gv.exists()
+                else:
+                    assert GvStats.load(gv).n_utts == 5
     tts_meta = json.loads((recipe / "exp" / "kd" / "tts" / "model" / "meta.json").read_text())
     assert tts_meta["target_speaker"] == "sw_35d" and "sw_35d" in tts_meta["speakers"]
     assert tts_meta["init"] == "exp/dt/round1/tts/model"  # the student starts from its teacher

@@ -36,6 +36,7 @@ resolve_defaults() {
     check_choice kd_tts_real "${kd_tts_real}" paired labelled
     check_choice pack "${pack}" best final
     check_choice digits "${digits}" drop keep
+    check_choice tts_postfilter "${tts_postfilter}" gv none
     if [ "${dt_asr_synth_ratio}" != all ]; then
         [[ "${dt_asr_synth_ratio}" =~ ^(0|0?\.[0-9]+)$ ]] \
             || die "--dt_asr_synth_ratio must be all or a share in [0, 1), not '${dt_asr_synth_ratio}'"
@@ -156,6 +157,9 @@ train() {
 }
 # Options a TTS training needs to get durations from an ASR (ctc path) or none (attention path).
 tts_align_opts() { [ "${tts_align}" = ctc ] && echo "--align_asr $1"; return 0; }
+# Options that make a target-speaker TTS pack the speaker's global variance (--tts_postfilter gv):
+# measured on the target speaker's utterances of the paired data (lrspeech.models.postfilter).
+gv_opts() { [ "${tts_postfilter}" = gv ] && echo "--gv_data ${paired_dirs}"; return 0; }
 
 # align ASR_MODEL OUT "TRAIN_DIRS" VALID TTS_CONFIG LANG_CONFIG TOKENS "AFTER": the ASR's CTC
 # durations of a TTS's training data (lrspeech.bin.ctc_align; pairs scoring below
