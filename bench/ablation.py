@@ -489,6 +489,9 @@ def evaluate(stage_dir: Path, label: str, judge: Path, work: Path, dev: Path, mo
     tasks = ("asr",) if asr_only else ("asr", "tts")
     models = " ".join([str((stage_dir / t / "model" / "model.pth").stat().st_mtime)
                        for t in tasks] + [str(dev)] + ([] if asr_only else [str(judge)]) + [*lm])
+    gv = stage_dir / "tts" / "model" / "gv.npz"  # the post-filter's statistics, when packed
+    if not asr_only and gv.is_file():
+        models += f" gv:{gv.stat().st_mtime}"
     if not (js.exists() and stamp.exists() and stamp.read_text() == models):
         out.parent.mkdir(parents=True, exist_ok=True)
         what = ["--asr_only"] if asr_only else [
