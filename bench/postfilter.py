@@ -22,9 +22,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
-
-import numpy as np
+from typing import Dict, List, Optional
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -67,15 +65,14 @@ def mos_table(path: Path) -> Dict[str, Dict[str, float]]:
                 for r in csv.DictReader(f, delimiter="\t")}
 
 
-def mean_difference(a: Dict[str, float], b: Dict[str, float], seed: int = 0
-                    ) -> Tuple[float, float, float, int]:
-    """Mean of b - a over shared utterances, its 95% bootstrap interval, and the count."""
-    utts = sorted(set(a) & set(b))
-    d = np.array([b[u] - a[u] for u in utts])
-    rng = np.random.default_rng(seed)
-    means = [d[rng.integers(0, len(d), len(d))].mean() for _ in range(2000)]
-    return float(d.mean()), float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5)), \
-        len(utts)
+def mean_difference(a: Dict[str, float], b: Dict[str, float]) -> str:
+    """Mean of b - a over the shared utterances with its 95% paired bootstrap interval
+    (lrspeech.eval.significance on counts (value, 1): a ratio of sums that is the mean)."""
+    from lrspeech.eval import significance
+
+    d = significance.paired_bootstrap({u: (v, 1.0) for u, v in a.items()},
+                                      {u: (v, 1.0) for u, v in b.items()})
+    return f"{d.diff:+.2f} [{d.low:+.2f}, {d.high:+.2f}] ({d.num_utts} utts)"
 
 
 def compare(work: Path, labels: Dict[str, str]) -> Dict[str, object]:
@@ -93,8 +90,7 @@ def compare(work: Path, labels: Dict[str, str]) -> Dict[str, object]:
         a = {u: m[key] for u, m in mos["none"].items() if key in m}
         b = {u: m[key] for u, m in mos["gv"].items() if key in m}
         if a and b:
-            mean, lo, hi, n = mean_difference(a, b)
-            out[key] = f"{mean:+.2f} [{lo:+.2f}, {hi:+.2f}] ({n} utts)"
+            out[key] = mean_difference(a, b)
     return out
 
 

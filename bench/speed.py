@@ -254,7 +254,7 @@ def train_model_cmd(task: str, config: Path, train: Path, valid: Path, lang: Pat
     """Bash lines that call the recipe's own train() (egs/TEMPLATE/lr1/steps.sh, sourced, with
     lr.sh's settings for one process on CPU): its step marker, utils/run.pl, then
     lrspeech.bin.train_model. The marker dir is fresh and --force is on, so every call trains."""
-    from lrspeech.pipeline.training import INFERENCE_MODEL
+    from lrspeech.models.espnet_train import INFERENCE_MODEL
 
     settings = {"py": sys.executable, "lr_root": REPO, "force": "true", "dry_run": "false",
                 "done_dir": out.parent / f".steps_{out.name}", "train_cmd": RUN_PL, "ngpu": 0,

@@ -34,7 +34,6 @@ from lrspeech.errors import LrspeechError
 from lrspeech.models import tasks
 from lrspeech.models.postfilter import (
     AUTO,
-    GV,
     GV_FILE,
     NONE,
     GvStats,
@@ -155,7 +154,7 @@ def pack_model(
     meta: Optional[Mapping[str, Any]] = None,
     speaker_embeddings: Optional[PathLike] = None,
     config_updates: Optional[Mapping[str, Any]] = None,
-    gv_stats: Optional[PathLike] = None,
+    gv_stats: Optional[GvStats] = None,
 ) -> Path:
     """Pack an ESPnet exp dir (or config.yaml + checkpoint) into `out_dir`; return it.
 
@@ -166,7 +165,7 @@ def pack_model(
     speaker name -> embedding for models with `spk_embed_dim`. `config_updates` replaces
     top-level keys of the packed config (e.g. an ASR head trained on cached encoder features
     gets the `whisper_ct2` frontend that computes them from audio, and no `input_size`).
-    `gv_stats` (a TTS's) is the speaker's global variance (lrspeech.models.postfilter), packed
+    `gv_stats` (a TTS's) is the speaker's global variance (lrspeech.models.postfilter), saved
     as `gv.npz`.
     """
     config_path, checkpoint_path = _locate(Path(exp_dir_or_config), checkpoint)
@@ -185,8 +184,8 @@ def pack_model(
         if speaker_embeddings is not None:
             shutil.copyfile(speaker_embeddings, tmp / SPEMBS)
         if gv_stats is not None:
-            _check_gv(Path(gv_stats), config, str(config_path))
-            shutil.copyfile(gv_stats, tmp / GV_FILE)
+            _check_gv(gv_stats, config, str(config_path))
+            gv_stats.save(tmp / GV_FILE)
         _warn_outside_paths(packed, config_path)
         (tmp / CONFIG).write_text(yaml.safe_dump(packed, sort_keys=False, allow_unicode=True),
                                   encoding="utf-8")
@@ -268,11 +267,11 @@ def _check_speakers(config: Mapping, meta: Mapping[str, Any], where: str,
                        "(meta speakers=..., or --spk2sid)", where, spks)
 
 
-def _check_gv(path: Path, config: Mapping, where: str) -> None:
+def _check_gv(stats: GvStats, config: Mapping, where: str) -> None:
     if task_of(config, where) != "tts":
-        raise PackError(f"{path}: GV statistics are a TTS's; {where} is not a TTS config")
+        raise PackError(f"GV statistics are a TTS's; {where} is not a TTS config")
     try:
-        check_features(GvStats.load(path), config, where)
+        check_features(stats, config, where)
     except PostfilterError as err:
         raise PackError(str(err)) from err
 
@@ -557,11 +556,11 @@ def load_tts(
     elif kind == "none":
         t2s.vocoder = None
     if t2s.vocoder is not None:
-        t2s.vocoder = _postfiltered(t2s.vocoder, postfilter, model_dir, config_of(t2s))
+        t2s.vocoder = _postfiltered(t2s.vocoder, postfilter, model_dir, _feature_config(t2s))
     return t2s  # griffin_lim: Text2Speech's own (parse_spec refused any other name)
 
 
-def config_of(t2s: Any) -> Dict[str, Any]:
+def _feature_config(t2s: Any) -> Dict[str, Any]:
     """The feature settings of a loaded Text2Speech, as its config.yaml states them."""
     return {"feats_extract": t2s.train_args.feats_extract,
             "feats_extract_conf": t2s.train_args.feats_extract_conf}
@@ -570,26 +569,23 @@ def config_of(t2s: Any) -> Dict[str, Any]:
 def _postfiltered(vocoder: Any, spec: Optional[str], model_dir: Path,
                   config: Mapping[str, Any]) -> Any:
     """`vocoder` behind the post-filter `spec` asks for (itself for none)."""
+    path = model_dir / GV_FILE
     try:
         name, strength = parse_postfilter(spec)
-    except PostfilterError as err:
-        raise PackError(str(err)) from err
-    path = model_dir / GV_FILE
-    if name == NONE or (name == AUTO and not path.is_file()):
-        return vocoder
-    if not path.is_file():
-        raise PackError(f"{model_dir}: --postfilter {spec} needs {GV_FILE}, the speaker's "
-                        "global variance; write it with python -m lrspeech.bin.gv_stats "
-                        f"--model_dir {model_dir} --data_dir <the speaker's recordings>, or "
-                        "use --postfilter none")
-    stats = GvStats.load(path)
-    try:
+        if name == NONE or (name == AUTO and not path.is_file()):
+            return vocoder
+        if not path.is_file():
+            raise PackError(f"{model_dir}: --postfilter {spec} needs {GV_FILE}, the speaker's "
+                            "global variance; write it with python -m lrspeech.bin.gv_stats "
+                            f"--model_dir {model_dir} --data_dir <the speaker's recordings>, "
+                            "or use --postfilter none")
+        stats = GvStats.load(path)
         check_features(stats, config, str(path))
     except PostfilterError as err:
         raise PackError(str(err)) from err
     logger.info("%s: GV post-filter (strength %g, measured on %d real utterances)", model_dir,
                 strength, stats.n_utts)
-    return GvVocoder(vocoder, stats, strength if name == GV else 1.0)
+    return GvVocoder(vocoder, stats, strength)
 
 
 def _fbank(t2s: Any) -> Dict[str, Any]:

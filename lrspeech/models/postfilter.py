@@ -107,18 +107,15 @@ def measure_gv(feats: Iterable[np.ndarray], features: Mapping[str, Any]) -> GvSt
 
 def apply_gv(x: Any, gv: np.ndarray, strength: float = 1.0) -> Any:
     """`x` (frames x bins, numpy or torch) with each bin's spread over time scaled towards `gv`."""
+    import torch
+
     if x.shape[0] < MIN_FRAMES:
         return x
+    if isinstance(x, np.ndarray):
+        return apply_gv(torch.from_numpy(x), gv, strength).numpy()
     if x.shape[-1] != len(gv):
         raise PostfilterError(f"features have {x.shape[-1]} bins, the GV statistics "
                               f"{len(gv)}; measure them with this TTS's features")
-    if isinstance(x, np.ndarray):
-        mean = x.mean(axis=0, keepdims=True)
-        scale = np.clip((gv / np.maximum(x.std(axis=0), 1e-5)) ** strength,
-                        1.0 / MAX_SCALE, MAX_SCALE)
-        return (mean + (x - mean) * scale).astype(x.dtype)
-    import torch
-
     target = torch.as_tensor(gv, dtype=x.dtype, device=x.device)
     mean = x.mean(dim=0, keepdim=True)
     std = x.std(dim=0, unbiased=False).clamp_min(1e-5)

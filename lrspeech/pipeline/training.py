@@ -33,7 +33,6 @@ import hashlib
 import json
 import logging
 import shutil
-import tempfile
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -46,6 +45,7 @@ from lrspeech.data.skips import SKIPPED_JSON, Skips
 from lrspeech.errors import InputError
 from lrspeech.models import espnet_train
 from lrspeech.models.packing import pack_model
+from lrspeech.models.postfilter import GvStats, gv_of_data_dirs
 from lrspeech.models.speakers import read_spk2sid
 from lrspeech.models.tasks import read_config
 from lrspeech.models.train_lists import FEATS, write_lists
@@ -59,7 +59,6 @@ logger = logging.getLogger(__name__)
 DURATION_MODELS = ("fastspeech", "fastspeech2")
 WHISPER = "whisper_ct2"  # lrspeech.models.whisper_frontend's name in ESPnet's frontend_choices
 DEFAULT_ENCODER = "whisper-base"
-INFERENCE_MODEL = espnet_train.INFERENCE_MODEL  # the model each task packs by default
 PREPARED_JSON = "prepared.json"
 # What a step writes into out_dir (and older versions wrote): removed before it is redone.
 STEP_OUTPUTS = ("data", "dump", "stats", "exp", "model", "short_clips", "fastspeech2", "text",
@@ -87,7 +86,8 @@ class TrainStep:
     seed: int = 1
     extra_args: List[str] = field(default_factory=list)
     encoder_spec: Optional[str] = None  # asr: overrides the config's frontend_conf.speech_encoder
-    inference_model: Optional[str] = None  # the exp dir's model to pack (None: INFERENCE_MODEL)
+    # the exp dir's model to pack (None: the task's, espnet_train.INFERENCE_MODEL)
+    inference_model: Optional[str] = None
     # tts: data dirs of the target speaker's real recordings; their global variance is packed
     # (gv.npz, lrspeech.models.postfilter). Packing only, like inference_model.
     gv_data: Optional[List[Path]] = None
@@ -99,7 +99,7 @@ class TrainStep:
     @property
     def checkpoint_rule(self) -> str:
         """The inference_model this step packs: its own, else the task's default."""
-        return self.inference_model or INFERENCE_MODEL[self.task]
+        return self.inference_model or espnet_train.INFERENCE_MODEL[self.task]
 
     @property
     def splits(self) -> Dict[str, List[Path]]:
@@ -350,23 +350,18 @@ def run_step(step: TrainStep) -> Path:
     meta = _meta(step, step.out_dir / "dump" / "train")
     checkpoint = espnet_train.find_checkpoint(exp, step.checkpoint_rule)
     meta["checkpoint"] = {"inference_model": step.checkpoint_rule, "file": checkpoint.name}
-    with tempfile.TemporaryDirectory(dir=step.out_dir) as tmp:
-        gv = _gv_stats(step, exp, Path(tmp)) if step.gv_data else None
-        return pack_model(exp, checkpoint, step.out_dir / "model", lang_config=step.lang_config,
-                          meta=meta, config_updates=_frontend_for_audio(step, meta),
-                          gv_stats=gv)
+    return pack_model(exp, checkpoint, step.out_dir / "model", lang_config=step.lang_config,
+                      meta=meta, config_updates=_frontend_for_audio(step, meta),
+                      gv_stats=_gv_stats(step, exp) if step.gv_data else None)
 
 
-def _gv_stats(step: TrainStep, exp: Path, tmp: Path) -> Path:
+def _gv_stats(step: TrainStep, exp: Path) -> GvStats:
     """The target speaker's global variance in step.gv_data, in the exp's features."""
-    from lrspeech.models.postfilter import GV_FILE, gv_of_data_dirs
-
     stats = gv_of_data_dirs(step.gv_data or [], read_config(exp / "config.yaml"),
                             speaker=step.target_speaker)
-    stats.save(tmp / GV_FILE)
     logger.info("%s: global variance of %d real utterances (%d frames) of %s", step.out_dir,
                 stats.n_utts, stats.n_frames, step.target_speaker or "every speaker")
-    return tmp / GV_FILE
+    return stats
 
 
 def prepared(step: TrainStep) -> Tuple[List[str], Path]:
