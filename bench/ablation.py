@@ -78,15 +78,16 @@ TIERS = {  # tier -> (ASR config, TTS config)
 }
 PARTS = ("recipe", "baseline", "topline")  # what --train_only can name
 # The budget of the benchmark (the demo's is smaller: egs/swahili/lr1/run.sh).
-BENCH_OPTS = ["--pretrain_epochs", "8", "--finetune_epochs", "20", "--dt_rounds", "2",
+BENCH_OPTS = ["--pretrain_epochs", "8", "--finetune_epochs", "20", "--finetune_tts_epochs", "20",
+              "--dt_rounds", "2",
               "--dt_epochs", "6", "--dt_text_per_round", "100", "--kd_tts_sentences", "150",
               "--kd_epochs", "8", "--lm_epochs", "8"]
 # The recipe's micro options (as in tests/recipe), for --quick.
 QUICK_OPTS = [
     "--nj", "1", "--rich_num_utts", "40", "--rich_num_speakers", "2",
-    "--pretrain_epochs", "1", "--finetune_epochs", "2", "--dt_rounds", "1",
-    "--dt_text_per_round", "6", "--dt_epochs", "1", "--kd_tts_sentences", "6", "--kd_epochs", "1",
-    "--lm_epochs", "1", "--train_args", "--num_iters_per_epoch 3",
+    "--pretrain_epochs", "1", "--finetune_epochs", "2", "--finetune_tts_epochs", "2",
+    "--dt_rounds", "1", "--dt_text_per_round", "6", "--dt_epochs", "1", "--kd_tts_sentences", "6",
+    "--kd_epochs", "1", "--lm_epochs", "1", "--train_args", "--num_iters_per_epoch 3",
 ]
 QUICK_DATA_OPTS = "--n_paired 5 --max_text 200 --sw_synth_utts 8"
 
@@ -196,7 +197,8 @@ class Setting:
     rows: Path
     asr_config: Path
     tts_config: Path
-    epochs: int
+    epochs: int  # the ASR's (the recipe's --finetune_epochs)
+    tts_epochs: int  # the TTS's (--finetune_tts_epochs, else --finetune_epochs)
     espnet_args: Tuple[str, ...]
     seed: int
     speech_encoder: str
@@ -217,7 +219,8 @@ class Setting:
                    Path(option(opts, "asr_config", "") or REPO / "conf" / "asr" / default_asr),
                    Path(option(opts, "tts_config", "") or
                         REPO / "conf" / "tts" / "fastspeech2_tiny.yaml"),
-                   int(opt("finetune_epochs")), tuple(option(opts, "train_args", "").split()),
+                   int(opt("finetune_epochs")),
+                   int(opt("finetune_tts_epochs") or opt("finetune_epochs")), tuple(option(opts, "train_args", "").split()),
                    int(opt("seed")), encoder, opt("align_min_score"),
                    (opt("asr_inference_model"), opt("tts_inference_model")))
 
@@ -316,13 +319,13 @@ def train_tts(s: Setting, label: str, train_dirs: Sequence[Path], asr_model: Pat
     speaker = (s.tokens / "target_speaker").read_text(encoding="utf-8").strip()
     tts = TrainStep(task="tts", config=s.tts_config, train_dirs=list(train_dirs),
                     valid_dir=s.dev, lang_config=s.lang, token_list=tts_tokens,
-                    out_dir=out / "tts", epochs=s.epochs, token_type=s.token_type("tts"),
+                    out_dir=out / "tts", epochs=s.tts_epochs, token_type=s.token_type("tts"),
                     init=tts_init, spk2sid=s.tokens / "spk2sid", target_speaker=speaker,
                     durations=out / "tts_durations", seed=s.seed, extra_args=s.extra_args,
                     inference_model=s.inference_model[1])
     inputs = [s.tts_config, tts_tokens, tts_init or "scratch", s.tokens / "spk2sid", speaker,
               tts.checkpoint_rule,
-              s.epochs, s.seed, " ".join(s.extra_args), s.lang, *data]
+              s.tts_epochs, s.seed, " ".join(s.extra_args), s.lang, *data]
     bench_step(s.rows, f"{label}.tts", inputs, [out / "tts"], lambda: run_step(tts),
                [f"{label}.align"])
     return out

@@ -71,7 +71,7 @@ def recipe_opts(quick: bool, epochs: Dict[str, int], extra: Sequence[str]) -> Li
     --quick, the micro options of bench/ablation.py)."""
     opts = list(ablation.QUICK_OPTS) if quick else [
         "--pretrain_epochs", str(epochs["pretrain"]), "--finetune_epochs", str(epochs["finetune"]),
-        "--dt_epochs", str(epochs["dt"])]
+        "--finetune_tts_epochs", str(epochs["finetune"]), "--dt_epochs", str(epochs["dt"])]
     if "--dt_rounds" in opts:
         i = opts.index("--dt_rounds")
         del opts[i:i + 2]
@@ -85,7 +85,7 @@ def train_control(recipe: Path, opts: Sequence[str]) -> None:
     align and training steps, markers under exp/.done as control.align and control.tts)."""
     setting = ablation.Setting.of(recipe, recipe / "exp", opts)
     epochs = int(ablation.option(opts, "dt_epochs", ablation.recipe_options()["dt_epochs"]))
-    setting = dataclasses.replace(setting, epochs=epochs)
+    setting = dataclasses.replace(setting, epochs=epochs, tts_epochs=epochs)
     ablation.train_tts(setting, "control", [setting.paired],
                        recipe / "exp" / "dt" / "round1" / "asr" / "model",
                        recipe / "exp" / "finetune" / "tts" / "model")

@@ -118,6 +118,21 @@ def test_options_pick_the_tier_and_the_last_value_wins(abl):
         assert (abl.REPO / "conf" / "tts" / tts).is_file()
 
 
+def test_the_tts_epochs_follow_the_recipe_options(abl, tmp_path):
+    """The baseline's and topline's TTS trains as long as the recipe's fine-tuned TTS:
+    --finetune_tts_epochs, else --finetune_epochs; the ASR as long as the recipe's ASR."""
+    demo = abl.recipe_options()  # the demo budget fine-tunes the TTS longer than the ASR
+    assert int(demo["finetune_tts_epochs"]) > int(demo["finetune_epochs"])
+    s = abl.Setting.of(tmp_path, tmp_path / "rows", abl.BENCH_OPTS)
+    assert (s.epochs, s.tts_epochs) == (20, 20)  # the benchmark's own budget, not the demo's
+    s = abl.Setting.of(tmp_path, tmp_path / "rows", ["--finetune_epochs", "7"])
+    assert (s.epochs, s.tts_epochs) == (7, int(demo["finetune_tts_epochs"]))
+    s = abl.Setting.of(tmp_path, tmp_path / "rows",
+                       ["--finetune_epochs", "7", "--finetune_tts_epochs", ""])
+    assert (s.epochs, s.tts_epochs) == (7, 7)
+    assert abl.option(abl.QUICK_OPTS, "finetune_tts_epochs", "") == "2"
+
+
 def _write_row(work: Path, label: str, asr_hyps, tts_hyps, refs) -> None:
     import json
 

@@ -49,10 +49,19 @@ def test_a_bad_boolean_stops_before_any_stage(tmp_path: Path, option: str) -> No
     assert not (tmp_path / "exp").exists() and not (tmp_path / "data").exists()
 
 
+@pytest.mark.parametrize("value", ["0", "ten", "-3", "2.5"])
+def test_a_bad_tts_epoch_count_stops_before_any_stage(tmp_path: Path, value: str) -> None:
+    res = run_lr(tmp_path, "--finetune_tts_epochs", value)
+    assert res.returncode != 0
+    assert (f"--finetune_tts_epochs must be a number of epochs (or empty: --finetune_epochs), "
+            f"not '{value}'") in res.stderr
+    assert not (tmp_path / "exp").exists() and not (tmp_path / "data").exists()
+
+
 def test_good_choices_pass_the_checks(tmp_path: Path) -> None:
     """Valid choices get past the checks: stage 1 then fails on the missing local/data.sh."""
     res = run_lr(tmp_path, "--kd_student", "transformer", "--kd_student_init", "scratch",
                  "--kd_tts_real", "labelled", "--dt_asr_synth_ratio", "0.25",
-                 "--stop_stage", "1")
+                 "--finetune_tts_epochs", "40", "--stop_stage", "1")
     assert "must be" not in res.stderr
     assert "local/data.sh" in res.stderr, res.stderr[-2000:]

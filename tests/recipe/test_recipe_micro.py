@@ -28,6 +28,7 @@ MICRO = [
     "--nj", "1", "--rich_num_utts", "40", "--rich_num_speakers", "2",
     "--local_data_opts", "--n_paired 5 --max_text 200",
     "--pretrain_epochs", "1", "--finetune_epochs", "1", "--dt_rounds", "1",
+    "--finetune_tts_epochs", "",  # the TTS as long as the ASR (the demo's budget: longer)
     "--dt_text_per_round", "6", "--dt_epochs", "1", "--kd_tts_sentences", "6", "--kd_epochs", "1",
     "--dt_eval", "true",  # the per-round evaluation, which the demo's budget turns off
     "--train_args", "--num_iters_per_epoch 3",
@@ -274,6 +275,15 @@ def test_a_change_reruns_the_steps_below_it_and_only_those(recipe: Path) -> None
     # and what reads it; nothing else.
     assert would_run(recipe, "--kd_tts_real", "paired") == {
         "align.exp_kd_tts_durations", "train.exp_kd_tts", "eval.kd", "pack"}
+    # The TTS's own fine-tuning epochs (empty: --finetune_epochs, 1 here): the same number
+    # reruns nothing; another retrains the fine-tuned TTS and what it feeds, never the ASR.
+    assert would_run(recipe, "--finetune_tts_epochs", "1") == set()
+    tts_only = would_run(recipe, "--finetune_tts_epochs", "2")
+    assert {"train.exp_finetune_tts", "train.exp_dt_round1_tts", "synth.exp_kd_teacher",
+            "train.exp_kd_tts", "eval.finetune", "pack"} <= tts_only
+    assert not tts_only & {"train.exp_finetune_asr", "align.exp_finetune_tts_durations",
+                           "lm_fusion", "decode.exp_dt_round1_asr_hyp", "dt1.data",
+                           "train.exp_dt_round1_asr", "train.exp_kd_asr"}
     # Hole 3: the evaluation's options rerun the evaluations (and the packing) only.
     evals = {"eval.finetune", "eval.dt_round1", "eval.kd", "pack"}
     assert would_run(recipe, "--eval_mos", "false") == evals

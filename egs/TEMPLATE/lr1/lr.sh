@@ -59,6 +59,8 @@ tts_postfilter=gv       # gv: each TTS packs the target speaker's global varianc
                         # and packed synthesis scale the features to it (measured: DNSMOS up, docs/benchmarks.md) | none
 pretrain_epochs=8       # epochs of rich-resource pretraining
 finetune_epochs=20      # epochs of fine-tuning on the paired data
+finetune_tts_epochs=""  # epochs of the TTS's fine-tuning (empty: finetune_epochs); FastSpeech2 on a few
+                        # dozen clips keeps improving long after the ASR has peaked (docs/benchmarks.md)
 train_args=""           # extra ESPnet training arguments for every training (e.g. "--batch_bins 400000")
 synth_min_dur=0.1       # a synthesized clip shorter than this (s) is recorded as failed and left out
 # Language model of the unpaired text (stage 5): shallow fusion in CTC decoding
@@ -208,7 +210,7 @@ if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
     train asr exp/finetune/asr "${finetune_epochs}" "${paired_dirs}" "${raw}/${eval_set}" \
         "${lang_config}" "${asr_tokens}" "init_asr ${paired_steps} ${dev_step}" --init exp/finetune/asr_init.pth
     # shellcheck disable=SC2046
-    train tts exp/finetune/tts "${finetune_epochs}" "${paired_dirs}" "${raw}/${eval_set}" \
+    train tts exp/finetune/tts "${finetune_tts_epochs:-${finetune_epochs}}" "${paired_dirs}" "${raw}/${eval_set}" \
         "${lang_config}" "${tts_tokens}" "init_tts ${paired_steps} ${dev_step} train.exp_finetune_asr" \
         --init exp/finetune/tts_init.pth --spk2sid "${tok}/spk2sid" \
         --target_speaker "${target_speaker}" $(tts_align_opts exp/finetune/asr/model) $(gv_opts)

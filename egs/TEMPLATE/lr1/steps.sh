@@ -37,6 +37,8 @@ resolve_defaults() {
     check_choice pack "${pack}" best final
     check_choice digits "${digits}" drop keep
     check_choice tts_postfilter "${tts_postfilter}" gv none
+    [ -z "${finetune_tts_epochs}" ] || [[ "${finetune_tts_epochs}" =~ ^[1-9][0-9]*$ ]] \
+        || die "--finetune_tts_epochs must be a number of epochs (or empty: --finetune_epochs), not '${finetune_tts_epochs}'"
     if [ "${dt_asr_synth_ratio}" != all ]; then
         [[ "${dt_asr_synth_ratio}" =~ ^(0|0?\.[0-9]+)$ ]] \
             || die "--dt_asr_synth_ratio must be all or a share in [0, 1), not '${dt_asr_synth_ratio}'"
