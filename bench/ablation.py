@@ -220,7 +220,8 @@ class Setting:
                    Path(option(opts, "tts_config", "") or
                         REPO / "conf" / "tts" / "fastspeech2_tiny.yaml"),
                    int(opt("finetune_epochs")),
-                   int(opt("finetune_tts_epochs") or opt("finetune_epochs")), tuple(option(opts, "train_args", "").split()),
+                   int(opt("finetune_tts_epochs") or opt("finetune_epochs")),
+                   tuple(option(opts, "train_args", "").split()),
                    int(opt("seed")), encoder, opt("align_min_score"),
                    (opt("asr_inference_model"), opt("tts_inference_model")))
 
