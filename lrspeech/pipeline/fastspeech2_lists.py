@@ -15,7 +15,7 @@ import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Union
 
 from lrspeech.data.datadir import DataDir
 from lrspeech.data.skips import SKIPPED_JSON, Skips
@@ -36,6 +36,15 @@ class ListsReport:
     lists_dir: Path
     kept: List[str] = field(default_factory=list)
     left_out: Skips = field(default_factory=Skips)
+    by_alignment: Set[str] = field(default_factory=set)  # left out already by ctc_align
+
+    @property
+    def own_skips(self) -> Skips:
+        """What these lists left out beyond what the alignment step had (its skipped.json
+        counts those): the skip record of this step, so that a stage counts each clip once."""
+        keep = [u for u in self.left_out.reasons if u not in self.by_alignment]
+        return Skips(reasons={u: self.left_out.reasons[u] for u in keep},
+                     details={u: self.left_out.details[u] for u in keep})
 
     def summary(self) -> Dict[str, Any]:
         return {"lists_dir": str(self.lists_dir), "kept": len(self.kept),
@@ -136,6 +145,8 @@ def _select(dd: DataDir, align_dir: Path, durations: Mapping[str, List[int]],
     for utt in dd.audio_utt_ids:
         if utt not in durations or utt not in tokens:
             report.left_out.add(utt, NO_DURATIONS, why.get(utt, f"not in {align_dir}"))
+            if utt in why:
+                report.by_alignment.add(utt)
             continue
         reason = check_frames(utt, dd.audio_of(utt)[0], durations[utt], tokens[utt], frames)
         if reason is None:

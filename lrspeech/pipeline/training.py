@@ -268,7 +268,7 @@ def write_split_lists(step: TrainStep, split: str, spk2sid: Any) -> Tuple[Path, 
     elif step.is_duration_tts:
         report = write_fastspeech2_lists(dd, Path(step.durations) / split, lists, spk2sid,
                                          tts_config=step.config)
-        report.left_out.write(step.out_dir / "fastspeech2" / split / SKIPPED_JSON)
+        report.own_skips.write(step.out_dir / "fastspeech2" / split / SKIPPED_JSON)
         dd = restrict(dd, report.kept)
     else:
         tokens = tts_tokens(sources, cfg, step.token_type, step.token_list)

@@ -15,6 +15,7 @@ from lrspeech.bin import ctc_align, pack_model, segment_data_dir, train_model
 from lrspeech.data.audio import load_audio
 from lrspeech.data.datadir import DataDir
 from lrspeech.data.kaldi_files import read_scores
+from lrspeech.data.skips import SKIPPED_JSON, Skips, collect_counts
 from lrspeech.data.validate import validate_data_dir
 from lrspeech.models.espnet_train import TrainedExp
 from lrspeech.models.postfilter import GvStats
@@ -252,6 +253,15 @@ def test_utterances_without_durations_are_left_out_and_counted(fs2_inputs, tmp_p
     assert len(read_durations(lists / "durations")) == len(lines) - 1
     skipped = json.loads((tmp_path / "tts" / "fastspeech2" / "train" / "skipped.json").read_text())
     assert skipped["counts"] == {"no_durations": 1} and gone in skipped["utts"]
+    # One the alignment step left out (its skipped.json says so) is left out here too, and
+    # counted once in the stage: by the alignment's record, not again by the lists'.
+    Skips(reasons={gone: "low_score"}, details={gone: "low_score: -3.0 < -0.3"}).write(
+        durations / "train" / SKIPPED_JSON)
+    lists, dd = write_split_lists(step, "train", None)
+    assert gone not in dd.wav_scp
+    skipped = json.loads((tmp_path / "tts" / "fastspeech2" / "train" / "skipped.json").read_text())
+    assert skipped["counts"] == {} and skipped["skipped"] == 0
+    assert collect_counts([durations, tmp_path / "tts"]) == {"durations/train": {"low_score": 1}}
 
 
 def test_train_model_refuses_fastspeech2_without_durations(fs2_inputs, tmp_path, capsys):

@@ -58,6 +58,10 @@ def test_lists_keep_fitting_durations_and_count_the_rest(tmp_path, sw_rows, an4_
     assert report.kept == [ids[0], *ids[3:]]
     assert report.left_out.reasons == {ids[1]: "no_durations", ids[2]: "durations_mismatch"}
     assert "low_score" in report.left_out.details[ids[1]]  # ctc_align's reason, said again
+    # ... but counted once: the lists' own skip record leaves ctc_align's skips to its record
+    assert report.by_alignment == {ids[1]}
+    assert report.own_skips.reasons == {ids[2]: "durations_mismatch"}
+    assert report.own_skips.details[ids[2]] == report.left_out.details[ids[2]]
     assert "durations sum to" in report.left_out.details[ids[2]]
     lists = tmp_path / "lists"
     durations = read_durations(lists / "durations")
