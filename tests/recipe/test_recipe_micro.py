@@ -276,14 +276,16 @@ def test_a_change_reruns_the_steps_below_it_and_only_those(recipe: Path) -> None
     assert would_run(recipe, "--kd_tts_real", "paired") == {
         "align.exp_kd_tts_durations", "train.exp_kd_tts", "eval.kd", "pack"}
     # The TTS's own fine-tuning epochs (empty: --finetune_epochs, 1 here): the same number
-    # reruns nothing; another retrains the fine-tuned TTS and what it feeds, never the ASR.
+    # reruns nothing; another retrains the fine-tuned TTS and what it feeds (round 1's TTS, the
+    # speech it reads for the ASR student, the distillation), never the ASRs it does not feed.
     assert would_run(recipe, "--finetune_tts_epochs", "1") == set()
     tts_only = would_run(recipe, "--finetune_tts_epochs", "2")
-    assert {"train.exp_finetune_tts", "train.exp_dt_round1_tts", "synth.exp_kd_teacher",
-            "train.exp_kd_tts", "eval.finetune", "pack"} <= tts_only
-    assert not tts_only & {"train.exp_finetune_asr", "align.exp_finetune_tts_durations",
-                           "lm_fusion", "decode.exp_dt_round1_asr_hyp", "dt1.data",
-                           "train.exp_dt_round1_asr", "train.exp_kd_asr"}
+    assert {"train.exp_finetune_tts", "train.exp_dt_round1_tts", "dt1.asr_pairs",
+            "synth.exp_kd_teacher", "train.exp_kd_tts", "train.exp_kd_asr", "eval.finetune",
+            "pack"} <= tts_only
+    assert tts_only & {"train.exp_finetune_asr", "align.exp_finetune_tts_durations",
+                       "lm_fusion", "decode.exp_dt_round1_asr_hyp", "dt1.data",
+                       "train.exp_dt_round1_asr"} == set()
     # Hole 3: the evaluation's options rerun the evaluations (and the packing) only.
     evals = {"eval.finetune", "eval.dt_round1", "eval.kd", "pack"}
     assert would_run(recipe, "--eval_mos", "false") == evals
