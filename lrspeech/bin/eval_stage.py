@@ -60,6 +60,8 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--samples", type=int, default=3, help="synthesized samples in the report")
     p.add_argument("--postfilter", default="auto",
                    help="the TTS's post-filter (lrspeech.bin.tts_inference --postfilter)")
+    p.add_argument("--vocoder", default="auto",
+                   help="the TTS's vocoder (lrspeech.bin.tts_inference --vocoder)")
     p.add_argument("--lm", type=Path, default=None,
                    help="packed LM dir: dev is decoded a second time with it (shallow fusion)")
     p.add_argument("--lm_weight", type=float, default=None, help="with --lm")
@@ -183,7 +185,7 @@ def evaluate_stage(a: argparse.Namespace) -> dict:
     tts_dir = out / "tts" / "data"
     _run("tts_inference", tts_inference.main, ["--model_dir", str(a.stage_dir / "tts" / "model"),
          "--text_dir", str(a.data_dir), "--out_dir", str(tts_dir), "--speaker", "target",
-         "--attention_scores", "--postfilter", a.postfilter])
+         "--attention_scores", "--postfilter", a.postfilter, "--vocoder", a.vocoder])
     _run("eval_ir", eval_ir.main, ["--judge", a.judge, "--text", str(a.data_dir), "--wav_dir",
          str(tts_dir), "--out_dir", str(out / "ir"), *lang,
          *(["--judge_lm"] if a.judge_lm else [])])

@@ -27,7 +27,8 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--speaker", default="target", help="a training speaker's name, or target")
     p.add_argument("--vocoder", default="auto",
                    help="auto (HiFi-GAN for a TTS on its features, else Griffin-Lim) | "
-                   "griffin_lim | hifigan_universal[:<generator .pth.tar>]")
+                   "griffin_lim | hifigan_universal[:<generator .pth.tar>] | world (needs the "
+                   "model dir's world.pt: python -m lrspeech.bin.world_source)")
     p.add_argument("--postfilter", default="auto",
                    help="auto (gv when the model dir has gv.npz) | gv[:STRENGTH] | none")
     p.add_argument("--vocoder_config", default=None, help="GAN vocoder config.yaml")

@@ -48,7 +48,8 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--job_index", type=int, default=1, help="this job (1-based), for run.pl")
     p.add_argument("--num_jobs", type=int, default=1, help="number of jobs, for run.pl")
     p.add_argument("--vocoder", default="auto",
-                   help="auto | griffin_lim | hifigan_universal[:<generator .pth.tar>]")
+                   help="auto | griffin_lim | hifigan_universal[:<generator .pth.tar>] | "
+                   "world (needs the model dir's world.pt: lrspeech.bin.world_source)")
     p.add_argument("--vocoder_config", type=Path, default=None, help="GAN vocoder config.yaml")
     p.add_argument("--vocoder_file", type=Path, default=None,
                    help="GAN vocoder checkpoint (.pth from ESPnet GAN-TTS, or .pkl)")

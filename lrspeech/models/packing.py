@@ -521,7 +521,9 @@ def load_tts(
 
     `vocoder`: "griffin_lim" (espnet2's Spectrogram2Waveform, the default), "hifigan_universal"
     (lrspeech.models.vocoder: the universal HiFi-GAN generator, `hifigan_universal:<path>` for a
-    local checkpoint; the TTS must have been trained on its features), or None / "none"
+    local checkpoint; the TTS must have been trained on its features), "world"
+    (lrspeech.models.world_vocoder: WORLD with the speaker's source model, the dir's world.pt;
+    an error without it), or None / "none"
     (features only: Text2Speech otherwise runs Griffin-Lim on every call). `vocoder_file`
     selects a GAN vocoder: an ESPnet GAN-TTS checkpoint (.pth, with its config.yaml as
     `vocoder_config`) or a ParallelWaveGAN .pkl (needs the parallel_wavegan package).
@@ -531,7 +533,7 @@ def load_tts(
     """
     from espnet2.bin.tts_inference import Text2Speech
 
-    from lrspeech.models.vocoder import AUTO, HIFIGAN_UNIVERSAL, choose, parse_spec
+    from lrspeech.models.vocoder import AUTO, HIFIGAN_UNIVERSAL, WORLD, choose, parse_spec
 
     register_models()
 
@@ -553,6 +555,10 @@ def load_tts(
                                        Path(str(path)), t2s, device)
     elif kind == HIFIGAN_UNIVERSAL:
         t2s.vocoder = hifigan_for(t2s, path, model_dir)
+    elif kind == WORLD:
+        from lrspeech.models.world_vocoder import load_world
+
+        t2s.vocoder = load_world(model_dir, _feature_config(t2s))
     elif kind == "none":
         t2s.vocoder = None
     if t2s.vocoder is not None:

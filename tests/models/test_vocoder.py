@@ -162,9 +162,11 @@ def test_vocoder_specs() -> None:
     assert voc.parse_spec("hifigan_universal:/x/g.pth.tar") == ("hifigan_universal",
                                                                 "/x/g.pth.tar")
     assert voc.parse_spec(None) == ("none", None) and voc.parse_spec("auto") == ("auto", None)
+    assert voc.parse_spec("world") == ("world", None)
     assert voc.parse_spec("exp/gan/train.total_count.ave.pth") == (
         "gan", "exp/gan/train.total_count.ave.pth")
-    with pytest.raises(voc.VocoderError, match="use auto, griffin_lim, hifigan_universal"):
+    with pytest.raises(voc.VocoderError, match="use auto, griffin_lim, hifigan_universal, "
+                       r"hifigan_universal:<generator .pth.tar>, world, none"):
         voc.parse_spec("wavenet")
 
 

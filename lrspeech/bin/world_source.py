@@ -1,0 +1,74 @@
+"""Train a packed TTS's WORLD source model on the speaker's recordings (MODEL_DIR/world.pt).
+
+Usage: python -m lrspeech.bin.world_source --model_dir exp/packed/tts \
+    --data_dir dump/raw/paired_hq dump/raw/unpaired_speech
+
+The recordings are analysed with the TTS's own feature extractor (its config.yaml) and with
+WORLD's F0 analysis (DIO + StoneMask in the TTS's own pitch range); a small network learns to
+read voicing and F0 from the features (lrspeech.models.world_vocoder says what and why). No
+transcript is needed, so untranscribed speech of the speaker counts. Only the utterances of
+`--speaker` are used (default `target`: meta.json's target speaker; `all`: every utterance).
+Synthesis then takes `--vocoder world` (lrspeech.bin.synthesize, tts_inference, eval_stage).
+"""
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import List, Optional
+
+from lrspeech.errors import LrspeechError
+from lrspeech.runtime import limit_threads
+
+
+def get_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model_dir", type=Path, required=True, help="packed TTS model dir")
+    p.add_argument("--data_dir", type=Path, nargs="+", required=True,
+                   help="data dirs with the speaker's real recordings (transcripts not needed)")
+    p.add_argument("--speaker", default="target",
+                   help="whose utterances count: a speaker name, target (meta.json's "
+                        "target_speaker) or all")
+    p.add_argument("--max_utts", type=int, default=None,
+                   help="train on the first N utterances only (default: all)")
+    p.add_argument("--epochs", type=int, default=8, help="passes over the frames")
+    p.add_argument("--seed", type=int, default=0)
+    return p
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    limit_threads()
+    logging.basicConfig(level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    a = get_parser().parse_args(argv)
+    for name in ("max_utts", "epochs"):
+        value = getattr(a, name)
+        if value is not None and value < 1:
+            print(f"world_source: error: --{name} must be >= 1, not {value}", file=sys.stderr)
+            return 2
+    from lrspeech.bin.gv_stats import speaker_filter
+    from lrspeech.data.atomic import atomic_file
+    from lrspeech.models.packing import expect_task, read_yaml
+    from lrspeech.models.world_vocoder import WORLD_FILE, describe, source_of_data_dirs
+
+    start = time.perf_counter()
+    try:
+        meta = expect_task(a.model_dir, "tts")
+        config = read_yaml(a.model_dir / "config.yaml")
+        source = source_of_data_dirs(a.data_dir, config, speaker_filter(meta, a.speaker),
+                                     a.max_utts, a.epochs, a.seed)
+        with atomic_file(a.model_dir / WORLD_FILE) as tmp:
+            source.save(tmp)
+    except (LrspeechError, OSError) as err:
+        print(f"world_source: error: {err}", file=sys.stderr)
+        return 1
+    summary = {**describe(source), "seconds": round(time.perf_counter() - start, 1)}
+    print(f"{a.model_dir / WORLD_FILE}: {json.dumps(summary)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
