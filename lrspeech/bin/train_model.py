@@ -82,6 +82,9 @@ def get_parser() -> argparse.ArgumentParser:
                    help="tts: data dirs with the target speaker's real recordings; their global "
                         "variance is packed as gv.npz for the synthesis post-filter "
                         "(lrspeech.models.postfilter); only --target_speaker's utterances count")
+    p.add_argument("--world_source", type=Path, default=None,
+                   help="tts: a WORLD source model (lrspeech.bin.world_source --out) to pack as "
+                        "world.pt; --vocoder auto then synthesizes with WORLD")
     return p
 
 
@@ -116,6 +119,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         encoder_spec=a.speech_encoder,
         inference_model=a.inference_model,
         gv_data=a.gv_data,
+        world_source=a.world_source,
     )
     try:
         packed = run_step(step)

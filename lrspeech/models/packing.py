@@ -155,6 +155,7 @@ def pack_model(
     speaker_embeddings: Optional[PathLike] = None,
     config_updates: Optional[Mapping[str, Any]] = None,
     gv_stats: Optional[GvStats] = None,
+    world_source: Optional[PathLike] = None,
 ) -> Path:
     """Pack an ESPnet exp dir (or config.yaml + checkpoint) into `out_dir`; return it.
 
@@ -166,7 +167,8 @@ def pack_model(
     top-level keys of the packed config (e.g. an ASR head trained on cached encoder features
     gets the `whisper_ct2` frontend that computes them from audio, and no `input_size`).
     `gv_stats` (a TTS's) is the speaker's global variance (lrspeech.models.postfilter), saved
-    as `gv.npz`.
+    as `gv.npz`. `world_source` (a TTS's) is a WORLD source model file
+    (lrspeech.bin.world_source), checked against the TTS's features and copied as `world.pt`.
     """
     config_path, checkpoint_path = _locate(Path(exp_dir_or_config), checkpoint)
     config = read_yaml(config_path)
@@ -186,6 +188,8 @@ def pack_model(
         if gv_stats is not None:
             _check_gv(gv_stats, config, str(config_path))
             gv_stats.save(tmp / GV_FILE)
+        if world_source is not None:
+            _copy_world_source(Path(world_source), config, str(config_path), tmp)
         _warn_outside_paths(packed, config_path)
         (tmp / CONFIG).write_text(yaml.safe_dump(packed, sort_keys=False, allow_unicode=True),
                                   encoding="utf-8")
@@ -193,6 +197,17 @@ def pack_model(
                                 encoding="utf-8")
     logger.info("packed %s (%s) into %s", config_path.parent, checkpoint_path.name, out_dir)
     return out_dir
+
+
+def _copy_world_source(path: Path, config: Mapping[str, Any], where: str, out: Path) -> None:
+    """Copy a WORLD source model into a packed dir, refusing one of other features."""
+    from lrspeech.models.world_vocoder import WORLD_FILE, WorldError, WorldSource, check_source
+
+    try:
+        check_source(WorldSource.load(path), config, f"{path} (for {where})")
+    except WorldError as err:
+        raise PackError(str(err)) from err
+    shutil.copyfile(path, out / WORLD_FILE)
 
 
 def _locate(source: Path, checkpoint: Optional[PathLike]) -> Tuple[Path, Path]:
@@ -519,7 +534,9 @@ def load_tts(
 ) -> Any:
     """ESPnet `Text2Speech` for a packed TTS dir; `kw` go to Text2Speech.
 
-    `vocoder`: "griffin_lim" (espnet2's Spectrogram2Waveform, the default), "hifigan_universal"
+    `vocoder`: "griffin_lim" (espnet2's Spectrogram2Waveform, the default), "auto" (the
+    universal HiFi-GAN for a TTS on its features, else WORLD when the dir has world.pt, else
+    Griffin-Lim), "hifigan_universal"
     (lrspeech.models.vocoder: the universal HiFi-GAN generator, `hifigan_universal:<path>` for a
     local checkpoint; the TTS must have been trained on its features), "world"
     (lrspeech.models.world_vocoder: WORLD with the speaker's source model, the dir's world.pt;
@@ -533,7 +550,15 @@ def load_tts(
     """
     from espnet2.bin.tts_inference import Text2Speech
 
-    from lrspeech.models.vocoder import AUTO, HIFIGAN_UNIVERSAL, WORLD, choose, parse_spec
+    from lrspeech.models.vocoder import (
+        AUTO,
+        GRIFFIN_LIM,
+        HIFIGAN_UNIVERSAL,
+        WORLD,
+        choose,
+        parse_spec,
+    )
+    from lrspeech.models.world_vocoder import WORLD_FILE
 
     register_models()
 
@@ -549,6 +574,8 @@ def load_tts(
     check_state_dict(t2s.model, model_dir / MODEL)
     if kind == AUTO:
         kind, path = parse_spec(choose(AUTO, _fbank(t2s)))
+        if kind == GRIFFIN_LIM and (model_dir / WORLD_FILE).is_file():
+            kind = WORLD
         logger.info("%s: vocoder %s (--vocoder auto)", model_dir, kind)
     if kind == "gan" and not pkl:
         t2s.vocoder = load_gan_vocoder(Path(vocoder_config) if vocoder_config else None,

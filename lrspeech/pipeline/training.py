@@ -91,6 +91,9 @@ class TrainStep:
     # tts: data dirs of the target speaker's real recordings; their global variance is packed
     # (gv.npz, lrspeech.models.postfilter). Packing only, like inference_model.
     gv_data: Optional[List[Path]] = None
+    # tts: a WORLD source model file (lrspeech.bin.world_source) to pack as world.pt, which
+    # `--vocoder auto` then uses. Packing only, like inference_model.
+    world_source: Optional[Path] = None
 
     @property
     def is_duration_tts(self) -> bool:
@@ -112,6 +115,9 @@ class TrainStep:
         if self.gv_data and self.task != "tts":
             raise InputError(f"--gv_data {' '.join(map(str, self.gv_data))}: the global "
                              "variance is a TTS's; drop it for an asr")
+        if self.world_source is not None and self.task != "tts":
+            raise InputError(f"--world_source {self.world_source}: a WORLD source model is a "
+                             "TTS's vocoder; drop it for an asr")
         if self.is_duration_tts and self.durations is None:
             raise InputError(
                 f"{self.config} trains on durations ({read_config(self.config)['tts']}); give "
@@ -352,7 +358,8 @@ def run_step(step: TrainStep) -> Path:
     meta["checkpoint"] = {"inference_model": step.checkpoint_rule, "file": checkpoint.name}
     return pack_model(exp, checkpoint, step.out_dir / "model", lang_config=step.lang_config,
                       meta=meta, config_updates=_frontend_for_audio(step, meta),
-                      gv_stats=_gv_stats(step, exp) if step.gv_data else None)
+                      gv_stats=_gv_stats(step, exp) if step.gv_data else None,
+                      world_source=step.world_source)
 
 
 def _gv_stats(step: TrainStep, exp: Path) -> GvStats:
@@ -403,7 +410,8 @@ def step_inputs(step: TrainStep) -> Dict[str, Any]:
                   for name in ("durations", "tokens")]
     checksums = {str(p): _sha256(Path(p)) for p in paths if p is not None}
     options = asdict(step)
-    for packing_only in ("inference_model", "gv_data"):  # a new choice repacks, the training stays
+    # a new choice repacks, the training stays
+    for packing_only in ("inference_model", "gv_data", "world_source"):
         del options[packing_only]
     return {"options": json.loads(json.dumps(options, default=str)), "files": checksums}
 

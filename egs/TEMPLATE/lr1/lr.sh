@@ -57,6 +57,9 @@ tts_inference_model=latest.pth # TTS model each training packs, as asr_inference
                                # measured: FastSpeech2's best valid loss often keeps epoch 1-2, which the judge reads worse, docs/benchmarks.md)
 tts_postfilter=gv       # gv: each TTS packs the target speaker's global variance (gv.npz), and its dev
                         # and packed synthesis scale the features to it (measured: DNSMOS up, docs/benchmarks.md) | none
+tts_vocoder=griffin_lim # vocoder of the dev evaluation, the distillation teacher's speech and the packed TTS
+                        # (--vocoder auto): griffin_lim | world (each TTS packs a WORLD source model trained on the
+                        # target speaker's paired and unpaired speech; measured: DNSMOS up, the judge's CER too, docs/benchmarks.md)
 pretrain_epochs=8       # epochs of rich-resource pretraining
 finetune_epochs=20      # epochs of fine-tuning on the paired data
 finetune_tts_epochs=""  # epochs of the TTS's fine-tuning (empty: finetune_epochs); FastSpeech2 on a few
@@ -206,6 +209,16 @@ if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
             --token_map "${tok}/token_map_${t}.tsv" --out "exp/finetune/${t}_init.pth" --seed "${seed}" "${set_opt[@]}"
         step_done "init_${t}"
     done
+    # The target speaker's WORLD source model (--tts_vocoder world): every TTS below packs it.
+    speech_lists=(); for d in ${paired_dirs} "${raw}/unpaired_speech"; do speech_lists+=("${d}/wav.scp" "${d}/utt2spk"); done
+    # shellcheck disable=SC2086
+    if [ "${tts_vocoder}" = world ] && step world --after ${paired_steps} format.unpaired_speech --outputs exp/world \
+            --opts seed target_speaker -- "${tts_config}" "${speech_lists[@]}"; then
+        # shellcheck disable=SC2086
+        lr world_source --config "${tts_config}" --data_dir ${paired_dirs} "${raw}/unpaired_speech" \
+            --speaker "${target_speaker}" --seed "${seed}" --out exp/world/world.pt
+        step_done world
+    fi
     lm_start  # the LM of the unpaired text trains on the second core meanwhile (steps.sh)
     train asr exp/finetune/asr "${finetune_epochs}" "${paired_dirs}" "${raw}/${eval_set}" \
         "${lang_config}" "${asr_tokens}" "init_asr ${paired_steps} ${dev_step}" --init exp/finetune/asr_init.pth
@@ -213,7 +226,7 @@ if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
     train tts exp/finetune/tts "${finetune_tts_epochs:-${finetune_epochs}}" "${paired_dirs}" "${raw}/${eval_set}" \
         "${lang_config}" "${tts_tokens}" "init_tts ${paired_steps} ${dev_step} train.exp_finetune_asr" \
         --init exp/finetune/tts_init.pth --spk2sid "${tok}/spk2sid" \
-        --target_speaker "${target_speaker}" $(tts_align_opts exp/finetune/asr/model) $(gv_opts)
+        --target_speaker "${target_speaker}" $(tts_align_opts exp/finetune/asr/model) $(gv_opts) $(world_opts)
     lm_finish  # waits for it, then tunes its weights on dev with the fine-tuned ASR
 fi
 lm_load  # the LM's decoding options (lm_args) and step (lm_step), once stage 5 made them
@@ -275,7 +288,7 @@ if [ "${stage}" -le 6 ] && [ "${stop_stage}" -ge 6 ]; then
         # shellcheck disable=SC2046
         train tts "${rd}/tts" "${dt_epochs}" "${paired_dirs} ${rd}/tts_pairs" "${raw}/${eval_set}" \
             "${lang_config}" "${tts_tokens}" "dt${r}.data ${p_tts} $(key train "${rd}/asr") ${paired_steps} ${dev_step}" \
-            --init "${prev}/tts/model" --spk2sid "${tok}/spk2sid" --target_speaker "${target_speaker}" $(tts_align_opts "${rd}/asr/model") $(gv_opts)
+            --init "${prev}/tts/model" --spk2sid "${tok}/spk2sid" --target_speaker "${target_speaker}" $(tts_align_opts "${rd}/asr/model") $(gv_opts) $(world_opts)
         [ "${dt_eval}" = true ] && round_eval "round${r}" "${rd}" "$(key train "${rd}/asr") $(key train "${rd}/tts") ${lm_step}"
         prev=${rd}
     done
@@ -309,7 +322,7 @@ if [ "${stage}" -le 7 ] && [ "${stop_stage}" -ge 7 ]; then
     [ "${kd_tts_real}" = labelled ] && [ "${dt_rounds}" -gt 0 ] && { kd_real="${paired_dirs} ${last_dt}/tts_pairs"; kd_real_step=dt${dt_rounds}.data; }
     tts_config=${student[0]} train tts "${kd}/tts" "${kd_epochs}" "${kd_real} ${kd}/tts_pairs" "${raw}/${eval_set}" \
         "${lang_config}" "${tts_tokens}" "kd.filter ${kd_real_step} ${last_tts} ${last_asr} ${paired_steps} ${dev_step}" --spk2sid "${tok}/spk2sid" \
-        --target_speaker "${target_speaker}" "${student_init[@]}" $(gv_opts) \
+        --target_speaker "${target_speaker}" "${student_init[@]}" $(gv_opts) $(world_opts) \
         $( { [ "${tts_align}" = ctc ] || [ "${kd_student}" = fastspeech ]; } && echo "--align_asr ${last_dt}/asr/model")
     # ASR: the teacher (the last ASR) labels the unpaired speech afresh; the synthetic speech is
     # the last round's multi-speaker TTS speech (without rounds: the TTS teacher's).

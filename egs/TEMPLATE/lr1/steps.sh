@@ -37,6 +37,7 @@ resolve_defaults() {
     check_choice pack "${pack}" best final
     check_choice digits "${digits}" drop keep
     check_choice tts_postfilter "${tts_postfilter}" gv none
+    check_choice tts_vocoder "${tts_vocoder}" griffin_lim world
     [ -z "${finetune_tts_epochs}" ] || [[ "${finetune_tts_epochs}" =~ ^[1-9][0-9]*$ ]] \
         || die "--finetune_tts_epochs must be a number of epochs (or empty: --finetune_epochs), not '${finetune_tts_epochs}'"
     if [ "${dt_asr_synth_ratio}" != all ]; then
@@ -162,6 +163,9 @@ tts_align_opts() { [ "${tts_align}" = ctc ] && echo "--align_asr $1"; return 0; 
 # Options that make a target-speaker TTS pack the speaker's global variance (--tts_postfilter gv):
 # measured on the target speaker's utterances of the paired data (lrspeech.models.postfilter).
 gv_opts() { [ "${tts_postfilter}" = gv ] && echo "--gv_data ${paired_dirs}"; return 0; }
+# Options that make a target-speaker TTS pack the speaker's WORLD source model (--tts_vocoder
+# world; stage 5's world step trains it once, lrspeech.models.world_vocoder).
+world_opts() { [ "${tts_vocoder}" = world ] && echo "--world_source exp/world/world.pt"; return 0; }
 
 # align ASR_MODEL OUT "TRAIN_DIRS" VALID TTS_CONFIG LANG_CONFIG TOKENS "AFTER": the ASR's CTC
 # durations of a TTS's training data (lrspeech.bin.ctc_align; pairs scoring below
