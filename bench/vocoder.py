@@ -1,13 +1,15 @@
 """Benchmark: the universal HiFi-GAN vocoder against Griffin-Lim on real speech, quality and speed.
 
 Usage: python bench/vocoder.py --db_root ../shared/data/sw --out_dir /tmp/bench_vocoder \
-    [--n_clips 8] [--threads 2] [--gl_iters 8 32]
+    [--n_clips 8] [--threads 2] [--gl_iters 8 32] [--world_train_clips 40]
 
 Copy-synthesis: the first --n_clips dev clips (metadata.tsv split `val`, sorted by id) are
 analysed into the vocoder's log-mel features (lrspeech.models.vocoder.mel_analysis: 22,050 Hz,
 80 bins 0-8 kHz, hop 256) and turned back into audio by each vocoder: HiFi-GAN run by
 onnxruntime (the default backend), HiFi-GAN in PyTorch (inference mode), and Griffin-Lim with
---gl_iters iterations (ESPnet's Spectrogram2Waveform on the same features in log10). Each
+--gl_iters iterations (ESPnet's Spectrogram2Waveform on the same features in log10), and WORLD
+(lrspeech.models.world_vocoder, on the same features in log10) with a source model trained on
+the first --world_train_clips train clips (by id) of the dev clips' speakers. Each
 output is scored by DNSMOS P.835 OVRL (lrspeech.eval.dnsmos) next to the recordings, and by
 its log-mel distance to the input features (mean absolute natural-log difference: 0 is a
 perfect copy). Speed: wall time / audio time (RTF) of each vocoder on the same clips, in one
@@ -46,7 +48,39 @@ def dev_clips(db_root: Path, n: int, fs: int) -> Dict[str, np.ndarray]:
     return {u: load_audio(dd.audio_of(u)[0], fs)[0] for u in utts}
 
 
-def vocoders(threads: int, gl_iters: Sequence[int]) -> Dict[str, Callable[[np.ndarray], Any]]:
+# The universal generator's features as an ESPnet fbank config (log10 of the same mel).
+FBANK = {"feats_extract": "fbank",
+         "feats_extract_conf": {"fs": 22050, "n_fft": 1024, "hop_length": 256, "win_length": 1024,
+                                "n_mels": 80, "fmin": 0, "fmax": 8000}}
+
+
+def world_vocoder(db_root: Path, n_train: int, speakers: Sequence[str]) -> Callable[..., Any]:
+    """WORLD with a source model trained on the first `n_train` train clips of `speakers`."""
+    from lrspeech.data.audio import load_audio
+    from lrspeech.data.corpus import datadir_from_metadata
+    from lrspeech.models.postfilter import feature_extractor, feature_settings
+    from lrspeech.models.vocoder import UNIVERSAL_FEATURES, mel_analysis
+    from lrspeech.models.world_vocoder import MelSettings, WorldVocoder, train_source
+
+    dd = datadir_from_metadata(db_root / "metadata.tsv", split="train")
+    utts = sorted(u for u in dd.audio_utt_ids if dd.utt2spk.get(u) in speakers)[:n_train]
+    fs = UNIVERSAL_FEATURES.fs
+
+    def recordings() -> Any:
+        for u in utts:
+            x = load_audio(dd.audio_of(u)[0], fs)[0]
+            yield x, mel_analysis(x, UNIVERSAL_FEATURES) / math.log(10.0)
+
+    mel = MelSettings.from_tts_config(FBANK, "bench")
+    source = train_source(recordings(), mel, feature_settings(FBANK))
+    logger.info("WORLD source model: %d train clips, voicing accuracy %.3f", source.n_utts,
+                source.train_accuracy)
+    world = WorldVocoder(source, mel, feature_extractor(FBANK)[0])
+    return lambda m: world(m / math.log(10.0))
+
+
+def vocoders(threads: int, gl_iters: Sequence[int],
+             world: Optional[Callable[..., Any]] = None) -> Dict[str, Callable[[np.ndarray], Any]]:
     """name -> function of natural-log mel frames (T, 80) -> waveform at 22,050 Hz."""
     import torch
     from espnet2.utils.griffin_lim import Spectrogram2Waveform
@@ -65,6 +99,8 @@ def vocoders(threads: int, gl_iters: Sequence[int]) -> Dict[str, Callable[[np.nd
                                   griffin_lim_iters=n_iter)
         out[f"griffin-lim {n_iter} it"] = (
             lambda mel, gl=gl: gl(torch.from_numpy(mel / math.log(10.0))).numpy())
+    if world is not None:
+        out["world (speaker source model)"] = world
     return out
 
 
@@ -91,7 +127,14 @@ def run(args: argparse.Namespace) -> Dict[str, Any]:
     rows: Dict[str, Dict[str, float]] = {
         "recordings": {"dnsmos_ovrl": statistics.mean(
             dnsmos(x, UNIVERSAL_FEATURES.fs)["dnsmos_ovrl"] for x in clips.values())}}
-    for name, vocode in vocoders(args.threads, args.gl_iters).items():
+    world = None
+    if args.world_train_clips:
+        from lrspeech.data.corpus import datadir_from_metadata
+
+        dev = datadir_from_metadata(args.db_root / "metadata.tsv", split="val")
+        world = world_vocoder(args.db_root, args.world_train_clips,
+                              sorted({dev.utt2spk[u] for u in clips}))
+    for name, vocode in vocoders(args.threads, args.gl_iters, world).items():
         vocode(next(iter(mels.values()))[:50])  # warm-up
         start = time.perf_counter()
         outs = {u: vocode(m) for u, m in mels.items()}
@@ -129,6 +172,8 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--n_clips", type=int, default=8)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--gl_iters", type=int, nargs="+", default=[8, 32])
+    p.add_argument("--world_train_clips", type=int, default=40,
+                   help="train clips the WORLD source model learns from (0: no WORLD row)")
     return p
 
 

@@ -10,6 +10,7 @@ Prints the chosen stages (`ASR_LABEL TTS_LABEL`) on one line. With --report_dir,
 """
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 from typing import Dict, List, Optional
@@ -64,7 +65,9 @@ def main(argv: Optional[List[str]] = None) -> int:
                     a.title, "--packed", choice.asr, choice.tts]
             argv += ["--rounds", *map(str, a.rounds)] if a.rounds else []
             argv += ["--times", str(a.times)] if a.times is not None else []
-            if make_report.main(argv) != 0:
+            with contextlib.redirect_stdout(sys.stderr):  # stdout is the choice alone
+                written = make_report.main(argv)
+            if written != 0:
                 raise InputError(f"writing the report into {a.report_dir} failed (see above)")
         print(f"{choice.asr} {choice.tts}")
         return 0

@@ -11,7 +11,7 @@ import pytest
 import soundfile as sf
 import yaml
 
-from lrspeech.bin import ctc_align, pack_model, segment_data_dir, train_model
+from lrspeech.bin import ctc_align, pack_model, segment_data_dir, train_model, world_source
 from lrspeech.data.audio import load_audio
 from lrspeech.data.datadir import DataDir
 from lrspeech.data.kaldi_files import read_scores
@@ -229,6 +229,27 @@ def test_train_model_packs_the_last_epoch_and_repacks_another_without_training(
     assert (out / "exp" / "2epoch.pth").stat().st_mtime_ns == trained  # not trained again
     # --gv_data packs the global variance of those recordings (5 train clips) for synthesis
     assert GvStats.load(out / "model" / "gv.npz").n_utts == 5
+    # --world_source packs a WORLD source model trained on those features (world_source
+    # --config); one trained on other features is refused before anything is replaced.
+    world = tmp_path / "world" / "world.pt"
+    assert world_source.main(["--config", str(FS2_TINY), "--data_dir", str(fs2_inputs["train"]),
+                              "--speaker", "all", "--epochs", "1", "--out", str(world)]) == 0
+    assert train_model.main([*argv[:argv.index("--")], "--world_source", str(world),
+                             *argv[argv.index("--"):]]) == 0
+    assert (out / "model" / "world.pt").read_bytes() == world.read_bytes()
+    assert (out / "exp" / "2epoch.pth").stat().st_mtime_ns == trained  # not trained again
+    other = yaml.safe_load(FS2_TINY.read_text())
+    other["feats_extract_conf"]["fmax"] = 8000
+    (tmp_path / "other.yaml").write_text(yaml.safe_dump(other))
+    assert world_source.main(["--config", str(tmp_path / "other.yaml"), "--data_dir",
+                              str(fs2_inputs["train"]), "--speaker", "all", "--epochs", "1",
+                              "--out", str(tmp_path / "other.pt")]) == 0
+    capsys.readouterr()
+    assert train_model.main([*argv[:argv.index("--")], "--world_source",
+                             str(tmp_path / "other.pt"), *argv[argv.index("--"):]]) == 1
+    assert "the WORLD source model was trained on other features than this TTS's (fmax " \
+        "differ)" in capsys.readouterr().err
+    assert (out / "model" / "world.pt").read_bytes() == world.read_bytes()
     capsys.readouterr()
     assert train_model.main([*argv[:argv.index("--")], "--inference_model", "7epoch.pth",
                              *argv[argv.index("--"):]]) == 1

@@ -149,6 +149,11 @@ def test_world_source_cli_and_load_tts(tts_with_world, packed_tts):
     t2s = load_tts(tts_with_world, vocoder="world", minlenratio=2.0, maxlenratio=3.0,
                    always_fix_seed=True)
     assert isinstance(t2s.vocoder, wv.WorldVocoder)
+    # auto: WORLD for a TTS off HiFi-GAN's features whose dir has world.pt, else Griffin-Lim
+    assert isinstance(load_tts(tts_with_world, vocoder="auto").vocoder, wv.WorldVocoder)
+    assert type(load_tts(packed_tts, vocoder="auto").vocoder).__name__ == "Spectrogram2Waveform"
+    assert type(load_tts(tts_with_world, vocoder="griffin_lim").vocoder).__name__ == \
+        "Spectrogram2Waveform"
     out = t2s(np.array([2, 3, 4, 5, 6, 7]), sids=np.array([1]))
     assert out["wav"].numel() == pytest.approx(out["feat_gen"].shape[0] * 256, abs=512)
     with pytest.raises(wv.WorldError, match=r"--vocoder world needs world.pt, the speaker's "

@@ -78,5 +78,11 @@ def test_the_cli_prints_the_choice_and_names_a_bad_stage_dir(stages, tmp_path: P
             *(f"{k}={v}" for k, v in dirs.items()), "--out", str(tmp_path / "packed")]
     assert pack_stages.main(argv) == 0
     assert capsys.readouterr().out.strip() == "kd ft"
+    # With the report (lr.sh's call), stdout is still that one line: lr.sh reads the labels
+    # from it (the report's own "report -> ..." line had taken their place).
+    assert pack_stages.main([*argv, "--report_dir", str(tmp_path / "report")]) == 0
+    out = capsys.readouterr()
+    assert out.out == "kd ft\n" and "report -> " in out.err
+    assert (tmp_path / "report" / "report.md").is_file()
     assert pack_stages.main(argv[:-3] + ["oops", "--out", str(tmp_path / "x")]) == 1
     assert "LABEL=DIR" in capsys.readouterr().err

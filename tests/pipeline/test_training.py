@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -163,3 +164,21 @@ def test_audio_is_resampled_to_the_rate_the_config_reads(sw_rows, tmp_path):
         assert info.samplerate == 22050 and src.samplerate == 16000
         assert abs(info.duration - src.duration) < 0.01
     assert at_model_rate(step("fastspeech2_hifigan.yaml"), "train", out) == out  # already there
+
+
+def test_packing_only_options_belong_to_a_tts_and_do_not_change_the_training(tmp_path):
+    """gv_data and world_source are packed with a TTS: an ASR refuses them, and neither is one
+    of the inputs whose change retrains (step_inputs)."""
+    from lrspeech.pipeline.training import step_inputs
+
+    asr = replace(tts_step(tmp_path, "transformer_tiny.yaml"), task="asr",
+                  config=REPO / "conf" / "asr" / "transformer_tiny.yaml")
+    with pytest.raises(InputError, match=r"--world_source w.pt: a WORLD source model is a TTS's "
+                       r"vocoder; drop it for an asr"):
+        replace(asr, world_source=Path("w.pt")).check()
+    with pytest.raises(InputError, match=r"--gv_data d: the global variance is a TTS's"):
+        replace(asr, gv_data=[Path("d")]).check()
+    plain = tts_step(tmp_path, "transformer_tiny.yaml")
+    packed = replace(plain, world_source=tmp_path / "w.pt", gv_data=[tmp_path])
+    assert step_inputs(packed) == step_inputs(plain)
+    assert step_inputs(replace(plain, epochs=2)) != step_inputs(plain)

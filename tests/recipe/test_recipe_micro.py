@@ -286,6 +286,15 @@ def test_a_change_reruns_the_steps_below_it_and_only_those(recipe: Path) -> None
     assert tts_only & {"train.exp_finetune_asr", "align.exp_finetune_tts_durations",
                        "lm_fusion", "decode.exp_dt_round1_asr_hyp", "dt1.data",
                        "train.exp_dt_round1_asr"} == set()
+    # --tts_vocoder world: the speaker's WORLD source model is trained once (the world step)
+    # and packed with every target-speaker TTS, so those steps and what reads their speech
+    # (the distillation teacher's, every evaluation) run again; no ASR the TTSs do not feed.
+    world = would_run(recipe, "--tts_vocoder", "world")
+    assert {"world", "train.exp_finetune_tts", "train.exp_dt_round1_tts", "train.exp_kd_tts",
+            "synth.exp_kd_teacher", "eval.finetune", "eval.dt_round1", "eval.kd",
+            "pack"} <= world
+    assert world & {"train.exp_finetune_asr", "lm_fusion", "decode.exp_dt_round1_asr_hyp",
+                    "dt1.data", "train.exp_dt_round1_asr", "train.exp_pretrain_tts"} == set()
     # Hole 3: the evaluation's options rerun the evaluations (and the packing) only.
     evals = {"eval.finetune", "eval.dt_round1", "eval.kd", "pack"}
     assert would_run(recipe, "--eval_mos", "false") == evals
