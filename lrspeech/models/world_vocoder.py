@@ -25,8 +25,9 @@ with noise by a band aperiodicity: speech with clean harmonics wherever the feat
 
 The output level follows the features: the waveform is scaled so that its own log-mel (the
 TTS's extractor) has the input's mean. Measured in docs/benchmarks.md ("A WORLD vocoder"):
-on the demo's packed TTS, DNSMOS OVRL 1.45 -> 2.58 against Griffin-Lim, for 2 points of an
-independent judge's CER.
+against Griffin-Lim, DNSMOS OVRL 1.65 -> 2.69 on the full Swahili corpus's final TTS and
+1.45 -> 2.62 on the demo's, for 3-4 points of an independent judge's CER; the recipe keeps
+Griffin-Lim by default (lr.sh --tts_vocoder).
 """
 
 import json
