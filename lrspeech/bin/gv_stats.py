@@ -25,14 +25,19 @@ def get_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model_dir", type=Path, required=True, help="packed TTS model dir")
+    add_recording_args(p, "measure on")
+    return p
+
+
+def add_recording_args(p: argparse.ArgumentParser, verb: str) -> None:
+    """--data_dir, --speaker and --max_utts: whose real recordings a CLI `verb`s."""
     p.add_argument("--data_dir", type=Path, nargs="+", required=True,
-                   help="data dirs with the speaker's real recordings")
+                   help="data dirs with the speaker's real recordings (no transcript needed)")
     p.add_argument("--speaker", default="target",
                    help="whose utterances count: a speaker name, target (meta.json's "
-                        "target_speaker) or all")
+                        "target_speaker of --model_dir) or all")
     p.add_argument("--max_utts", type=int, default=None,
-                   help="measure on the first N utterances only (default: all)")
-    return p
+                   help=f"{verb} the first N utterances only (default: all)")
 
 
 def speaker_filter(meta: dict, speaker: str) -> Optional[str]:

@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 from typing import List, Optional
 
+from lrspeech.bin.gv_stats import add_recording_args, speaker_filter
 from lrspeech.errors import LrspeechError
 from lrspeech.runtime import limit_threads
 
@@ -38,13 +39,7 @@ def get_parser() -> argparse.ArgumentParser:
     where.add_argument("--config", type=Path,
                        help="a TTS config whose features the model reads (with --out)")
     p.add_argument("--out", type=Path, default=None, help="with --config: the file to write")
-    p.add_argument("--data_dir", type=Path, nargs="+", required=True,
-                   help="data dirs with the speaker's real recordings (transcripts not needed)")
-    p.add_argument("--speaker", default="target",
-                   help="whose utterances count: a speaker name, target (meta.json's "
-                        "target_speaker; with --model_dir) or all")
-    p.add_argument("--max_utts", type=int, default=None,
-                   help="train on the first N utterances only (default: all)")
+    add_recording_args(p, "train on")
     p.add_argument("--epochs", type=int, default=8, help="passes over the frames")
     p.add_argument("--seed", type=int, default=0)
     return p
@@ -68,7 +63,6 @@ def main(argv: Optional[List[str]] = None) -> int:
         print("world_source: error: with --config there is no meta.json to name the target "
               "speaker; give --speaker NAME (or all)", file=sys.stderr)
         return 2
-    from lrspeech.bin.gv_stats import speaker_filter
     from lrspeech.data.atomic import atomic_file
     from lrspeech.models.packing import expect_task, read_yaml
     from lrspeech.models.world_vocoder import WORLD_FILE, describe, source_of_data_dirs
