@@ -26,7 +26,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -36,8 +36,8 @@ sys.path.insert(0, str(REPO))
 logger = logging.getLogger("bench.vocoder")
 
 
-def dev_clips(db_root: Path, n: int, fs: int) -> Dict[str, np.ndarray]:
-    """The first `n` dev clips (by id) at `fs`."""
+def dev_clips(db_root: Path, n: int, fs: int) -> Tuple[Dict[str, np.ndarray], List[str]]:
+    """The first `n` dev clips (by id) at `fs`, and their speakers."""
     from lrspeech.data.audio import load_audio
     from lrspeech.data.corpus import datadir_from_metadata
 
@@ -45,7 +45,8 @@ def dev_clips(db_root: Path, n: int, fs: int) -> Dict[str, np.ndarray]:
     utts = sorted(dd.audio_utt_ids)[:n]
     if not utts:
         raise SystemExit(f"{db_root}/metadata.tsv: no `val` clips")
-    return {u: load_audio(dd.audio_of(u)[0], fs)[0] for u in utts}
+    return ({u: load_audio(dd.audio_of(u)[0], fs)[0] for u in utts},
+            sorted({dd.utt2spk[u] for u in utts}))
 
 
 # The universal generator's features as an ESPnet fbank config (log10 of the same mel).
@@ -120,20 +121,15 @@ def run(args: argparse.Namespace) -> Dict[str, Any]:
     from lrspeech.models.vocoder import UNIVERSAL_FEATURES, mel_analysis
 
     torch.set_num_threads(args.threads)
-    clips = dev_clips(args.db_root, args.n_clips, UNIVERSAL_FEATURES.fs)
+    clips, speakers = dev_clips(args.db_root, args.n_clips, UNIVERSAL_FEATURES.fs)
     mels = {u: mel_analysis(x, UNIVERSAL_FEATURES) for u, x in clips.items()}
     seconds = sum(len(x) for x in clips.values()) / UNIVERSAL_FEATURES.fs
     dnsmos = Dnsmos(threads=args.threads)
     rows: Dict[str, Dict[str, float]] = {
         "recordings": {"dnsmos_ovrl": statistics.mean(
             dnsmos(x, UNIVERSAL_FEATURES.fs)["dnsmos_ovrl"] for x in clips.values())}}
-    world = None
-    if args.world_train_clips:
-        from lrspeech.data.corpus import datadir_from_metadata
-
-        dev = datadir_from_metadata(args.db_root / "metadata.tsv", split="val")
-        world = world_vocoder(args.db_root, args.world_train_clips,
-                              sorted({dev.utt2spk[u] for u in clips}))
+    world = (world_vocoder(args.db_root, args.world_train_clips, speakers)
+             if args.world_train_clips else None)
     for name, vocode in vocoders(args.threads, args.gl_iters, world).items():
         vocode(next(iter(mels.values()))[:50])  # warm-up
         start = time.perf_counter()

@@ -550,14 +550,7 @@ def load_tts(
     """
     from espnet2.bin.tts_inference import Text2Speech
 
-    from lrspeech.models.vocoder import (
-        AUTO,
-        GRIFFIN_LIM,
-        HIFIGAN_UNIVERSAL,
-        WORLD,
-        choose,
-        parse_spec,
-    )
+    from lrspeech.models.vocoder import AUTO, HIFIGAN_UNIVERSAL, WORLD, choose, parse_spec
     from lrspeech.models.world_vocoder import WORLD_FILE
 
     register_models()
@@ -573,9 +566,7 @@ def load_tts(
                           vocoder_file=str(path) if pkl else None, **kw)
     check_state_dict(t2s.model, model_dir / MODEL)
     if kind == AUTO:
-        kind, path = parse_spec(choose(AUTO, _fbank(t2s)))
-        if kind == GRIFFIN_LIM and (model_dir / WORLD_FILE).is_file():
-            kind = WORLD
+        kind, path = parse_spec(choose(AUTO, _fbank(t2s), (model_dir / WORLD_FILE).is_file()))
         logger.info("%s: vocoder %s (--vocoder auto)", model_dir, kind)
     if kind == "gan" and not pkl:
         t2s.vocoder = load_gan_vocoder(Path(vocoder_config) if vocoder_config else None,

@@ -155,12 +155,17 @@ def feature_settings(tts_config: Mapping[str, Any]) -> Dict[str, Any]:
             **dict(tts_config.get("feats_extract_conf") or {})}
 
 
+def settings_differ(recorded: Mapping[str, Any], tts_config: Mapping[str, Any]) -> List[str]:
+    """The feature settings (feature_settings) in which `recorded`, the settings a file was made
+    with, differs from the TTS config's; [] when they are the same."""
+    want = json.loads(json.dumps(feature_settings(tts_config), sort_keys=True))
+    return sorted(k for k in set(want) | set(recorded) if want.get(k) != recorded.get(k))
+
+
 def check_features(stats: GvStats, tts_config: Mapping[str, Any], where: str) -> None:
     """Refuse statistics measured with other features than the TTS's."""
-    want = json.loads(json.dumps(feature_settings(tts_config), sort_keys=True))
-    if dict(stats.features) != want:
-        differ = sorted(k for k in set(want) | set(stats.features)
-                        if want.get(k) != stats.features.get(k))
+    differ = settings_differ(stats.features, tts_config)
+    if differ:
         raise PostfilterError(
             f"{where}: the GV statistics were measured with other features than this TTS's "
             f"({', '.join(differ)} differ); measure them again with python -m "

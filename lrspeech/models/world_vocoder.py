@@ -14,8 +14,8 @@ with noise by a band aperiodicity: speech with clean harmonics wherever the feat
 
 - the spectral envelope: each mel band's amplitude (the log10 mel value over its Slaney filter's
   weight sum) interpolated in log amplitude over the linear FFT bins on the mel scale
-  (`mel_envelope`; ESPnet's pseudo-inverse leaves holes and negative lobes that WORLD renders as
-  a comb);
+  (`MelEnvelope`; through ESPnet's pseudo-inverse instead, the real recordings' own features
+  read 5 points worse to the judge and score 0.2 DNSMOS lower, docs/benchmarks.md);
 - F0 and voicing: a small network (`SourceNet`, frames with 3 neighbours each side in, a voicing
   logit and a normalized log F0 out) trained in seconds on the target speaker's recordings,
   labelled by WORLD's own DIO + StoneMask analysis (`train_source`; `world.pt` in the packed
@@ -44,7 +44,6 @@ from lrspeech.errors import LrspeechError
 logger = logging.getLogger(__name__)
 
 PathLike = Union[str, Path]
-WORLD = "world"
 WORLD_FILE = "world.pt"
 CONTEXT = 3  # neighbouring frames each side the source network sees
 HIDDEN = 128
@@ -123,11 +122,6 @@ class MelEnvelope:
         log_amp = np.asarray(logmel, dtype=np.float64) * np.log(10.0) - np.log(self.weight)
         env = np.stack([np.interp(self.bins, self.centres, row) for row in log_amp])
         return np.exp(2.0 * env) / self.n_fft
-
-
-def mel_envelope(logmel: np.ndarray, mel: MelSettings) -> np.ndarray:
-    """The power envelope WORLD synthesizes from, for log10 mel frames (see MelEnvelope)."""
-    return MelEnvelope(mel)(logmel)
 
 
 def context_frames(x: np.ndarray, context: int = CONTEXT) -> np.ndarray:
@@ -331,12 +325,10 @@ class WorldVocoder:
 
 def check_source(source: WorldSource, tts_config: Mapping[str, Any], where: str) -> None:
     """Refuse a source model trained on other features than the TTS's."""
-    from lrspeech.models.postfilter import feature_settings
+    from lrspeech.models.postfilter import settings_differ
 
-    want = json.loads(json.dumps(feature_settings(tts_config), sort_keys=True))
-    if dict(source.features) != want:
-        differ = sorted(k for k in set(want) | set(source.features)
-                        if want.get(k) != source.features.get(k))
+    differ = settings_differ(source.features, tts_config)
+    if differ:
         raise WorldError(f"{where}: the WORLD source model was trained on other features than "
                          f"this TTS's ({', '.join(differ)} differ); train it again with python "
                          "-m lrspeech.bin.world_source on this model")

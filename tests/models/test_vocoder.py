@@ -163,6 +163,13 @@ def test_vocoder_specs() -> None:
                                                                 "/x/g.pth.tar")
     assert voc.parse_spec(None) == ("none", None) and voc.parse_spec("auto") == ("auto", None)
     assert voc.parse_spec("world") == ("world", None)
+    # auto: HiFi-GAN on its own features, else WORLD where the TTS has a source model
+    tiny = {"fs": 16000, "n_fft": 1024, "n_shift": 256, "n_mels": 80, "fmin": 80, "fmax": 7600}
+    universal = {**tiny, "fs": 22050, "fmin": 0, "fmax": 8000, "win_length": 1024}
+    assert voc.choose("auto", tiny) == "griffin_lim"
+    assert voc.choose("auto", tiny, has_world=True) == "world"
+    assert voc.choose("auto", universal, has_world=True) == "hifigan_universal"
+    assert voc.choose("griffin_lim", tiny, has_world=True) == "griffin_lim"
     assert voc.parse_spec("exp/gan/train.total_count.ave.pth") == (
         "gan", "exp/gan/train.total_count.ave.pth")
     with pytest.raises(voc.VocoderError, match="use auto, griffin_lim, hifigan_universal, "

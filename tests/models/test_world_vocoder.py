@@ -73,7 +73,7 @@ def test_mel_envelope_gives_back_a_smooth_amplitude_spectrum():
     amp = 50.0 * np.exp(-freqs / 2500.0) * (1.5 + np.cos(2 * np.pi * freqs / 3000.0))
     basis = librosa.filters.mel(sr=FS, n_fft=1024, n_mels=80, fmin=80, fmax=7600)
     frames = np.log10(basis @ amp)[None].repeat(3, axis=0)
-    env = np.sqrt(wv.mel_envelope(frames, MEL)[1] * 1024)
+    env = np.sqrt(wv.MelEnvelope(MEL)(frames)[1] * 1024)
     inside = (freqs > 300) & (freqs < 7000)
     assert np.max(np.abs(np.log(env[inside] / amp[inside]))) < np.log(1.05)
 
