@@ -78,15 +78,17 @@ TIERS = {  # tier -> (ASR config, TTS config)
 }
 PARTS = ("recipe", "baseline", "topline")  # what --train_only can name
 # The budget of the benchmark (the demo's is smaller: egs/swahili/lr1/run.sh).
-BENCH_OPTS = ["--pretrain_epochs", "8", "--finetune_epochs", "20", "--finetune_tts_epochs", "20",
+BENCH_OPTS = ["--pretrain_epochs", "8", "--pretrain_tts_epochs", "8",
+              "--finetune_epochs", "20", "--finetune_tts_epochs", "20",
               "--dt_rounds", "2", "--dt_epochs", "6", "--dt_text_per_round", "100",
               "--kd_tts_sentences", "150", "--kd_epochs", "8", "--lm_epochs", "8"]
 # The recipe's micro options (as in tests/recipe), for --quick.
 QUICK_OPTS = [
     "--nj", "1", "--rich_num_utts", "40", "--rich_num_speakers", "2",
-    "--pretrain_epochs", "1", "--finetune_epochs", "2", "--finetune_tts_epochs", "2",
-    "--dt_rounds", "1", "--dt_text_per_round", "6", "--dt_epochs", "1", "--kd_tts_sentences", "6",
-    "--kd_epochs", "1", "--lm_epochs", "1", "--train_args", "--num_iters_per_epoch 3",
+    "--pretrain_epochs", "1", "--pretrain_tts_epochs", "1", "--finetune_epochs", "2",
+    "--finetune_tts_epochs", "2", "--dt_rounds", "1", "--dt_text_per_round", "6",
+    "--dt_epochs", "1", "--kd_tts_sentences", "6", "--kd_epochs", "1", "--lm_epochs", "1",
+    "--train_args", "--num_iters_per_epoch 3",
 ]
 QUICK_DATA_OPTS = "--n_paired 5 --max_text 200 --sw_synth_utts 8"
 

@@ -70,7 +70,9 @@ def recipe_opts(quick: bool, epochs: Dict[str, int], extra: Sequence[str]) -> Li
     """Options shared by both recipe copies: the HiFi-GAN feature tier, one DT round (with
     --quick, the micro options of bench/ablation.py)."""
     opts = list(ablation.QUICK_OPTS) if quick else [
-        "--pretrain_epochs", str(epochs["pretrain"]), "--finetune_epochs", str(epochs["finetune"]),
+        "--pretrain_epochs", str(epochs["pretrain"]),
+        "--pretrain_tts_epochs", str(epochs["pretrain"]),
+        "--finetune_epochs", str(epochs["finetune"]),
         "--finetune_tts_epochs", str(epochs["finetune"]), "--dt_epochs", str(epochs["dt"])]
     if "--dt_rounds" in opts:
         i = opts.index("--dt_rounds")

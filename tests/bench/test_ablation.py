@@ -131,6 +131,11 @@ def test_the_tts_epochs_follow_the_recipe_options(abl, tmp_path):
                        ["--finetune_epochs", "7", "--finetune_tts_epochs", ""])
     assert (s.epochs, s.tts_epochs) == (7, 7)
     assert abl.option(abl.QUICK_OPTS, "finetune_tts_epochs", "") == "2"
+    # The TTS's pretraining too: the demo's budget pretrains it longer, the benchmarks pin their
+    # own (the recipe's copies run run.sh, demo budget first, their options after).
+    assert int(demo["pretrain_tts_epochs"]) > int(demo["pretrain_epochs"])
+    for opts in (abl.BENCH_OPTS, abl.QUICK_OPTS):
+        assert abl.option(opts, "pretrain_tts_epochs", "") == abl.option(opts, "pretrain_epochs", "")
 
 
 def _write_row(work: Path, label: str, asr_hyps, tts_hyps, refs) -> None:

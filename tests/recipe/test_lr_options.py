@@ -51,10 +51,12 @@ def test_a_bad_boolean_stops_before_any_stage(tmp_path: Path, option: str) -> No
 
 
 @pytest.mark.parametrize("value", ["0", "ten", "-3", "2.5"])
-def test_a_bad_tts_epoch_count_stops_before_any_stage(tmp_path: Path, value: str) -> None:
-    res = run_lr(tmp_path, "--finetune_tts_epochs", value)
+@pytest.mark.parametrize("option", ["pretrain", "finetune"])
+def test_a_bad_tts_epoch_count_stops_before_any_stage(tmp_path: Path, option: str,
+                                                      value: str) -> None:
+    res = run_lr(tmp_path, f"--{option}_tts_epochs", value)
     assert res.returncode != 0
-    assert (f"--finetune_tts_epochs must be a number of epochs (or empty: --finetune_epochs), "
+    assert (f"--{option}_tts_epochs must be a number of epochs (or empty: --{option}_epochs), "
             f"not '{value}'") in res.stderr
     assert not (tmp_path / "exp").exists() and not (tmp_path / "data").exists()
 
@@ -63,6 +65,7 @@ def test_good_choices_pass_the_checks(tmp_path: Path) -> None:
     """Valid choices get past the checks: stage 1 then fails on the missing local/data.sh."""
     res = run_lr(tmp_path, "--kd_student", "transformer", "--kd_student_init", "scratch",
                  "--kd_tts_real", "labelled", "--dt_asr_synth_ratio", "0.25",
-                 "--finetune_tts_epochs", "40", "--tts_vocoder", "world", "--stop_stage", "1")
+                 "--finetune_tts_epochs", "40", "--pretrain_tts_epochs", "16",
+                 "--tts_vocoder", "world", "--stop_stage", "1")
     assert "must be" not in res.stderr
     assert "local/data.sh" in res.stderr, res.stderr[-2000:]

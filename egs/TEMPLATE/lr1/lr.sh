@@ -61,6 +61,8 @@ tts_vocoder=griffin_lim # vocoder of the dev evaluation, the distillation teache
                         # (--vocoder auto): griffin_lim | world (each TTS packs a WORLD source model trained on the
                         # target speaker's paired and unpaired speech; measured: DNSMOS up, the judge's CER too, docs/benchmarks.md)
 pretrain_epochs=8       # epochs of rich-resource pretraining
+pretrain_tts_epochs=""  # epochs of the TTS's rich-resource pretraining (empty: pretrain_epochs); a better
+                        # start for the TTS's fine-tuning at little cost (docs/benchmarks.md)
 finetune_epochs=20      # epochs of fine-tuning on the paired data
 finetune_tts_epochs=""  # epochs of the TTS's fine-tuning (empty: finetune_epochs); FastSpeech2 on a few
                         # dozen clips keeps improving long after the ASR has peaked (docs/benchmarks.md)
@@ -187,7 +189,7 @@ if [ "${stage}" -le 4 ] && [ "${stop_stage}" -ge 4 ]; then
     [ -n "${pretrained_asr}" ] || train asr exp/pretrain/asr "${pretrain_epochs}" "${rich_sets}" "${raw}/rich_valid" \
         "${rich_lang_config}" "${tok}/rich_asr_tokens.txt" "format.rich_split tokens.rich"
     # shellcheck disable=SC2046
-    [ -n "${pretrained_tts}" ] || train tts exp/pretrain/tts "${pretrain_epochs}" "${rich_sets}" "${raw}/rich_valid" \
+    [ -n "${pretrained_tts}" ] || train tts exp/pretrain/tts "${pretrain_tts_epochs:-${pretrain_epochs}}" "${rich_sets}" "${raw}/rich_valid" \
         "${rich_lang_config}" "${tok}/rich_tts_tokens.txt" "format.rich_split tokens.rich ${pre_asr_step}" \
         $(tts_align_opts "${pretrained_asr:-exp/pretrain/asr/model}")
 fi

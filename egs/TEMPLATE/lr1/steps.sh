@@ -38,8 +38,11 @@ resolve_defaults() {
     check_choice digits "${digits}" drop keep
     check_choice tts_postfilter "${tts_postfilter}" gv none
     check_choice tts_vocoder "${tts_vocoder}" griffin_lim world
-    [ -z "${finetune_tts_epochs}" ] || [[ "${finetune_tts_epochs}" =~ ^[1-9][0-9]*$ ]] \
-        || die "--finetune_tts_epochs must be a number of epochs (or empty: --finetune_epochs), not '${finetune_tts_epochs}'"
+    # check_tts_epochs OPTION VALUE FALLBACK: stop unless VALUE is empty or a positive integer.
+    check_tts_epochs() { [ -z "$2" ] || [[ "$2" =~ ^[1-9][0-9]*$ ]] \
+        || die "--$1 must be a number of epochs (or empty: --$3), not '$2'"; }
+    check_tts_epochs pretrain_tts_epochs "${pretrain_tts_epochs}" pretrain_epochs
+    check_tts_epochs finetune_tts_epochs "${finetune_tts_epochs}" finetune_epochs
     if [ "${dt_asr_synth_ratio}" != all ]; then
         [[ "${dt_asr_synth_ratio}" =~ ^(0|0?\.[0-9]+)$ ]] \
             || die "--dt_asr_synth_ratio must be all or a share in [0, 1), not '${dt_asr_synth_ratio}'"
