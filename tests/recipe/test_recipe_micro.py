@@ -287,15 +287,16 @@ def test_a_change_reruns_the_steps_below_it_and_only_those(recipe: Path) -> None
                        "lm_fusion", "decode.exp_dt_round1_asr_hyp", "dt1.data",
                        "train.exp_dt_round1_asr"} == set()
     # The TTS's own pretraining epochs (empty: --pretrain_epochs, 1 here): the same number
-    # reruns nothing; another retrains the pretrained TTS and the TTSs built on it, never the
-    # pretrained or fine-tuned ASR, their alignments or the labels.
+    # reruns nothing; another retrains the pretrained TTS and the TTSs built on it (the
+    # fine-tuned TTS's alignment too: it comes after the TTS's init), never the pretrained or
+    # fine-tuned ASR, the LM tuning or the labels.
     assert would_run(recipe, "--pretrain_tts_epochs", "1") == set()
     pre_tts = would_run(recipe, "--pretrain_tts_epochs", "2")
     assert {"train.exp_pretrain_tts", "init_tts", "train.exp_finetune_tts",
             "train.exp_dt_round1_tts", "synth.exp_kd_teacher", "train.exp_kd_tts",
             "eval.finetune", "pack"} <= pre_tts
     assert pre_tts & {"train.exp_pretrain_asr", "init_asr", "train.exp_finetune_asr",
-                      "align.exp_finetune_tts_durations", "lm_fusion",
+                      "align.exp_pretrain_tts_durations", "lm_fusion",
                       "decode.exp_dt_round1_asr_hyp", "dt1.data"} == set()
     # --tts_vocoder world: the speaker's WORLD source model is trained once (the world step)
     # and packed with every target-speaker TTS, so those steps and what reads their speech
