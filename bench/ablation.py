@@ -50,6 +50,7 @@ import argparse
 import json
 import logging
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -81,7 +82,8 @@ PARTS = ("recipe", "baseline", "topline")  # what --train_only can name
 BENCH_OPTS = ["--pretrain_epochs", "8", "--pretrain_tts_epochs", "8",
               "--finetune_epochs", "20", "--finetune_tts_epochs", "20",
               "--dt_rounds", "2", "--dt_epochs", "6", "--dt_text_per_round", "100",
-              "--kd_tts_sentences", "150", "--kd_epochs", "8", "--lm_epochs", "8"]
+              "--kd_tts_sentences", "150", "--kd_epochs", "8", "--lm_epochs", "8",
+              "--train_args", ""]  # not the demo's (ESPnet's plots of every training kept)
 # The recipe's micro options (as in tests/recipe), for --quick.
 QUICK_OPTS = [
     "--nj", "1", "--rich_num_utts", "40", "--rich_num_speakers", "2",
@@ -166,7 +168,7 @@ def recipe_options() -> Dict[str, str]:
         if eq and name.isidentifier() and not line.startswith(" "):
             out[name] = rest.split("#")[0].strip().strip('"')
     run_sh = (REPO / "egs" / "swahili" / "lr1" / "run.sh").read_text()
-    budget = run_sh.partition("demo_budget=(")[2].partition(")")[0].split()
+    budget = shlex.split(run_sh.partition("demo_budget=(")[2].partition(")")[0])
     for flag, value in zip(budget[::2], budget[1::2]):
         out[flag.lstrip("-")] = value
     return out

@@ -73,7 +73,8 @@ def recipe_opts(quick: bool, epochs: Dict[str, int], extra: Sequence[str]) -> Li
         "--pretrain_epochs", str(epochs["pretrain"]),
         "--pretrain_tts_epochs", str(epochs["pretrain"]),
         "--finetune_epochs", str(epochs["finetune"]),
-        "--finetune_tts_epochs", str(epochs["finetune"]), "--dt_epochs", str(epochs["dt"])]
+        "--finetune_tts_epochs", str(epochs["finetune"]), "--dt_epochs", str(epochs["dt"]),
+        "--train_args", ""]
     if "--dt_rounds" in opts:
         i = opts.index("--dt_rounds")
         del opts[i:i + 2]

@@ -135,7 +135,12 @@ def test_the_tts_epochs_follow_the_recipe_options(abl, tmp_path):
     # own (the recipe's copies run run.sh, demo budget first, their options after).
     assert int(demo["pretrain_tts_epochs"]) > int(demo["pretrain_epochs"])
     for opts in (abl.BENCH_OPTS, abl.QUICK_OPTS):
-        assert abl.option(opts, "pretrain_tts_epochs", "") == abl.option(opts, "pretrain_epochs", "")
+        pre = abl.option(opts, "pretrain_epochs", "")
+        assert abl.option(opts, "pretrain_tts_epochs", "") == pre
+    # The demo's trainings skip ESPnet's per-epoch plots; the benchmarks' keep them (and their
+    # markers: train_args is an input of every training step).
+    assert demo["train_args"] == "--use_matplotlib false"
+    assert abl.option(abl.BENCH_OPTS, "train_args", "x") == ""
 
 
 def _write_row(work: Path, label: str, asr_hyps, tts_hyps, refs) -> None:
