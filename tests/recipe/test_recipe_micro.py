@@ -28,8 +28,8 @@ MICRO = [
     "--nj", "1", "--rich_num_utts", "40", "--rich_num_speakers", "2",
     "--local_data_opts", "--n_paired 5 --max_text 200",
     "--pretrain_epochs", "1", "--finetune_epochs", "1", "--dt_rounds", "1",
-    "--pretrain_tts_epochs", "", "--finetune_tts_epochs", "",  # the TTS as long as the ASR
-    # (the demo's budget: longer)
+    # the TTS pretrains and fine-tunes as long as the ASR (the demo's budget: longer)
+    "--pretrain_tts_epochs", "", "--finetune_tts_epochs", "",
     "--dt_text_per_round", "6", "--dt_epochs", "1", "--kd_tts_sentences", "6", "--kd_epochs", "1",
     "--dt_eval", "true",  # the per-round evaluation, which the demo's budget turns off
     "--train_args", "--num_iters_per_epoch 3",
