@@ -19,7 +19,8 @@ under --stage_dir and --out_dir, lrspeech.data.skips) counted per step and reaso
 The judge also transcribes the real dev recordings (and DNSMOS scores them, with --mos all):
 the report's reference for what the speaker's own voice gets. That is the same for every
 stage judged alike, so it is kept in --real_dir (default <out_dir>/real) with a key of the
-judge (path, size and time of its files) and the data, and reused while the key matches.
+judge (path, size and time of its files) and the data, and reused while the key matches;
+processes evaluating stages side by side take turns on it (a lock file beside it).
 Each shown sample names its sentence and real recording (the dev text and wav.scp).
 A line `<label>: ASR CER .. WER .. | TTS IR .. judge CER ..` is printed at the end, after one
 with the real recordings' IR and judge CER.
@@ -37,7 +38,7 @@ from pathlib import Path
 from typing import List, Optional, Tuple
 
 from lrspeech.bin import asr_inference, eval_ir, eval_mos, make_report, score_asr, tts_inference
-from lrspeech.data.atomic import atomic_write_text
+from lrspeech.data.atomic import atomic_write_text, exclusive_lock
 from lrspeech.data.kaldi_files import read_mapping
 from lrspeech.errors import InputError, LrspeechError
 
@@ -121,6 +122,20 @@ def real_reference(a: argparse.Namespace) -> Tuple[List[str], dict]:
     real_dir = a.real_dir or a.out_dir / "real"
     with_mos = a.mos == "all"
     key = real_key(a, with_mos)
+    # Stages evaluated side by side (lr.sh stage 8, one per --nj lane) share --real_dir: the
+    # first computes it, the others wait for it and reuse it.
+    ir_json = real_dir / "ir" / "ir.json"
+    with exclusive_lock(real_dir.with_name(real_dir.name + ".lock")):
+        _real_figures(a, real_dir, key, with_mos)
+        real_ir = json.loads(ir_json.read_text(encoding="utf-8"))
+    opts = ["--real_ir_json", str(ir_json)]
+    opts += ["--real_mos_json", str(real_dir / "mos" / "mos.json")] if with_mos else []
+    return opts, real_ir
+
+
+def _real_figures(a: argparse.Namespace, real_dir: Path, key: dict, with_mos: bool) -> None:
+    """The judge's figures (and DNSMOS) on the real recordings in real_dir, unless they are
+    there for the same key."""
     key_file = real_dir / "key.json"
     if not (key_file.is_file() and json.loads(key_file.read_text(encoding="utf-8")) == key):
         shutil.rmtree(real_dir, ignore_errors=True)
@@ -134,10 +149,6 @@ def real_reference(a: argparse.Namespace) -> Tuple[List[str], dict]:
         atomic_write_text(key_file, json.dumps(key, indent=1) + "\n")
     else:
         print(f"real recordings: figures of {real_dir} reused (same judge and data)")
-    ir_json = real_dir / "ir" / "ir.json"
-    opts = ["--real_ir_json", str(ir_json)]
-    opts += ["--real_mos_json", str(real_dir / "mos" / "mos.json")] if with_mos else []
-    return opts, json.loads(ir_json.read_text(encoding="utf-8"))
 
 
 def evaluate_stage(a: argparse.Namespace) -> dict:

@@ -196,3 +196,23 @@ def _swap_in(tmp: Path, path: Path, replace: Collection[str], carry_over: bool =
         raise
     fsync_dir(path.parent)
     shutil.rmtree(old)
+
+
+@contextmanager
+def exclusive_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on `path` (created if missing) for the `with` block.
+
+    For work that processes running side by side share and only one must do: the first to
+    take the lock does it, the others wait, then find it done. The lock is the OS's (`flock`),
+    so a process that dies releases it; the file itself stays, empty.
+    """
+    import fcntl
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)

@@ -88,3 +88,44 @@ def test_real_reference_is_computed_once_per_judge_and_data(tmp_path: Path, monk
     (tmp_path / "dev" / "text").write_text("u1 habari yako\n", encoding="utf-8")
     opts, _ = eval_stage.real_reference(_real_args(tmp_path, judge, mos="none"))
     assert len(calls) == 5 and calls[-1][0] == "ir" and "--real_mos_json" not in opts
+
+
+def test_stages_evaluated_side_by_side_compute_the_real_figures_once(tmp_path: Path,
+                                                                      monkeypatch) -> None:
+    """lr.sh stage 8 evaluates stages in parallel lanes that share --real_dir: the first
+    computes the real recordings' figures, the other waits for them instead of deleting and
+    redoing them under its feet."""
+    import json
+    import threading
+    import time
+
+    calls = []
+
+    def slow_ir(argv):
+        calls.append("ir")
+        out = Path(argv[argv.index("--out_dir") + 1])
+        out.mkdir(parents=True)
+        time.sleep(0.3)  # long enough for the second evaluation to arrive meanwhile
+        (out / "ir.json").write_text(json.dumps({"ir": 0.9, "judge_cer": 0.05}))
+        return 0
+
+    monkeypatch.setattr(eval_stage.eval_ir, "main", slow_ir)
+    judge = tmp_path / "judge"
+    judge.mkdir()
+    (judge / "model.pth").write_bytes(b"1")
+    a = _real_args(tmp_path, judge, mos="none")
+    results, errors = [], []
+
+    def evaluate() -> None:
+        try:
+            results.append(eval_stage.real_reference(a)[1])
+        except Exception as err:  # surfaced by the assertion below
+            errors.append(err)
+
+    threads = [threading.Thread(target=evaluate) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and calls == ["ir"]
+    assert results == [{"ir": 0.9, "judge_cer": 0.05}] * 2

@@ -13,6 +13,7 @@ from lrspeech.data.atomic import (
     atomic_file,
     atomic_write_bytes,
     atomic_write_text,
+    exclusive_lock,
     remove_stale_tmp,
 )
 
@@ -136,3 +137,22 @@ def test_live_process_tmp_dir_is_left_alone(tmp_path: Path) -> None:
         assert remove_stale_tmp(final) == 1
         assert busy.exists() and not dead.exists()
         sleeper.kill()
+
+
+def test_exclusive_lock_makes_a_second_process_wait(tmp_path: Path) -> None:
+    """A second process taking the same lock waits until the first has left its block."""
+    import time
+
+    lock, started, ended = tmp_path / "x.lock", tmp_path / "started", tmp_path / "ended"
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time; from pathlib import Path; from lrspeech.data.atomic import exclusive_lock\n"
+        "with exclusive_lock(Path(sys.argv[1])):\n"
+        "    Path(sys.argv[2]).touch(); time.sleep(0.5); Path(sys.argv[3]).touch()\n"),
+        str(lock), str(started), str(ended)])
+    deadline = time.time() + 30
+    while not started.exists() and time.time() < deadline and holder.poll() is None:
+        time.sleep(0.02)
+    assert started.exists()
+    with exclusive_lock(lock):
+        assert ended.exists()  # taken only once the holder had finished its block
+    assert holder.wait(timeout=30) == 0

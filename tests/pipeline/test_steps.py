@@ -245,3 +245,62 @@ def test_the_recipe_step_names_a_changed_option(tmp_path: Path) -> None:
 def _env():
     import os
     return {**os.environ, "PYTHONPATH": str(REPO)}
+
+
+def _lanes_script(tmp_path: Path, body: str) -> Path:
+    script = tmp_path / "lanes.sh"
+    script.write_text(textwrap.dedent(f"""\
+        set -euo pipefail
+        log() {{ echo "$*"; }}; die() {{ echo "DIE: $*"; exit 1; }}
+        py={sys.executable}; force=false; dry_run=false; done_dir=exp; nj=$1
+        . {REPO}/egs/TEMPLATE/lr1/steps.sh
+        """) + textwrap.dedent(body))
+    return script
+
+
+def test_stage_8_lanes_run_side_by_side_up_to_nj(tmp_path: Path) -> None:
+    """in_lane/lanes_join (steps.sh): with --nj 2, two jobs run at once (each waits to see the
+    other start) and a third starts only when a lane is free; with --nj 1 they take turns."""
+    script = _lanes_script(tmp_path, """\
+        job() {  # job NAME PARTNER: start, wait up to 20 s for PARTNER to start (if any), end
+            local running; running=$(comm -23 <(ls started | sort) <(ls ended | sort) | wc -l)
+            echo "$1 saw ${running} running" >> seen; touch "started/$1"
+            if [ -n "$2" ]; then
+                for _ in $(seq 200); do [ -e "started/$2" ] && break; sleep 0.1; done
+                [ -e "started/$2" ] && echo "$1 met $2" >> seen
+            fi
+            touch "ended/$1"
+        }
+        mkdir -p started ended
+        in_lane job a b; in_lane job b a; in_lane job c ""
+        lanes_join; echo joined
+        """)
+    out = subprocess.run(["bash", str(script), "2"], cwd=tmp_path, env=_env(),
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and "joined" in out.stdout, out.stdout + out.stderr
+    seen = (tmp_path / "seen").read_text().splitlines()
+    assert "a met b" in seen and "b met a" in seen  # side by side
+    assert [s for s in seen if s.startswith("c saw")] in (["c saw 0 running"], ["c saw 1 running"])
+
+
+def test_a_failed_lane_stops_the_run_after_the_others_end(tmp_path: Path) -> None:
+    """A lane that fails is reported by lanes_join once every lane has ended (none is left
+    running behind the error), and no later lane starts."""
+    script = _lanes_script(tmp_path, """\
+        fails() { sleep 0.2; echo "evaluating x failed; see x.log"; exit 1; }
+        slow() { sleep 1; touch "done_$1"; }
+        in_lane fails; in_lane slow 1; in_lane slow 2; in_lane slow 3
+        lanes_join; echo joined
+        """)
+    out = subprocess.run(["bash", str(script), "2"], cwd=tmp_path, env=_env(),
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 1 and "joined" not in out.stdout
+    assert "evaluating x failed" in out.stdout and "DIE: an evaluation failed" in out.stdout
+    assert (tmp_path / "done_1").exists()  # the lane beside the failed one was waited for
+    assert not (tmp_path / "done_2").exists()  # nothing new started after the failure
+    (tmp_path / "done_1").unlink()
+    # with one lane, the failure is seen before the next job starts
+    out = subprocess.run(["bash", str(script), "1"], cwd=tmp_path, env=_env(),
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 1 and "DIE: an evaluation failed" in out.stdout
+    assert not (tmp_path / "done_1").exists()

@@ -18,7 +18,7 @@ stage=1                 # first stage to run
 stop_stage=9            # last stage to run
 force=false             # redo steps that are marked complete
 dry_run=false           # only say which steps would run and why; nothing runs or is deleted
-nj=2                    # parallel jobs for formatting, decoding and synthesis
+nj=2                    # parallel jobs for formatting, decoding, synthesis and stage 8's evaluations
 ngpu=0                  # GPUs per training process (passed to ESPnet)
 num_nodes=1             # nodes per training job: >1 goes through ESPnet's launcher (srun under Slurm)
 train_nproc=1           # DDP processes per training on this node (torchrun); --ngpu 0 uses gloo on CPUs
@@ -358,9 +358,9 @@ if [ "${stage}" -le 8 ] && [ "${stop_stage}" -ge 8 ]; then
         step "eval.${label}" --after "$(key train "${dir}/asr")" "$(key train "${dir}/tts")" ${judge_step} ${lm_step} "${dev_step}" \
             --outputs "${ev}/${label}" "${ev}/${label}.json" "${ev}/${label}.log" --opts judge_lm eval_set eval_mos -- \
             "${dir}/asr/model/model.pth" "${dir}/tts/model/model.pth" "${judge_dir}" "${lm_args[*]}" || continue
-        eval_stage "${label}" "${dir}" "${ev}/${label}" "${judge_dir}" --collect "${ev}/${label}.json" --data "${data_desc}" --mos "${mos}"
-        step_done "eval.${label}"
+        in_lane eval_step "${label}" "${dir}" "${ev}/${label}" "${judge_dir}" --collect "${ev}/${label}.json" --data "${data_desc}" --mos "${mos}"
     done
+    lanes_join
 fi
 
 if [ "${stage}" -le 9 ] && [ "${stop_stage}" -ge 9 ]; then

@@ -232,6 +232,32 @@ eval_stage() {
     log "$(tail -n 1 "${out}.log")"
 }
 
+# eval_step LABEL ...: stage 8's step eval.LABEL, eval_stage's arguments; marked complete after.
+eval_step() { eval_stage "$@"; step_done "eval.$1"; }
+
+# Lanes: stage 8's evaluations run side by side, at most --nj at a time (each is one
+# single-threaded process). `in_lane CMD...` starts CMD in the background once a lane is free
+# (waiting for the oldest); `lanes_join` waits for every lane and stops the run if one failed,
+# only after all have ended, so that no evaluation is left running behind the error. A failed
+# lane's own message (what failed, which log) is above; its step is not marked complete.
+lane_pids=(); lane_failed=""
+in_lane() {
+    local width=$(( nj > 1 ? nj : 1 ))
+    if [ "${#lane_pids[@]}" -ge "${width}" ]; then
+        wait "${lane_pids[0]}" || lane_failed=true
+        lane_pids=("${lane_pids[@]:1}")
+    fi
+    [ -z "${lane_failed}" ] || lanes_join
+    "$@" &
+    lane_pids+=("$!")
+}
+lanes_join() {
+    local pid
+    for pid in "${lane_pids[@]}"; do wait "${pid}" || lane_failed=true; done
+    lane_pids=()
+    [ -z "${lane_failed}" ] || die "an evaluation failed (its error is above); rerun the stage: the finished ones are kept"
+}
+
 # round_eval LABEL STAGE_DIR "AFTER": stage 6's dev figures of one round (judge: dt_judge).
 round_eval() {
     local out=exp/dt/eval/$1

@@ -13,7 +13,7 @@ cd "$(dirname "$0")"
 # while the ASR's best dev loss comes by epoch 8 (docs/benchmarks.md). ESPnet's per-epoch plots
 # of every training (exp/*/exp/images; 1.4-2.5 s an epoch) are left out: TensorBoard logs stay.
 # Options given on the command line come later and win.
-demo_budget=(--pretrain_epochs 4 --pretrain_tts_epochs 20 --finetune_epochs 10 --finetune_tts_epochs 30
+demo_budget=(--pretrain_epochs 4 --pretrain_tts_epochs 24 --finetune_epochs 10 --finetune_tts_epochs 30
              --dt_text_per_round 40 --dt_epochs 3 --kd_tts_sentences 80 --kd_epochs 3 --lm_epochs 4 --dt_eval false
              --train_args "--use_matplotlib false")
 exec "${lr_root}/egs/TEMPLATE/lr1/lr.sh" --lang_config conf/lang.yaml "${demo_budget[@]}" "$@"
