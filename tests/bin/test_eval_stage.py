@@ -90,8 +90,7 @@ def test_real_reference_is_computed_once_per_judge_and_data(tmp_path: Path, monk
     assert len(calls) == 5 and calls[-1][0] == "ir" and "--real_mos_json" not in opts
 
 
-def test_stages_evaluated_side_by_side_compute_the_real_figures_once(tmp_path: Path,
-                                                                      monkeypatch) -> None:
+def test_parallel_stages_compute_the_real_figures_once(tmp_path: Path, monkeypatch) -> None:
     """lr.sh stage 8 evaluates stages in parallel lanes that share --real_dir: the first
     computes the real recordings' figures, the other waits for them instead of deleting and
     redoing them under its feet."""

@@ -145,7 +145,8 @@ def test_exclusive_lock_makes_a_second_process_wait(tmp_path: Path) -> None:
 
     lock, started, ended = tmp_path / "x.lock", tmp_path / "started", tmp_path / "ended"
     holder = subprocess.Popen([sys.executable, "-c", (
-        "import sys, time; from pathlib import Path; from lrspeech.data.atomic import exclusive_lock\n"
+        "import sys, time; from pathlib import Path\n"
+        "from lrspeech.data.atomic import exclusive_lock\n"
         "with exclusive_lock(Path(sys.argv[1])):\n"
         "    Path(sys.argv[2]).touch(); time.sleep(0.5); Path(sys.argv[3]).touch()\n"),
         str(lock), str(started), str(ended)])
