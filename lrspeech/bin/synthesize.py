@@ -26,9 +26,10 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True, help="wav file to write")
     p.add_argument("--speaker", default="target", help="a training speaker's name, or target")
     p.add_argument("--vocoder", default="auto",
-                   help="auto (HiFi-GAN for a TTS on its features, else WORLD when the model dir "
-                   "has world.pt, else Griffin-Lim) | "
-                   "griffin_lim | hifigan_universal[:<generator .pth.tar>] | world (needs the "
+                   help="auto (HiFi-GAN for a TTS on its features, else world_gl, or world as "
+                   "its meta.json says, when the model dir has world.pt, else Griffin-Lim) | "
+                   "griffin_lim | hifigan_universal[:<generator .pth.tar>] | world | world_gl "
+                   "(WORLD above 500 Hz in voiced frames, Griffin-Lim elsewhere; both need the "
                    "model dir's world.pt: python -m lrspeech.bin.world_source)")
     p.add_argument("--postfilter", default="auto",
                    help="auto (gv when the model dir has gv.npz) | gv[:STRENGTH] | none")

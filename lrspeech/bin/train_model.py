@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import List, Optional
 
 from lrspeech.errors import LrspeechError
+from lrspeech.models.vocoder import WORLD_GL, WORLD_VOCODERS
 from lrspeech.runtime import limit_threads
 
 
@@ -84,7 +85,11 @@ def get_parser() -> argparse.ArgumentParser:
                         "(lrspeech.models.postfilter); only --target_speaker's utterances count")
     p.add_argument("--world_source", type=Path, default=None,
                    help="tts: a WORLD source model (lrspeech.bin.world_source --out) to pack as "
-                        "world.pt; --vocoder auto then synthesizes with WORLD")
+                        "world.pt; --vocoder auto then synthesizes with --world_vocoder")
+    p.add_argument("--world_vocoder", choices=WORLD_VOCODERS, default=WORLD_GL,
+                   help="tts with --world_source: what --vocoder auto runs with world.pt: "
+                        "world_gl (WORLD above 500 Hz in voiced frames, Griffin-Lim elsewhere) "
+                        "or world (recorded in meta.json)")
     return p
 
 
@@ -120,6 +125,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         inference_model=a.inference_model,
         gv_data=a.gv_data,
         world_source=a.world_source,
+        world_vocoder=a.world_vocoder,
     )
     try:
         packed = run_step(step)

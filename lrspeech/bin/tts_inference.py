@@ -6,8 +6,12 @@ Usage: python -m lrspeech.bin.tts_inference --model_dir exp/packed/tts --text_di
 Writes a data dir: `wav/<utt>.wav`, `wav.scp`, `text` (the input text), `utt2spk` (the
 speaker's name; `target` is resolved through the model's meta.json). The waveform comes from
 `--vocoder`: `auto` (the default: the universal HiFi-GAN for a TTS trained on its features,
-conf/tts/fastspeech2_hifigan.yaml, else Griffin-Lim), `griffin_lim`, `hifigan_universal` (an
-error for a TTS on other features), or `--vocoder_file` with an ESPnet GAN-TTS checkpoint
+conf/tts/fastspeech2_hifigan.yaml, else, for a model dir with the speaker's WORLD source model
+world.pt, `world_gl` or what its meta.json's world_vocoder says, else Griffin-Lim),
+`griffin_lim` (from a fixed initial phase: the same text gives the same audio),
+`hifigan_universal` (an error for a TTS on other features), `world` / `world_gl` (WORLD, or
+WORLD's harmonics above 500 Hz in voiced frames and Griffin-Lim elsewhere;
+lrspeech.models.world_vocoder), or `--vocoder_file` with an ESPnet GAN-TTS checkpoint
 (joint_text2wav, with `--vocoder_config`) or a ParallelWaveGAN .pkl. `--postfilter` (default
 auto: `gv` when the model dir has `gv.npz`) gives the features the vocoder reads the speaker's
 global variance (lrspeech.models.postfilter); the features written are the TTS's own.
@@ -49,7 +53,8 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--num_jobs", type=int, default=1, help="number of jobs, for run.pl")
     p.add_argument("--vocoder", default="auto",
                    help="auto | griffin_lim | hifigan_universal[:<generator .pth.tar>] | "
-                   "world (needs the model dir's world.pt: lrspeech.bin.world_source)")
+                   "world | world_gl (both need the model dir's world.pt: "
+                   "lrspeech.bin.world_source)")
     p.add_argument("--vocoder_config", type=Path, default=None, help="GAN vocoder config.yaml")
     p.add_argument("--vocoder_file", type=Path, default=None,
                    help="GAN vocoder checkpoint (.pth from ESPnet GAN-TTS, or .pkl)")

@@ -10,8 +10,10 @@ WORLD's F0 analysis (DIO + StoneMask in the TTS's own pitch range); a small netw
 read voicing and F0 from the features (lrspeech.models.world_vocoder says what and why). No
 transcript is needed, so untranscribed speech of the speaker counts. Only the utterances of
 `--speaker` are used (default `target`: meta.json's target speaker; `all`: every utterance).
-Synthesis then takes `--vocoder world` (lrspeech.bin.synthesize, tts_inference, eval_stage),
-and `--vocoder auto` picks WORLD for a TTS without HiFi-GAN features whose dir has world.pt.
+Synthesis then takes `--vocoder world` or `world_gl` (lrspeech.bin.synthesize, tts_inference,
+eval_stage), and `--vocoder auto` picks world_gl (WORLD above 500 Hz in voiced frames,
+Griffin-Lim elsewhere; or world when meta.json's world_vocoder says so) for a TTS without
+HiFi-GAN features whose dir has world.pt.
 The model depends on the features, not on the TTS: with `--config` (a TTS training config) it
 is written to `--out`, and any TTS trained on those features packs it (train_model
 `--world_source`; lr.sh does it with `--tts_vocoder world`).

@@ -534,13 +534,15 @@ def load_tts(
 ) -> Any:
     """ESPnet `Text2Speech` for a packed TTS dir; `kw` go to Text2Speech.
 
-    `vocoder`: "griffin_lim" (espnet2's Spectrogram2Waveform, the default), "auto" (the
-    universal HiFi-GAN for a TTS on its features, else WORLD when the dir has world.pt, else
-    Griffin-Lim), "hifigan_universal"
+    `vocoder`: "griffin_lim" (espnet2's Spectrogram2Waveform's settings from a fixed phase,
+    lrspeech.models.griffin_lim; the default), "auto" (the universal HiFi-GAN for a TTS on its
+    features, else, when the dir has world.pt, world_gl or what its meta.json's world_vocoder
+    says, else Griffin-Lim), "hifigan_universal"
     (lrspeech.models.vocoder: the universal HiFi-GAN generator, `hifigan_universal:<path>` for a
     local checkpoint; the TTS must have been trained on its features), "world"
     (lrspeech.models.world_vocoder: WORLD with the speaker's source model, the dir's world.pt;
-    an error without it), or None / "none"
+    an error without it), "world_gl" (its WorldGriffinLim: WORLD above 500 Hz in voiced frames,
+    Griffin-Lim elsewhere; the same world.pt), or None / "none"
     (features only: Text2Speech otherwise runs Griffin-Lim on every call). `vocoder_file`
     selects a GAN vocoder: an ESPnet GAN-TTS checkpoint (.pth, with its config.yaml as
     `vocoder_config`) or a ParallelWaveGAN .pkl (needs the parallel_wavegan package).
@@ -550,7 +552,7 @@ def load_tts(
     """
     from espnet2.bin.tts_inference import Text2Speech
 
-    from lrspeech.models.vocoder import AUTO, HIFIGAN_UNIVERSAL, WORLD, choose, parse_spec
+    from lrspeech.models.vocoder import AUTO, HIFIGAN_UNIVERSAL, WORLD, WORLD_GL, choose, parse_spec
     from lrspeech.models.world_vocoder import WORLD_FILE
 
     register_models()
@@ -566,22 +568,44 @@ def load_tts(
                           vocoder_file=str(path) if pkl else None, **kw)
     check_state_dict(t2s.model, model_dir / MODEL)
     if kind == AUTO:
-        kind, path = parse_spec(choose(AUTO, _fbank(t2s), (model_dir / WORLD_FILE).is_file()))
+        world_vocoder = read_meta(model_dir).get("world_vocoder", WORLD_GL)
+        kind, path = parse_spec(choose(AUTO, _fbank(t2s), (model_dir / WORLD_FILE).is_file(),
+                                       world_vocoder))
         logger.info("%s: vocoder %s (--vocoder auto)", model_dir, kind)
     if kind == "gan" and not pkl:
         t2s.vocoder = load_gan_vocoder(Path(vocoder_config) if vocoder_config else None,
                                        Path(str(path)), t2s, device)
     elif kind == HIFIGAN_UNIVERSAL:
         t2s.vocoder = hifigan_for(t2s, path, model_dir)
-    elif kind == WORLD:
-        from lrspeech.models.world_vocoder import load_world
+    elif kind in (WORLD, WORLD_GL):
+        from lrspeech.models.world_vocoder import WorldGriffinLim, load_world
 
-        t2s.vocoder = load_world(model_dir, _feature_config(t2s))
+        world = load_world(model_dir, _feature_config(t2s), kind)
+        t2s.vocoder = world if kind == WORLD else WorldGriffinLim(world, _seeded_gl(t2s, model_dir))
     elif kind == "none":
         t2s.vocoder = None
+    elif _has_gl(t2s):  # griffin_lim (parse_spec refused other names): from a fixed phase
+        t2s.vocoder = _seeded_gl(t2s, model_dir)
     if t2s.vocoder is not None:
         t2s.vocoder = _postfiltered(t2s.vocoder, postfilter, model_dir, _feature_config(t2s))
-    return t2s  # griffin_lim: Text2Speech's own (parse_spec refused any other name)
+    return t2s
+
+
+def _has_gl(t2s: Any) -> bool:
+    from espnet2.utils.griffin_lim import Spectrogram2Waveform
+
+    return isinstance(t2s.vocoder, Spectrogram2Waveform)
+
+
+def _seeded_gl(t2s: Any, model_dir: Path) -> Any:
+    """Text2Speech's own Griffin-Lim, started from a fixed phase (lrspeech.models.griffin_lim)."""
+    from lrspeech.models.griffin_lim import SeededGriffinLim
+
+    if not _has_gl(t2s):
+        raise PackError(f"{model_dir}: this TTS has no mel feature settings for Griffin-Lim "
+                        "(no fbank extractor in its config.yaml); give a vocoder that reads its "
+                        "output (--vocoder <GAN checkpoint>)")
+    return SeededGriffinLim(t2s.vocoder)
 
 
 def _feature_config(t2s: Any) -> Dict[str, Any]:

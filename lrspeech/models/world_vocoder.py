@@ -51,6 +51,8 @@ VOICED_FLOOR = 0.2  # frames below this P(voiced) get no pulses at all
 HIGH_BAND_HZ = 4000.0  # above it, at least HIGH_BAND_APERIODICITY noise
 HIGH_BAND_APERIODICITY = 0.3
 F0_RANGE = (60.0, 500.0)  # Hz, for a TTS config without a dio pitch extractor
+HYBRID_CROSSOVER_HZ = 500.0  # WorldGriffinLim: WORLD above it (in voiced frames), Griffin-Lim below
+HYBRID_WIDTH_HZ = 300.0  # the width of the crossover's sigmoid
 INSTALL = "pip install pyworld (ESPnet's FastSpeech2 pitch extractor needs it too)"
 
 
@@ -323,6 +325,70 @@ class WorldVocoder:
         return torch.from_numpy(y) if isinstance(feats, torch.Tensor) else y
 
 
+class WorldGriffinLim:
+    """WORLD's harmonics above a crossover frequency in voiced frames, Griffin-Lim elsewhere.
+
+    Both vocoders read the same features; their short-time spectra (the TTS's FFT, hop and
+    window) are mixed with a weight w(f, t) = sigmoid((f - crossover) / width) * v(t), v the
+    source model's P(voiced) averaged over 3 frames: below the crossover and in unvoiced frames
+    the output is Griffin-Lim's, in voiced frames above it WORLD's. Measured on the demo's TTS
+    (docs/benchmarks.md): WORLD alone scores DNSMOS OVRL 2.6 but an independent judge reads it
+    3-4 points worse than Griffin-Lim; WORLD in voiced frames above 500 Hz scores 2.4 and reads
+    like Griffin-Lim (0.3 points), since what the judge loses with WORLD is its rendering of the
+    lowest band, and what DNSMOS gains is its harmonics from 500 Hz to 2 kHz.
+    """
+
+    def __init__(self, world: "WorldVocoder", griffin_lim: Any,
+                 crossover_hz: float = HYBRID_CROSSOVER_HZ,
+                 width_hz: float = HYBRID_WIDTH_HZ) -> None:
+        """`griffin_lim`: lrspeech.models.griffin_lim.SeededGriffinLim of the same TTS."""
+        self.world, self.griffin_lim = world, griffin_lim
+        self.crossover_hz, self.width_hz = float(crossover_hz), float(width_hz)
+        self.fs = world.fs
+        p = griffin_lim.params
+        self.n_fft, self.hop = int(p["n_fft"]), int(p["n_shift"])
+        self.win = int(p["win_length"] or p["n_fft"])
+        self.window = p["window"]
+
+    def weights(self, logmel: np.ndarray, frames: int) -> np.ndarray:
+        """(n_fft // 2 + 1, frames) share of WORLD in each bin of each frame."""
+        voiced, _ = self.world.source.predict(np.asarray(logmel, dtype=np.float32))
+        v = np.convolve(voiced, np.ones(3) / 3.0, mode="same")
+        v = np.pad(v, (0, max(0, frames - len(v))), mode="edge")[:frames]
+        freqs = np.linspace(0.0, self.fs / 2.0, self.n_fft // 2 + 1)
+        band = 1.0 / (1.0 + np.exp(-(freqs - self.crossover_hz) / self.width_hz))
+        return band[:, None] * v[None, :]
+
+    def _stft(self, y: np.ndarray, frames: int) -> np.ndarray:
+        import librosa
+
+        spec = librosa.stft(np.asarray(y, dtype=np.float64), n_fft=self.n_fft,
+                            hop_length=self.hop, win_length=self.win, window=self.window)
+        if spec.shape[1] >= frames:
+            return spec[:, :frames]
+        return np.pad(spec, ((0, 0), (0, frames - spec.shape[1])))
+
+    def waveform(self, logmel: np.ndarray) -> np.ndarray:
+        import librosa
+
+        logmel = np.asarray(logmel, dtype=np.float32)
+        frames = len(logmel)
+        gl = self.griffin_lim.waveform(logmel)
+        mix = self.weights(logmel, frames)
+        spec = mix * self._stft(self.world.waveform(logmel), frames) \
+            + (1.0 - mix) * self._stft(gl, frames)
+        y = librosa.istft(spec, hop_length=self.hop, win_length=self.win, window=self.window,
+                          n_fft=self.n_fft, length=len(gl))
+        return np.asarray(y, dtype=np.float32)
+
+    def __call__(self, feats: Any) -> Any:
+        import torch
+
+        x = feats.detach().cpu().numpy() if isinstance(feats, torch.Tensor) else feats
+        y = self.waveform(x) if len(x) else np.zeros(0, dtype=np.float32)
+        return torch.from_numpy(y) if isinstance(feats, torch.Tensor) else y
+
+
 def check_source(source: WorldSource, tts_config: Mapping[str, Any], where: str) -> None:
     """Refuse a source model trained on other features than the TTS's."""
     from lrspeech.models.postfilter import settings_differ
@@ -334,15 +400,17 @@ def check_source(source: WorldSource, tts_config: Mapping[str, Any], where: str)
                          "-m lrspeech.bin.world_source on this model")
 
 
-def load_world(model_dir: PathLike, tts_config: Mapping[str, Any]) -> WorldVocoder:
-    """The WORLD vocoder of a packed TTS dir (its world.pt), checked against its features."""
+def load_world(model_dir: PathLike, tts_config: Mapping[str, Any],
+               vocoder: str = "world") -> WorldVocoder:
+    """The WORLD vocoder of a packed TTS dir (its world.pt), checked against its features;
+    `vocoder`: the --vocoder asked for (world or world_gl), for the messages."""
     from lrspeech.models.postfilter import feature_extractor
 
     model_dir = Path(model_dir)
     mel = MelSettings.from_tts_config(tts_config, str(model_dir / "config.yaml"))
     path = model_dir / WORLD_FILE
     if not path.is_file():
-        raise WorldError(f"{model_dir}: --vocoder world needs {WORLD_FILE}, the speaker's "
+        raise WorldError(f"{model_dir}: --vocoder {vocoder} needs {WORLD_FILE}, the speaker's "
                          "source model; train it with python -m lrspeech.bin.world_source "
                          f"--model_dir {model_dir} --data_dir <the speaker's recordings>")
     _pyworld()

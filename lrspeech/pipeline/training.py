@@ -49,6 +49,7 @@ from lrspeech.models.postfilter import GvStats, gv_of_data_dirs
 from lrspeech.models.speakers import read_spk2sid
 from lrspeech.models.tasks import read_config
 from lrspeech.models.train_lists import FEATS, write_lists
+from lrspeech.models.vocoder import WORLD_VOCODERS
 from lrspeech.pipeline import distributed
 from lrspeech.pipeline.align_step import read_record
 from lrspeech.pipeline.train_data import asr_targets, load_combined, tts_tokens
@@ -92,8 +93,10 @@ class TrainStep:
     # (gv.npz, lrspeech.models.postfilter). Packing only, like inference_model.
     gv_data: Optional[List[Path]] = None
     # tts: a WORLD source model file (lrspeech.bin.world_source) to pack as world.pt, which
-    # `--vocoder auto` then uses. Packing only, like inference_model.
+    # `--vocoder auto` then uses, as world_vocoder says (world_gl or world; meta.json).
+    # Packing only, like inference_model.
     world_source: Optional[Path] = None
+    world_vocoder: str = "world_gl"
 
     @property
     def is_duration_tts(self) -> bool:
@@ -118,6 +121,9 @@ class TrainStep:
         if self.world_source is not None and self.task != "tts":
             raise InputError(f"--world_source {self.world_source}: a WORLD source model is a "
                              "TTS's vocoder; drop it for an asr")
+        if self.world_vocoder not in WORLD_VOCODERS:
+            raise InputError(f"--world_vocoder {self.world_vocoder!r}: use one of "
+                             f"{', '.join(WORLD_VOCODERS)}")
         if self.is_duration_tts and self.durations is None:
             raise InputError(
                 f"{self.config} trains on durations ({read_config(self.config)['tts']}); give "
@@ -411,7 +417,7 @@ def step_inputs(step: TrainStep) -> Dict[str, Any]:
     checksums = {str(p): _sha256(Path(p)) for p in paths if p is not None}
     options = asdict(step)
     # a new choice repacks, the training stays
-    for packing_only in ("inference_model", "gv_data", "world_source"):
+    for packing_only in ("inference_model", "gv_data", "world_source", "world_vocoder"):
         del options[packing_only]
     return {"options": json.loads(json.dumps(options, default=str)), "files": checksums}
 
@@ -479,4 +485,6 @@ def _meta(step: TrainStep, train_lists: Path) -> Dict[str, object]:
     if step.task == "tts" and (train_lists / "spk2sid").is_file():
         meta["speakers"] = read_spk2sid(train_lists / "spk2sid")
         meta["target_speaker"] = step.target_speaker
+    if step.world_source is not None:
+        meta["world_vocoder"] = step.world_vocoder  # what --vocoder auto runs with world.pt
     return meta

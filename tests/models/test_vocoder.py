@@ -151,7 +151,7 @@ def test_features_that_differ_from_the_vocoders_are_an_error(packed_tts) -> None
     assert "fs: vocoder 22050 vs TTS 16000" in message and "fmax: vocoder 8000" in message
     assert "fastspeech2_hifigan.yaml" in message and "--vocoder griffin_lim" in message
     t2s = load_tts(packed_tts, vocoder="auto")
-    assert type(t2s.vocoder).__name__ == "Spectrogram2Waveform"  # Griffin-Lim, by the rule
+    assert type(t2s.vocoder).__name__ == "SeededGriffinLim"  # Griffin-Lim, by the rule
 
 
 # ---------------------------------------------------------------- specs and missing weights
@@ -163,17 +163,21 @@ def test_vocoder_specs() -> None:
                                                                 "/x/g.pth.tar")
     assert voc.parse_spec(None) == ("none", None) and voc.parse_spec("auto") == ("auto", None)
     assert voc.parse_spec("world") == ("world", None)
-    # auto: HiFi-GAN on its own features, else WORLD where the TTS has a source model
+    assert voc.parse_spec("world_gl") == ("world_gl", None)
+    # auto: HiFi-GAN on its own features, else WORLD + Griffin-Lim (or WORLD alone, as the
+    # packed meta.json says) where the TTS has a source model
     tiny = {"fs": 16000, "n_fft": 1024, "n_shift": 256, "n_mels": 80, "fmin": 80, "fmax": 7600}
     universal = {**tiny, "fs": 22050, "fmin": 0, "fmax": 8000, "win_length": 1024}
     assert voc.choose("auto", tiny) == "griffin_lim"
-    assert voc.choose("auto", tiny, has_world=True) == "world"
+    assert voc.choose("auto", tiny, has_world=True) == "world_gl"
+    assert voc.choose("auto", tiny, has_world=True, world_vocoder="world") == "world"
+    assert voc.choose("auto", tiny, has_world=False, world_vocoder="world") == "griffin_lim"
     assert voc.choose("auto", universal, has_world=True) == "hifigan_universal"
     assert voc.choose("griffin_lim", tiny, has_world=True) == "griffin_lim"
     assert voc.parse_spec("exp/gan/train.total_count.ave.pth") == (
         "gan", "exp/gan/train.total_count.ave.pth")
     with pytest.raises(voc.VocoderError, match="use auto, griffin_lim, hifigan_universal, "
-                       r"hifigan_universal:<generator .pth.tar>, world, none"):
+                       r"hifigan_universal:<generator .pth.tar>, world, world_gl, none"):
         voc.parse_spec("wavenet")
 
 

@@ -1,5 +1,6 @@
 """Tests for lrspeech.models.world_vocoder, its CLI (world_source) and `--vocoder world`."""
 
+import json
 import shutil
 
 import numpy as np
@@ -8,8 +9,10 @@ import torch
 
 from lrspeech.bin import world_source
 from lrspeech.models import world_vocoder as wv
+from lrspeech.models.griffin_lim import SeededGriffinLim
 from lrspeech.models.packing import load_tts, read_yaml
 from lrspeech.models.postfilter import feature_extractor, feature_settings
+from lrspeech.models.vocoder import VocoderError
 
 FEATS = {"feats_extract": "fbank",
          "feats_extract_conf": {"n_fft": 1024, "hop_length": 256, "win_length": None,
@@ -106,6 +109,61 @@ def test_the_vocoder_speaks_at_the_predicted_pitch_and_the_input_level(source):
     assert isinstance(quiet, np.ndarray) and 0 < np.abs(quiet).max() < np.abs(y.numpy()).max()
 
 
+def _espnet_gl():
+    from espnet2.utils.griffin_lim import Spectrogram2Waveform
+
+    conf = FEATS["feats_extract_conf"]
+    return Spectrogram2Waveform(n_fft=conf["n_fft"], n_shift=conf["hop_length"], fs=FS,
+                                n_mels=conf["n_mels"], fmin=conf["fmin"], fmax=conf["fmax"])
+
+
+def test_griffin_lim_starts_from_the_same_phase_every_time():
+    """ESPnet's Griffin-Lim draws a new initial phase on every call (librosa >= 0.10); the
+    seeded one gives the same waveform for the same features, with the same settings."""
+    feats = logmel(clip([150], np.random.default_rng(5)))
+    gl = SeededGriffinLim(_espnet_gl())
+    first, again = gl(feats), SeededGriffinLim(_espnet_gl())(torch.as_tensor(feats))
+    assert isinstance(again, torch.Tensor)
+    np.testing.assert_array_equal(first, again.numpy())
+    assert not np.array_equal(first, SeededGriffinLim(_espnet_gl(), seed=1)(feats))
+    # it renders the features it is given: its output's log-mel is close to them
+    assert np.abs(logmel(first)[2:-2] - feats[2:-2]).mean() < 0.25
+
+
+def test_world_above_the_crossover_in_voiced_frames_griffin_lim_elsewhere(source, monkeypatch):
+    rng = np.random.default_rng(4)
+    feats = logmel(clip([140, 180], rng))
+    extractor, _ = feature_extractor(FEATS)
+    world = wv.WorldVocoder(source, MEL, extractor)
+    gl = SeededGriffinLim(_espnet_gl())
+    hybrid = wv.WorldGriffinLim(world, gl)
+    w = hybrid.weights(feats, len(feats))
+    freqs = np.linspace(0, FS / 2, 513)
+    voiced_p, _ = source.predict(feats)
+    v, u = int(np.argmax(voiced_p)), int(np.argmin(voiced_p))
+    assert voiced_p[v] > 0.9 and voiced_p[u] < 0.1
+    assert w[freqs < 100, v].max() < 0.25 and w[freqs > 2000, v].min() > 0.85
+    assert w[:, u].max() < 0.15  # an unvoiced frame is Griffin-Lim's at every frequency
+    # where the source model hears no voicing at all, the output is Griffin-Lim's waveform
+    monkeypatch.setattr(source, "predict", lambda m: (np.zeros(len(m)), np.full(len(m), 150.0)))
+    np.testing.assert_allclose(hybrid(feats), gl(feats), atol=1e-4)
+    # voiced everywhere: above 2 kHz the output's spectrum is WORLD's, below 100 Hz mostly GL's
+    monkeypatch.setattr(source, "predict", lambda m: (np.ones(len(m)), np.full(len(m), 150.0)))
+    import librosa
+
+    def spec(y):
+        return np.abs(librosa.stft(np.asarray(y, dtype=np.float64), n_fft=1024, hop_length=256))
+
+    out, ref_w, ref_g = spec(hybrid(feats)), spec(world(feats)), spec(gl(feats))
+    frames = min(out.shape[1], ref_w.shape[1], ref_g.shape[1]) - 2
+    high = freqs > 2000
+
+    def err(a, b):
+        return np.abs(np.log(a[high, 2:frames] + 1e-6) - np.log(b[high, 2:frames] + 1e-6)).mean()
+
+    assert err(out, ref_w) < 0.5 * err(out, ref_g)
+
+
 def test_source_file_round_trip_and_errors(source, tmp_path):
     path = tmp_path / wv.WORLD_FILE
     source.save(path)
@@ -149,16 +207,30 @@ def test_world_source_cli_and_load_tts(tts_with_world, packed_tts):
     t2s = load_tts(tts_with_world, vocoder="world", minlenratio=2.0, maxlenratio=3.0,
                    always_fix_seed=True)
     assert isinstance(t2s.vocoder, wv.WorldVocoder)
-    # auto: WORLD for a TTS off HiFi-GAN's features whose dir has world.pt, else Griffin-Lim
+    # auto: for a TTS off HiFi-GAN's features whose dir has world.pt, WORLD above 500 Hz in
+    # voiced frames (or WORLD alone when its meta.json says so), else Griffin-Lim
+    assert isinstance(load_tts(tts_with_world, vocoder="auto").vocoder, wv.WorldGriffinLim)
+    assert isinstance(load_tts(tts_with_world, vocoder="world_gl").vocoder, wv.WorldGriffinLim)
+    meta = json.loads((tts_with_world / "meta.json").read_text())
+    (tts_with_world / "meta.json").write_text(json.dumps({**meta, "world_vocoder": "world"}))
     assert isinstance(load_tts(tts_with_world, vocoder="auto").vocoder, wv.WorldVocoder)
-    assert type(load_tts(packed_tts, vocoder="auto").vocoder).__name__ == "Spectrogram2Waveform"
-    assert type(load_tts(tts_with_world, vocoder="griffin_lim").vocoder).__name__ == \
-        "Spectrogram2Waveform"
+    (tts_with_world / "meta.json").write_text(json.dumps({**meta, "world_vocoder": "wrld"}))
+    with pytest.raises(VocoderError, match=r"world_vocoder 'wrld' \(meta.json\): use one of "
+                       r"world_gl, world"):
+        load_tts(tts_with_world, vocoder="auto")
+    (tts_with_world / "meta.json").write_text(json.dumps(meta))
+    assert isinstance(load_tts(packed_tts, vocoder="auto").vocoder, SeededGriffinLim)
+    assert isinstance(load_tts(tts_with_world, vocoder="griffin_lim").vocoder, SeededGriffinLim)
     out = t2s(np.array([2, 3, 4, 5, 6, 7]), sids=np.array([1]))
     assert out["wav"].numel() == pytest.approx(out["feat_gen"].shape[0] * 256, abs=512)
     with pytest.raises(wv.WorldError, match=r"--vocoder world needs world.pt, the speaker's "
                        r"source model; train it with python -m lrspeech.bin.world_source"):
         load_tts(packed_tts, vocoder="world")
+    with pytest.raises(wv.WorldError, match=r"--vocoder world_gl needs world.pt"):
+        load_tts(packed_tts, vocoder="world_gl")
+    t2s = load_tts(tts_with_world, vocoder="world_gl")
+    wav = t2s(np.array([2, 3, 4, 5, 6, 7]), sids=np.array([1]))["wav"]
+    assert wav.numel() > 0 and torch.isfinite(wav).all()
 
 
 def test_world_source_cli_errors(packed_tts, micro_tts, tmp_path, capsys):

@@ -181,4 +181,19 @@ def test_packing_only_options_belong_to_a_tts_and_do_not_change_the_training(tmp
     plain = tts_step(tmp_path, "transformer_tiny.yaml")
     packed = replace(plain, world_source=tmp_path / "w.pt", gv_data=[tmp_path])
     assert step_inputs(packed) == step_inputs(plain)
+    assert step_inputs(replace(packed, world_vocoder="world")) == step_inputs(plain)
+    with pytest.raises(InputError, match=r"--world_vocoder 'wrld': use one of world_gl, world"):
+        replace(packed, world_vocoder="wrld").check()
     assert step_inputs(replace(plain, epochs=2)) != step_inputs(plain)
+
+
+def test_a_packed_world_source_records_what_auto_runs(tmp_path):
+    """meta.json's world_vocoder (read by --vocoder auto) is written with a WORLD source only."""
+    from lrspeech.pipeline.training import _meta
+
+    plain = tts_step(tmp_path, "transformer_tiny.yaml")
+    assert "world_vocoder" not in _meta(plain, tmp_path)
+    assert _meta(replace(plain, world_source=tmp_path / "w.pt"), tmp_path)["world_vocoder"] \
+        == "world_gl"
+    assert _meta(replace(plain, world_source=tmp_path / "w.pt", world_vocoder="world"),
+                 tmp_path)["world_vocoder"] == "world"

@@ -24,7 +24,7 @@ def run_lr(cwd: Path, *opts: str) -> subprocess.CompletedProcess:
     ("--tts_align", "ctc or attention"),
     ("--pack", "best or final"),
     ("--digits", "drop or keep"),
-    ("--tts_vocoder", "griffin_lim or world"),
+    ("--tts_vocoder", "griffin_lim, world_gl or world"),
     ("--dt_asr_synth_ratio", "all or a share in [0, 1)"),
 ])
 def test_bad_choice_stops_before_any_stage(tmp_path: Path, option: str, choices: str) -> None:
@@ -66,6 +66,6 @@ def test_good_choices_pass_the_checks(tmp_path: Path) -> None:
     res = run_lr(tmp_path, "--kd_student", "transformer", "--kd_student_init", "scratch",
                  "--kd_tts_real", "labelled", "--dt_asr_synth_ratio", "0.25",
                  "--finetune_tts_epochs", "40", "--pretrain_tts_epochs", "16",
-                 "--tts_vocoder", "world", "--stop_stage", "1")
+                 "--tts_vocoder", "world_gl", "--stop_stage", "1")
     assert "must be" not in res.stderr
     assert "local/data.sh" in res.stderr, res.stderr[-2000:]

@@ -308,6 +308,7 @@ def test_a_change_reruns_the_steps_below_it_and_only_those(recipe: Path) -> None
             "pack"} <= world
     assert world & {"train.exp_finetune_asr", "lm_fusion", "decode.exp_dt_round1_asr_hyp",
                     "dt1.data", "train.exp_dt_round1_asr", "train.exp_pretrain_tts"} == set()
+    assert would_run(recipe, "--tts_vocoder", "world_gl") == world  # the same source model
     # Hole 3: the evaluation's options rerun the evaluations (and the packing) only.
     evals = {"eval.finetune", "eval.dt_round1", "eval.kd", "pack"}
     assert would_run(recipe, "--eval_mos", "false") == evals

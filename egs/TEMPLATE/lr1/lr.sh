@@ -58,8 +58,9 @@ tts_inference_model=latest.pth # TTS model each training packs, as asr_inference
 tts_postfilter=gv       # gv: each TTS packs the target speaker's global variance (gv.npz), and its dev
                         # and packed synthesis scale the features to it (measured: DNSMOS up, docs/benchmarks.md) | none
 tts_vocoder=griffin_lim # vocoder of the dev evaluation, the distillation teacher's speech and the packed TTS
-                        # (--vocoder auto): griffin_lim | world (each TTS packs a WORLD source model trained on the
-                        # target speaker's paired and unpaired speech; measured: DNSMOS up, the judge's CER too, docs/benchmarks.md)
+                        # (--vocoder auto): griffin_lim | world_gl (WORLD's harmonics above 500 Hz in voiced frames,
+                        # Griffin-Lim elsewhere) | world (both: each TTS packs a WORLD source model trained on the target
+                        # speaker's paired and unpaired speech; measured: DNSMOS up, the judge's CER too, docs/benchmarks.md)
 pretrain_epochs=8       # epochs of rich-resource pretraining
 pretrain_tts_epochs=""  # epochs of the TTS's rich-resource pretraining (empty: pretrain_epochs); a better
                         # start for the TTS's fine-tuning at little cost (docs/benchmarks.md)
@@ -211,10 +212,10 @@ if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
             --token_map "${tok}/token_map_${t}.tsv" --out "exp/finetune/${t}_init.pth" --seed "${seed}" "${set_opt[@]}"
         step_done "init_${t}"
     done
-    # The target speaker's WORLD source model (--tts_vocoder world): every TTS below packs it.
+    # The target speaker's WORLD source model (--tts_vocoder world_gl or world): every TTS below packs it.
     speech_lists=(); for d in ${paired_dirs} "${raw}/unpaired_speech"; do speech_lists+=("${d}/wav.scp" "${d}/utt2spk"); done
     # shellcheck disable=SC2086
-    if [ "${tts_vocoder}" = world ] && step world --after ${paired_steps} format.unpaired_speech --outputs exp/world \
+    if [ "${tts_vocoder}" != griffin_lim ] && step world --after ${paired_steps} format.unpaired_speech --outputs exp/world \
             --opts seed target_speaker -- "${tts_config}" "${speech_lists[@]}"; then
         # shellcheck disable=SC2086
         lr world_source --config "${tts_config}" --data_dir ${paired_dirs} "${raw}/unpaired_speech" \

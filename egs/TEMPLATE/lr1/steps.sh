@@ -29,15 +29,19 @@ resolve_defaults() {
             *) die "--tts_align must be ctc or attention, not '${tts_align}'" ;;
         esac
     fi
-    # check_choice OPTION VALUE A B: stop unless VALUE is A or B.
-    check_choice() { [ "$2" = "$3" ] || [ "$2" = "$4" ] || die "--$1 must be $3 or $4, not '$2'"; }
+    # check_choice OPTION VALUE A B [C...]: stop unless VALUE is one of A B C...
+    check_choice() {
+        local opt=$1 value=$2 ok words; shift 2
+        for ok in "$@"; do [ "${value}" = "${ok}" ] && return 0; done
+        words=$(printf '%s, ' "${@:1:$#-1}"); die "--${opt} must be ${words%, } or ${!#}, not '${value}'"
+    }
     check_choice kd_student "${kd_student}" fastspeech transformer
     check_choice kd_student_init "${kd_student_init}" teacher scratch
     check_choice kd_tts_real "${kd_tts_real}" paired labelled
     check_choice pack "${pack}" best final
     check_choice digits "${digits}" drop keep
     check_choice tts_postfilter "${tts_postfilter}" gv none
-    check_choice tts_vocoder "${tts_vocoder}" griffin_lim world
+    check_choice tts_vocoder "${tts_vocoder}" griffin_lim world_gl world
     # check_tts_epochs OPTION VALUE FALLBACK: stop unless VALUE is empty or a positive integer.
     check_tts_epochs() { [ -z "$2" ] || [[ "$2" =~ ^[1-9][0-9]*$ ]] \
         || die "--$1 must be a number of epochs (or empty: --$3), not '$2'"; }
@@ -167,8 +171,9 @@ tts_align_opts() { [ "${tts_align}" = ctc ] && echo "--align_asr $1"; return 0; 
 # measured on the target speaker's utterances of the paired data (lrspeech.models.postfilter).
 gv_opts() { [ "${tts_postfilter}" = gv ] && echo "--gv_data ${paired_dirs}"; return 0; }
 # Options that make a target-speaker TTS pack the speaker's WORLD source model (--tts_vocoder
-# world; stage 5's world step trains it once, lrspeech.models.world_vocoder).
-world_opts() { [ "${tts_vocoder}" = world ] && echo "--world_source exp/world/world.pt"; return 0; }
+# world_gl or world, recorded for --vocoder auto; stage 5's world step trains it once,
+# lrspeech.models.world_vocoder).
+world_opts() { [ "${tts_vocoder}" != griffin_lim ] && echo "--world_source exp/world/world.pt --world_vocoder ${tts_vocoder}"; return 0; }
 
 # align ASR_MODEL OUT "TRAIN_DIRS" VALID TTS_CONFIG LANG_CONFIG TOKENS "AFTER": the ASR's CTC
 # durations of a TTS's training data (lrspeech.bin.ctc_align; pairs scoring below
