@@ -74,7 +74,7 @@ def recipe_opts(quick: bool, epochs: Dict[str, int], extra: Sequence[str]) -> Li
         "--pretrain_tts_epochs", str(epochs["pretrain"]),
         "--finetune_epochs", str(epochs["finetune"]),
         "--finetune_tts_epochs", str(epochs["finetune"]), "--dt_epochs", str(epochs["dt"]),
-        "--train_args", ""]
+        "--train_args", "", "--tts_vocoder", "griffin_lim"]
     if "--dt_rounds" in opts:
         i = opts.index("--dt_rounds")
         del opts[i:i + 2]

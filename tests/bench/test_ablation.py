@@ -141,6 +141,12 @@ def test_the_tts_epochs_follow_the_recipe_options(abl, tmp_path):
     # markers: train_args is an input of every training step).
     assert demo["train_args"] == "--use_matplotlib false"
     assert abl.option(abl.BENCH_OPTS, "train_args", "x") == ""
+    # The benchmarks' figures were measured through Griffin-Lim; lr.sh's default is world_gl.
+    lr_sh = (Path(__file__).resolve().parents[2] / "egs" / "TEMPLATE" / "lr1" / "lr.sh").read_text(
+        encoding="utf-8")
+    assert "\ntts_vocoder=world_gl " in lr_sh
+    for opts in (abl.BENCH_OPTS, abl.QUICK_OPTS):
+        assert abl.option(opts, "tts_vocoder", "") == "griffin_lim"
 
 
 def _write_row(work: Path, label: str, asr_hyps, tts_hyps, refs) -> None:

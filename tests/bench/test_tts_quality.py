@@ -18,6 +18,7 @@ def test_recipe_options_pin_the_hifigan_tier_and_one_round(tq):
     assert opts[opts.index("--finetune_tts_epochs") + 1] == "7"  # not the demo's
     assert opts[opts.index("--pretrain_tts_epochs") + 1] == "3"  # not the demo's either
     assert opts[opts.index("--train_args") + 1] == ""  # ESPnet's plots kept, as before
+    assert opts[opts.index("--tts_vocoder") + 1] == "griffin_lim"  # as measured
     assert opts[opts.index("--dt_epochs") + 1] == "2"
     assert opts[opts.index("--tts_config") + 1] == str(tq.TTS_CONFIG)
     assert opts.count("--dt_rounds") == 1 and opts[opts.index("--dt_rounds") + 1] == "1"
