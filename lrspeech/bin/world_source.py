@@ -16,7 +16,7 @@ Griffin-Lim elsewhere; or world when meta.json's world_vocoder says so) for a TT
 HiFi-GAN features whose dir has world.pt.
 The model depends on the features, not on the TTS: with `--config` (a TTS training config) it
 is written to `--out`, and any TTS trained on those features packs it (train_model
-`--world_source`; lr.sh does it with `--tts_vocoder world`).
+`--world_source`; lr.sh does it with `--tts_vocoder world_gl`, its default, or `world`).
 """
 
 import argparse
