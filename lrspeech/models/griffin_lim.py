@@ -16,10 +16,12 @@ from typing import Any
 
 import numpy as np
 
+from lrspeech.models.vocoder import NumpyVocoder
+
 GL_SEED = 0
 
 
-class SeededGriffinLim:
+class SeededGriffinLim(NumpyVocoder):
     """Log-mel frames (torch or numpy, frames x bins) -> waveform, as ESPnet's Griffin-Lim does,
     from a fixed random initial phase."""
 
@@ -48,11 +50,3 @@ class SeededGriffinLim:
                                center=spc.shape[1] > 1,
                                random_state=np.random.RandomState(self.seed))
         return np.asarray(y, dtype=np.float32)
-
-    def __call__(self, feats: Any) -> Any:
-        import torch
-
-        if isinstance(feats, torch.Tensor):
-            y = self.waveform(feats.detach().cpu().numpy())
-            return torch.from_numpy(y).to(device=feats.device, dtype=feats.dtype)
-        return self.waveform(feats)

@@ -62,6 +62,24 @@ class VocoderError(LrspeechError, ValueError):
     """A vocoder that cannot be loaded or does not fit the TTS; the message says the fix."""
 
 
+class NumpyVocoder:
+    """Base of the vocoders that work on numpy frames (`waveform`): called as Text2Speech calls
+    a vocoder, on a torch tensor (frames x bins), it answers a tensor on the same device; on a
+    numpy array, an array. No frames give an empty waveform."""
+
+    def waveform(self, feats: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def __call__(self, feats: Any) -> Any:
+        import torch
+
+        x = feats.detach().cpu().numpy() if isinstance(feats, torch.Tensor) else feats
+        y = self.waveform(x) if len(x) else np.zeros(0, dtype=np.float32)
+        if isinstance(feats, torch.Tensor):
+            return torch.from_numpy(y).to(device=feats.device, dtype=feats.dtype)
+        return y
+
+
 @dataclass(frozen=True)
 class VocoderFeatures:
     """The mel analysis a vocoder was trained on, in the names of ESPnet's fbank settings."""

@@ -42,6 +42,7 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 import numpy as np
 
 from lrspeech.errors import LrspeechError
+from lrspeech.models.vocoder import NumpyVocoder
 
 logger = logging.getLogger(__name__)
 
@@ -285,7 +286,7 @@ def source_of_data_dirs(data_dirs: Iterable[PathLike], tts_config: Mapping[str, 
                         feature_settings(tts_config), f0_range_of(tts_config), epochs, seed)
 
 
-class WorldVocoder:
+class WorldVocoder(NumpyVocoder):
     """Log-mel frames (torch or numpy, frames x bins, log10) -> waveform, with WORLD."""
 
     def __init__(self, source: WorldSource, mel: MelSettings, extractor: Any = None) -> None:
@@ -296,9 +297,12 @@ class WorldVocoder:
         self.high_bin = int(np.ceil(HIGH_BAND_HZ * mel.n_fft / mel.fs))
 
     def waveform(self, logmel: np.ndarray) -> np.ndarray:
-        pw = _pyworld()
         logmel = np.asarray(logmel, dtype=np.float32)
-        voiced, f0 = self.source.predict(logmel)
+        return self.render(logmel, *self.source.predict(logmel))
+
+    def render(self, logmel: np.ndarray, voiced: np.ndarray, f0: np.ndarray) -> np.ndarray:
+        """The waveform of float32 log-mel frames with the source model's (P(voiced), F0)."""
+        pw = _pyworld()
         sp = np.ascontiguousarray(self.envelope(logmel))
         ap = np.repeat((1.0 - voiced.astype(np.float64))[:, None], sp.shape[1], axis=1)
         ap[:, self.high_bin:] = np.maximum(ap[:, self.high_bin:], HIGH_BAND_APERIODICITY)
@@ -319,15 +323,8 @@ class WorldVocoder:
                                     torch.tensor([len(y)]))
         return float(10.0 ** (float(np.mean(logmel)) - float(out[0].numpy().mean())))
 
-    def __call__(self, feats: Any) -> Any:
-        import torch
 
-        x = feats.detach().cpu().numpy() if isinstance(feats, torch.Tensor) else feats
-        y = self.waveform(x) if len(x) else np.zeros(0, dtype=np.float32)
-        return torch.from_numpy(y) if isinstance(feats, torch.Tensor) else y
-
-
-class WorldGriffinLim:
+class WorldGriffinLim(NumpyVocoder):
     """WORLD's harmonics above a crossover frequency in voiced frames, Griffin-Lim elsewhere.
 
     Both vocoders read the same features; their short-time spectra (the TTS's FFT, hop and
@@ -352,9 +349,9 @@ class WorldGriffinLim:
         self.win = int(p["win_length"] or p["n_fft"])
         self.window = p["window"]
 
-    def weights(self, logmel: np.ndarray, frames: int) -> np.ndarray:
-        """(n_fft // 2 + 1, frames) share of WORLD in each bin of each frame."""
-        voiced, _ = self.world.source.predict(np.asarray(logmel, dtype=np.float32))
+    def weights(self, voiced: np.ndarray, frames: int) -> np.ndarray:
+        """(n_fft // 2 + 1, frames) share of WORLD in each bin of each frame, from the source
+        model's P(voiced) per frame."""
         v = np.convolve(voiced, np.ones(3) / 3.0, mode="same")
         v = np.pad(v, (0, max(0, frames - len(v))), mode="edge")[:frames]
         freqs = np.linspace(0.0, self.fs / 2.0, self.n_fft // 2 + 1)
@@ -375,20 +372,14 @@ class WorldGriffinLim:
 
         logmel = np.asarray(logmel, dtype=np.float32)
         frames = len(logmel)
+        voiced, f0 = self.world.source.predict(logmel)  # once, for WORLD and the mix
         gl = self.griffin_lim.waveform(logmel)
-        mix = self.weights(logmel, frames)
-        spec = mix * self._stft(self.world.waveform(logmel), frames) \
+        mix = self.weights(voiced, frames)
+        spec = mix * self._stft(self.world.render(logmel, voiced, f0), frames) \
             + (1.0 - mix) * self._stft(gl, frames)
         y = librosa.istft(spec, hop_length=self.hop, win_length=self.win, window=self.window,
                           n_fft=self.n_fft, length=len(gl))
         return np.asarray(y, dtype=np.float32)
-
-    def __call__(self, feats: Any) -> Any:
-        import torch
-
-        x = feats.detach().cpu().numpy() if isinstance(feats, torch.Tensor) else feats
-        y = self.waveform(x) if len(x) else np.zeros(0, dtype=np.float32)
-        return torch.from_numpy(y) if isinstance(feats, torch.Tensor) else y
 
 
 def check_source(source: WorldSource, tts_config: Mapping[str, Any], where: str) -> None:

@@ -137,9 +137,9 @@ def test_world_above_the_crossover_in_voiced_frames_griffin_lim_elsewhere(source
     world = wv.WorldVocoder(source, MEL, extractor)
     gl = SeededGriffinLim(_espnet_gl())
     hybrid = wv.WorldGriffinLim(world, gl)
-    w = hybrid.weights(feats, len(feats))
-    freqs = np.linspace(0, FS / 2, 513)
     voiced_p, _ = source.predict(feats)
+    w = hybrid.weights(voiced_p, len(feats))
+    freqs = np.linspace(0, FS / 2, 513)
     v, u = int(np.argmax(voiced_p)), int(np.argmin(voiced_p))
     assert voiced_p[v] > 0.9 and voiced_p[u] < 0.1
     assert w[freqs < 100, v].max() < 0.25 and w[freqs > 2000, v].min() > 0.85
