@@ -3,6 +3,14 @@
 #
 # Usage: utils/install.sh            # what `make install` runs; idempotent
 #        LRSPEECH_VENV=/path/venv utils/install.sh
+#        LRSPEECH_CONSTRAINTS=none utils/install.sh && utils/install.sh --relock
+#                                    # after a dependency change: resolve fresh, then pin that
+#
+# Versions: utils/constraints.txt pins every package but torch (pinned below, CPU or CUDA
+# build) and setuptools (the override), as a fresh install resolved them, so that one commit
+# gives the same models and figures on any machine with the same Python; a fresh resolution
+# on another day moved the demo's figures (docs/benchmarks.md). Another Python than the one
+# the file names resolves fresh, with a message.
 #
 # Why not plain pip: espnet 202511 pins setuptools<74 while torch>=2.13 needs
 # setuptools>=77.0.3, and pyworld needs pkg_resources (gone in setuptools>=81). pip then
@@ -14,13 +22,14 @@
 # of them compiles thousands of modules again, so install compiles site-packages once.
 set -euo pipefail
 
-root=$(cd "$(dirname "$0")/.." && pwd)
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 venv=${LRSPEECH_VENV:-$root/.venv}
 uv_version=0.13.8                  # pinned installer version
 torch_version=${LRSPEECH_TORCH_VERSION:-2.13.0}
 # Index with CPU torch wheels, used only when no local wheel source carries one.
 torch_cpu_index=${LRSPEECH_TORCH_CPU_INDEX:-https://download.pytorch.org/whl/cpu}
 stamp=$venv/.lrspeech-install
+constraints=${LRSPEECH_CONSTRAINTS:-$root/utils/constraints.txt}
 
 log() { echo "[install $(date +%H:%M:%S)] $*" >&2; }
 
@@ -38,7 +47,39 @@ ensure_espeak() {
 
 # Hash of everything that decides what gets installed: a changed setup.cfg reinstalls.
 inputs_hash() {
-  cat "$root/setup.cfg" "$root/utils/install.sh" "$root/pyproject.toml" | sha256sum | cut -c1-16
+  { cat "$root/setup.cfg" "$root/utils/install.sh" "$root/pyproject.toml"; echo "$constraints"
+    if [ -f "$constraints" ]; then cat "$constraints"; fi; } | sha256sum | cut -c1-16
+}
+
+# lock_args [PYTHON]: uv's --constraints option for the pinned versions, when they apply to
+# PYTHON's version (default python3, which makes the venv).
+lock_args() {
+  local python=${1:-python3} want have
+  if [ "$constraints" = none ]; then log "LRSPEECH_CONSTRAINTS=none: resolving every version fresh"; return 0; fi
+  [ -f "$constraints" ] || { log "$constraints: no such constraints file; give one, or LRSPEECH_CONSTRAINTS=none"; exit 1; }
+  want=$(sed -n 's/^# python: //p' "$constraints")
+  have=$("$python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+  if [ -n "$want" ] && [ "$want" != "$have" ]; then
+    log "$constraints pins the versions resolved on Python $want; this is $have: resolving fresh"
+    return 0
+  fi
+  echo "--constraints $constraints"
+}
+
+# relock: write the environment's versions (but torch's, setuptools' and the installers') as
+# the constraints file.
+relock() {
+  local out=$root/utils/constraints.txt py_version
+  [ -x "$venv/bin/uv" ] || { log "no $venv/bin/uv: run utils/install.sh first"; exit 1; }
+  py_version=$("$venv/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+  { echo "# The versions utils/install.sh installs (uv --constraints); written by"
+    echo "# utils/install.sh --relock on $(date +%Y-%m-%d) from a fresh resolution. torch is pinned by"
+    echo "# install.sh (its CPU or CUDA build), setuptools by its override."
+    echo "# python: $py_version"
+    "$venv/bin/uv" pip freeze --python "$venv/bin/python" --exclude-editable \
+      | grep -viE '^(torch|setuptools|pip|uv)==' ; } > "$out.tmp"
+  mv "$out.tmp" "$out"
+  log "wrote $out ($(grep -vc '^#' "$out") packages)"
 }
 
 has_gpu() { command -v nvidia-smi >/dev/null && nvidia-smi -L >/dev/null 2>&1; }
@@ -89,8 +130,9 @@ main() {
     log "environment up to date: $venv"
     return 0
   fi
-  local t0=$SECONDS
-  [ -x "$venv/bin/python" ] || { log "creating $venv"; python3 -m venv "$venv"; }
+  local t0=$SECONDS lock
+  if [ -x "$venv/bin/python" ]; then lock=$(lock_args "$venv/bin/python"); else
+    lock=$(lock_args python3); log "creating $venv"; python3 -m venv "$venv"; fi
   "$venv/bin/python" -m pip install -q "uv==$uv_version"
   local uv="$venv/bin/uv" sources torch_spec override
   sources=$(pip_sources | sort -u | tr '\n' ' ')
@@ -111,7 +153,7 @@ main() {
   printf '%s\n' "setuptools>=77.0.3,<81" "$torch_spec" > "$override"
   # shellcheck disable=SC2086
   "$uv" pip install --python "$venv/bin/python" --index-strategy unsafe-best-match \
-    $sources --override "$override" "$torch_spec" -e "$root[eval,test,whisper]"
+    $sources $lock --override "$override" "$torch_spec" -e "$root[eval,test,whisper]"
   has_gpu || cpu_torchaudio
   compile_bytecode
   # lrspeech first: it defers g2p_en, whose import (ESPnet's first) tries an nltk download and
@@ -127,4 +169,7 @@ main() {
   log "installed in $((SECONDS - t0)) s"
 }
 
-main "$@"
+# Sourced (tests), it only defines the functions.
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+  if [ "${1:-}" = --relock ]; then relock; else main "$@"; fi
+fi
