@@ -3,19 +3,13 @@
 Usage: python -c "import lrspeech.models; from espnet2.tasks.asr import model_choices; \
 print(sorted(model_choices.classes))"
 
-Importing this package registers lrspeech's models into ESPnet's registries.
+lrspeech's models are registered into ESPnet's registries when ESPnet's ASR task module is
+imported (the hook `import lrspeech` installs; `register_models()` does it explicitly). The
+package itself imports no ESPnet or torch: the light modules under it (speaker tables, file
+formats) serve CLIs that print a value for lr.sh in a fraction of a second, where importing
+ESPnet took 8-9 s.
 """
 
-import contextlib
-import sys
-
-# ESPnet prints a notice to stdout when flash_attn is missing (always, on CPU); the CLIs' stdout
-# is their output (`transcribe ... > hyps.txt`), so the import that prints it sends it to stderr.
-with contextlib.redirect_stdout(sys.stderr):
-    import espnet.nets.pytorch_backend.transformer.attention  # noqa: F401
-
-from lrspeech.models.tasks import register_models  # noqa: E402
-
-register_models()
+from lrspeech.models.tasks import register_models
 
 __all__ = ["register_models"]

@@ -186,10 +186,33 @@ def test_close_process_group_destroys_what_espnet_left_open(tmp_path):
 
 
 def test_importing_the_models_prints_nothing_on_stdout() -> None:
-    """A CLI's stdout is its output: ESPnet's flash-attention notice goes to stderr."""
+    """A CLI's stdout is its output: ESPnet's flash-attention notice goes to stderr, whenever
+    ESPnet is imported after lrspeech; and the models are registered by then."""
     import subprocess
 
-    res = subprocess.run([sys.executable, "-c", "import lrspeech.models"], capture_output=True,
-                         text=True, timeout=300)
+    code = ("import lrspeech.models; from espnet2.tasks.asr import model_choices; "
+            "import espnet2.tasks.tts; assert 'mixspeech' in model_choices.classes")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=300)
     assert res.returncode == 0, res.stderr[-2000:]
     assert res.stdout == ""
+    # without lrspeech the notice is on stdout (so the hook above is what moves it)
+    plain = subprocess.run([sys.executable, "-c", "import espnet2.tasks.asr"],
+                           capture_output=True, text=True, timeout=300)
+    import importlib.util
+
+    assert "Flash Attention" in plain.stdout or importlib.util.find_spec("flash_attn")
+
+
+def test_the_clis_that_print_a_value_for_lr_sh_import_no_torch() -> None:
+    """lr.sh reads a value from these (the dry run too): without ESPnet and torch each takes a
+    fraction of a second where it took 8-9 s."""
+    import subprocess
+
+    code = ("import sys, lrspeech.bin.dual_transformation, lrspeech.bin.distillation, "
+            "lrspeech.bin.stage_marker, lrspeech.models.speakers; "
+            "print(sorted(m for m in ('torch', 'espnet', 'espnet2') if m in sys.modules))")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert res.stdout.strip() == "[]"
