@@ -3,6 +3,7 @@ pinned versions (utils/constraints.txt) are the installed ones and apply to thei
 
 import os
 import re
+import site
 import subprocess
 import sys
 from importlib import metadata
@@ -56,8 +57,11 @@ def test_the_environment_has_the_pinned_versions() -> None:
     assert python and len(pins) > 50
     if python != "%d.%d" % sys.version_info[:2]:
         pytest.skip(f"the pins are for Python {python}; install.sh resolves fresh on this one")
-    installed = {_norm(d.metadata["Name"]): d.version
-                 for d in metadata.distributions()}
+    # the venv's own packages: not those vendored inside another (setuptools/_vendor is put
+    # on sys.path by pkg_resources, which pyworld imports)
+    sites = {Path(p).resolve() for p in site.getsitepackages()}
+    installed = {_norm(d.metadata["Name"]): d.version for d in metadata.distributions()
+                 if Path(str(d.locate_file(""))).resolve() in sites}
     wrong = {n: (v, installed.get(n)) for n, v in pins.items() if installed.get(n) != v}
     assert not wrong, f"pinned vs installed: {wrong}; run make install"
     # every installed package is pinned, but those install.sh pins itself (and GPU builds')
