@@ -51,6 +51,9 @@ inputs_hash() {
     if [ -f "$constraints" ]; then cat "$constraints"; fi; } | sha256sum | cut -c1-16
 }
 
+# python_version PYTHON: its major.minor, as the constraints file names it.
+python_version() { "$1" -c 'import sys; print("%d.%d" % sys.version_info[:2])'; }
+
 # lock_args [PYTHON]: uv's --constraints option for the pinned versions, when they apply to
 # PYTHON's version (default python3, which makes the venv).
 lock_args() {
@@ -58,7 +61,7 @@ lock_args() {
   if [ "$constraints" = none ]; then log "LRSPEECH_CONSTRAINTS=none: resolving every version fresh"; return 0; fi
   [ -f "$constraints" ] || { log "$constraints: no such constraints file; give one, or LRSPEECH_CONSTRAINTS=none"; exit 1; }
   want=$(sed -n 's/^# python: //p' "$constraints")
-  have=$("$python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+  have=$(python_version "$python")
   if [ -n "$want" ] && [ "$want" != "$have" ]; then
     log "$constraints pins the versions resolved on Python $want; this is $have: resolving fresh"
     return 0
@@ -71,7 +74,7 @@ lock_args() {
 relock() {
   local out=$root/utils/constraints.txt py_version
   [ -x "$venv/bin/uv" ] || { log "no $venv/bin/uv: run utils/install.sh first"; exit 1; }
-  py_version=$("$venv/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+  py_version=$(python_version "$venv/bin/python")
   { echo "# The versions utils/install.sh installs (uv --constraints); written by"
     echo "# utils/install.sh --relock on $(date +%Y-%m-%d) from a fresh resolution. torch is pinned by"
     echo "# install.sh (its CPU or CUDA build), setuptools by its override."

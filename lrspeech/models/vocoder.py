@@ -27,6 +27,7 @@ ESPnet's fbank takes log10 (as its Griffin-Lim expects); `for_log_base` rescales
 log, and values below log(1e-5), the floor HiFi-GAN trained with, are clipped to it.
 """
 
+import abc
 import json
 import logging
 import math
@@ -62,13 +63,14 @@ class VocoderError(LrspeechError, ValueError):
     """A vocoder that cannot be loaded or does not fit the TTS; the message says the fix."""
 
 
-class NumpyVocoder:
+class NumpyVocoder(abc.ABC):
     """Base of the vocoders that work on numpy frames (`waveform`): called as Text2Speech calls
     a vocoder, on a torch tensor (frames x bins), it answers a tensor on the same device; on a
     numpy array, an array. No frames give an empty waveform."""
 
+    @abc.abstractmethod
     def waveform(self, feats: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
+        """The waveform of frames x bins features (at least one frame)."""
 
     def __call__(self, feats: Any) -> Any:
         import torch
