@@ -552,6 +552,7 @@ def load_tts(
     """
     from espnet2.bin.tts_inference import Text2Speech
 
+    from lrspeech.models.fused_attention import fuse_attention, wants_fusion
     from lrspeech.models.vocoder import AUTO, HIFIGAN_UNIVERSAL, WORLD, WORLD_GL, choose, parse_spec
     from lrspeech.models.world_vocoder import WORLD_FILE
 
@@ -567,6 +568,8 @@ def load_tts(
                           vocoder_config=str(vocoder_config) if pkl else None,
                           vocoder_file=str(path) if pkl else None, **kw)
     check_state_dict(t2s.model, model_dir / MODEL)
+    if wants_fusion(t2s.train_args):
+        fuse_attention(t2s.model)
     if kind == AUTO:
         world_vocoder = read_meta(model_dir).get("world_vocoder", WORLD_GL)
         kind, path = parse_spec(choose(AUTO, _fbank(t2s), (model_dir / WORLD_FILE).is_file(),

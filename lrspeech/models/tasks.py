@@ -49,16 +49,19 @@ def register_models() -> None:
 
 
 def get_task(task: str) -> Type:
-    """ESPnet's Task class for 'asr', 'tts' or 'lm', with lrspeech's models registered."""
+    """ESPnet's Task class for 'asr', 'tts' or 'lm', with lrspeech's models registered.
+
+    'tts' is ESPnet's TTSTask with FastSpeech attention fused (lrspeech.models.fused_attention).
+    """
     register_models()
     if task == "asr":
         from espnet2.tasks.asr import ASRTask
 
         return ASRTask
     if task == "tts":
-        from espnet2.tasks.tts import TTSTask
+        from lrspeech.models.fused_attention import FusedAttentionTTSTask
 
-        return TTSTask
+        return FusedAttentionTTSTask
     if task == "lm":
         from espnet2.tasks.lm import LMTask
 

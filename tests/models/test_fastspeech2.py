@@ -112,3 +112,30 @@ def test_trained_fastspeech2_synthesizes_with_its_own_and_given_durations(fastsp
     forced.vocoder = None
     out = forced(text, speech=torch.from_numpy(speech), durations=given, sids=np.array([sid]))
     assert out["feat_gen"].shape[0] == int(given.sum()) == len(speech) // 256 + 1
+
+
+def test_packed_fastspeech2_synthesizes_through_fused_attention(fastspeech2, tmp_path):
+    """load_tts fuses the attention (lrspeech.models.fused_attention); ESPnet's own
+    Text2Speech on the same checkpoint computes it unfused, and both give the same features."""
+    from espnet2.bin.tts_inference import Text2Speech
+    from espnet.nets.pytorch_backend.transformer.attention import MultiHeadedAttention
+
+    from lrspeech.models.packing import load_tts, pack_model
+
+    trained = TrainedExp.load(fastspeech2["exp"])
+    packed = pack_model(fastspeech2["exp"], trained.checkpoint, tmp_path / "tts")
+    fused = load_tts(packed, vocoder=None)
+    plain = Text2Speech(str(trained.config), str(trained.checkpoint), device="cpu")
+    layers = [[m for m in t.model.modules() if isinstance(m, MultiHeadedAttention)]
+              for t in (fused, plain)]
+    assert len(layers[0]) == 4 and all(m.use_sdpa for m in layers[0])
+    assert not any(m.use_sdpa for m in layers[1])
+    text = (fastspeech2["lists"] / "text").read_text().splitlines()[0].split(maxsplit=1)[1]
+    a, b = (t(text, sids=np.array([1]))["feat_gen"] for t in (plain, fused))
+    assert a.shape == b.shape and torch.allclose(a, b, atol=1e-4)
+    # a TTS trained with `fused_attention: false` synthesizes unfused as well
+    off = pack_model(fastspeech2["exp"], trained.checkpoint, tmp_path / "tts_off",
+                     config_updates={"fused_attention": False})
+    unfused = load_tts(off, vocoder=None)
+    assert not any(m.use_sdpa for m in unfused.model.modules()
+                   if isinstance(m, MultiHeadedAttention))
