@@ -57,7 +57,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     setup_logging()
 
     def body() -> int:
-        choice = pack.choose(a.results, a.pack)
+        choice = pack.choose(a.results, a.pack, with_lm=a.lm is not None)
         if not a.choose_only:
             pack.pack_models(choice, stage_dirs(a.stage_dirs), a.out, a.lm, a.fusion)
         if a.report_dir is not None:

@@ -3,13 +3,16 @@
 Usage: python -m lrspeech.bin.pack_stages --results exp/eval/kd.json --stage_dirs kd=exp/kd --out x
 
 `pack best` picks the ASR with the lowest eval-set ASR CER and the TTS with the lowest judge
-CER (a tie goes to the later stage); `pack final` the last evaluated stage's. The choice is
+CER (a tie goes to the later stage); `pack final` the last evaluated stage's. When the packed
+ASR carries the LM (it then decodes with it by default), its CER is the one with the LM, if
+every stage has that figure. The choice is
 made on the set the report shows, so the packed models' figures there are optimistic. The
 packed dir (`asr`, `tts`, `packed.json`) is built aside and put in place in one step; with an
 LM and its tuned weights, the packed ASR carries them (lm_fusion attach).
 """
 
 import json
+import logging
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,10 +20,11 @@ from typing import Dict, Optional, Sequence
 
 from lrspeech.data.atomic import atomic_dir
 from lrspeech.errors import InputError
-from lrspeech.eval.report import best_stage, load_stage
+from lrspeech.eval.report import StageResult, best_stage, load_stage
 from lrspeech.models.lm import attach_lm
 from lrspeech.pipeline.lm import read_fusion
 
+logger = logging.getLogger(__name__)
 PACKS = ("best", "final")
 
 
@@ -36,8 +40,12 @@ class Choice:
         return {"pack": self.pack, "asr": self.asr, "tts": self.tts}
 
 
-def choose(results: Sequence[Path], pack: str) -> Choice:
-    """The stages to pack from the stage results (eval_stage --collect files, in stage order)."""
+def choose(results: Sequence[Path], pack: str, with_lm: bool = False) -> Choice:
+    """The stages to pack from the stage results (eval_stage --collect files, in stage order).
+
+    `with_lm`: the packed ASR decodes with the LM, so `best` compares the stages' CER with
+    the LM (`asr_lm_cer`) when every stage has it, else their CER without.
+    """
     if pack not in PACKS:
         raise InputError(f"--pack {pack!r}: use one of {', '.join(PACKS)}")
     if not results:
@@ -45,7 +53,19 @@ def choose(results: Sequence[Path], pack: str) -> Choice:
     stages = [load_stage(Path(r)) for r in results]
     if pack == "final":
         return Choice(pack, stages[-1].stage, stages[-1].stage)
-    return Choice(pack, best_stage(stages, "asr_cer").stage, best_stage(stages, "judge_cer").stage)
+    return Choice(pack, best_stage(stages, asr_metric(stages, with_lm)).stage,
+                  best_stage(stages, "judge_cer").stage)
+
+
+def asr_metric(stages: Sequence[StageResult], with_lm: bool) -> str:
+    """What `best` compares the ASRs by: their CER with the LM when it is packed and every
+    stage was decoded with it, else without."""
+    if with_lm and all(st.values.get("asr_lm_cer") is not None for st in stages):
+        return "asr_lm_cer"
+    if with_lm:
+        logger.warning("not every stage has a CER with the LM; the ASR is chosen by its CER "
+                       "without it")
+    return "asr_cer"
 
 
 def pack_models(choice: Choice, stage_dirs: Dict[str, Path], out: Path,

@@ -44,6 +44,19 @@ def test_best_picks_each_task_on_its_metric_and_a_tie_goes_later(stages) -> None
         pack.choose([], "best")
 
 
+def test_with_the_lm_packed_the_asr_is_chosen_by_its_cer_with_the_lm(stages, tmp_path) -> None:
+    results, _ = stages
+    for path, lm_cer in zip(results, (0.15, 0.18, 0.17)):  # ft reads best with the LM
+        data = json.loads(path.read_text())
+        path.write_text(json.dumps({**data, "asr_lm_cer": lm_cer}))
+    assert pack.choose(results, "best", with_lm=True) == pack.Choice("best", "ft", "ft")
+    assert pack.choose(results, "best") == pack.Choice("best", "kd", "ft")  # no LM packed
+    # a stage decoded without the LM: the stages are compared without it
+    data = json.loads(results[0].read_text())
+    results[0].write_text(json.dumps({**data, "asr_lm_cer": None}))
+    assert pack.choose(results, "best", with_lm=True) == pack.Choice("best", "kd", "ft")
+
+
 def test_the_packed_dir_holds_the_chosen_models_and_replaces_the_old_one(stages,
                                                                          tmp_path: Path) -> None:
     results, dirs = stages

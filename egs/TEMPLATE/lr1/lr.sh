@@ -105,7 +105,7 @@ judge_lm=false          # the judge decodes with its packed LM (default: without
 eval_set=dev            # data set the stages are evaluated on
 eval_mos=true           # compute MOS proxies (DNSMOS and reference-based)
 # Report and packing (stage 9)
-pack=best               # models to pack: best (ASR: lowest eval-set ASR CER, TTS: lowest judge CER) | final (the last stage's)
+pack=best               # models to pack: best (ASR: lowest eval-set ASR CER, with the LM when packed; TTS: lowest judge CER) | final (the last stage's)
 help_message="Usage: lr.sh --lang_config conf/lang.yaml [options]; see each option below"
 
 . "${lr_root}/utils/parse_options.sh"
