@@ -252,7 +252,7 @@ def _lanes_script(tmp_path: Path, body: str) -> Path:
     script.write_text(textwrap.dedent(f"""\
         set -euo pipefail
         log() {{ echo "$*"; }}; die() {{ echo "DIE: $*"; exit 1; }}
-        py={sys.executable}; force=false; dry_run=false; done_dir=exp; nj=$1
+        py={sys.executable}; force=false; dry_run=${{DRY:-false}}; done_dir=exp; nj=$1
         . {REPO}/egs/TEMPLATE/lr1/steps.sh
         """) + textwrap.dedent(body))
     return script
@@ -304,3 +304,26 @@ def test_a_failed_lane_stops_the_run_after_the_others_end(tmp_path: Path) -> Non
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 1 and "DIE: an evaluation failed" in out.stdout
     assert not (tmp_path / "done_1").exists()
+
+
+def test_lanes_name_their_work_and_a_dry_run_takes_them_in_turn(tmp_path: Path) -> None:
+    """Stage 7's students run in lanes too: the error names them (lane_what); a dry run runs
+    each lane in the foreground, so that its plan reads in order even with --nj 2."""
+    script = _lanes_script(tmp_path, """\
+        lane_what="a distillation student"
+        first() { sleep 0.5; echo "first done"; }
+        second() { echo "second done"; [ -z "${FAIL:-}" ]; }
+        in_lane first; in_lane second
+        lanes_join; echo joined
+        """)
+    env = {**_env(), "DRY": "true"}
+    out = subprocess.run(["bash", str(script), "2"], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and out.stdout.split("\n")[:3] == ["first done", "second done",
+                                                                   "joined"]
+    out = subprocess.run(["bash", str(script), "2"], cwd=tmp_path, env=_env(),
+                         capture_output=True, text=True, timeout=60)
+    assert out.stdout.split("\n")[:3] == ["second done", "first done", "joined"]  # side by side
+    out = subprocess.run(["bash", str(script), "2"], cwd=tmp_path, env={**_env(), "FAIL": "1"},
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 1 and "DIE: a distillation student failed" in out.stdout

@@ -322,26 +322,33 @@ if [ "${stage}" -le 7 ] && [ "${stop_stage}" -ge 7 ]; then
         --teacher "${last_dt}/tts/model")
     [ "${#student[@]}" -eq 3 ] || die "choosing the TTS student failed (see above)"; log "TTS student: ${student[0]}, ${student[2]}"
     student_init=(); [ "${student[1]}" = scratch ] || student_init=(--init "${student[1]}")
-    # shellcheck disable=SC2046
     kd_real=${paired_dirs}; kd_real_step=""  # labelled: the teacher's own real training speech stays in
     [ "${kd_tts_real}" = labelled ] && [ "${dt_rounds}" -gt 0 ] && { kd_real="${paired_dirs} ${last_dt}/tts_pairs"; kd_real_step=dt${dt_rounds}.data; }
-    tts_config=${student[0]} train tts "${kd}/tts" "${kd_epochs}" "${kd_real} ${kd}/tts_pairs" "${raw}/${eval_set}" \
-        "${lang_config}" "${tts_tokens}" "kd.filter ${kd_real_step} ${last_tts} ${last_asr} ${paired_steps} ${dev_step}" --spk2sid "${tok}/spk2sid" \
-        --target_speaker "${target_speaker}" "${student_init[@]}" $(gv_opts) $(world_opts) \
-        $( { [ "${tts_align}" = ctc ] || [ "${kd_student}" = fastspeech ]; } && echo "--align_asr ${last_dt}/asr/model")
+    # The two students need nothing of each other: with --nj 2 they train side by side, one
+    # per core (in_lane, steps.sh; docs/benchmarks.md "Stage 7's students side by side").
+    kd_tts_student() {
+        # shellcheck disable=SC2046
+        tts_config=${student[0]} train tts "${kd}/tts" "${kd_epochs}" "${kd_real} ${kd}/tts_pairs" "${raw}/${eval_set}" \
+            "${lang_config}" "${tts_tokens}" "kd.filter ${kd_real_step} ${last_tts} ${last_asr} ${paired_steps} ${dev_step}" --spk2sid "${tok}/spk2sid" \
+            --target_speaker "${target_speaker}" "${student_init[@]}" $(gv_opts) $(world_opts) \
+            $( { [ "${tts_align}" = ctc ] || [ "${kd_student}" = fastspeech ]; } && echo "--align_asr ${last_dt}/asr/model")
+    }
     # ASR: the teacher (the last ASR) labels the unpaired speech afresh; the synthetic speech is
     # the last round's multi-speaker TTS speech (without rounds: the TTS teacher's).
-    decode "${last_dt}/asr/model" "${raw}/unpaired_speech" "${kd}/asr_hyp" "${last_asr} format.unpaired_speech ${lm_step}"
-    synth_step=kd.filter; [ "${dt_rounds}" -gt 0 ] && synth_step=dt${dt_rounds}.asr_pairs
-    # shellcheck disable=SC2086
-    if step kd.asr_data --after "$(key decode "${kd}/asr_hyp")" "${synth_step}" ${paired_steps} \
-            --outputs "${kd}/speech_pairs" "${kd}/asr_train" --opts kd_asr_synth_ratio seed; then
-        lr distillation asr_data --real ${paired_dirs} --speech_dir "${raw}/unpaired_speech" --hyp_dir "${kd}/asr_hyp" \
-            --last_dt "${last_dt}" --kd_dir "${kd}" --ratio "${kd_asr_synth_ratio}" --seed "${seed}"
-        step_done kd.asr_data
-    fi
-    train asr "${kd}/asr" "${kd_epochs}" "${kd}/asr_train" "${raw}/${eval_set}" "${lang_config}" "${asr_tokens}" \
-        "kd.asr_data ${last_asr} ${dev_step}" --init "${last_dt}/asr/model"
+    kd_asr_student() {
+        decode "${last_dt}/asr/model" "${raw}/unpaired_speech" "${kd}/asr_hyp" "${last_asr} format.unpaired_speech ${lm_step}"
+        local synth_step=kd.filter; [ "${dt_rounds}" -gt 0 ] && synth_step=dt${dt_rounds}.asr_pairs
+        # shellcheck disable=SC2086
+        if step kd.asr_data --after "$(key decode "${kd}/asr_hyp")" "${synth_step}" ${paired_steps} \
+                --outputs "${kd}/speech_pairs" "${kd}/asr_train" --opts kd_asr_synth_ratio seed; then
+            lr distillation asr_data --real ${paired_dirs} --speech_dir "${raw}/unpaired_speech" --hyp_dir "${kd}/asr_hyp" \
+                --last_dt "${last_dt}" --kd_dir "${kd}" --ratio "${kd_asr_synth_ratio}" --seed "${seed}"
+            step_done kd.asr_data
+        fi
+        train asr "${kd}/asr" "${kd_epochs}" "${kd}/asr_train" "${raw}/${eval_set}" "${lang_config}" "${asr_tokens}" \
+            "kd.asr_data ${last_asr} ${dev_step}" --init "${last_dt}/asr/model"
+    }
+    lane_what="a distillation student"; in_lane kd_tts_student; in_lane kd_asr_student; lanes_join; lane_what="an evaluation"
 fi
 
 # The recipe's stages with models, in order: label, dir, what they trained on.

@@ -240,14 +240,17 @@ eval_stage() {
 # eval_step LABEL ...: stage 8's step eval.LABEL, eval_stage's arguments; marked complete after.
 eval_step() { eval_stage "$@"; step_done "eval.$1"; }
 
-# Lanes: stage 8's evaluations run side by side, at most --nj at a time (each is one
-# single-threaded process). `in_lane CMD...` starts CMD in the background once a lane is free
-# (waiting for the oldest); `lanes_join` waits for every lane and stops the run if one failed,
-# only after all have ended, so that no evaluation is left running behind the error. A failed
-# lane's own message (what failed, which log) is above; its step is not marked complete.
-lane_pids=(); lane_failed=""
+# Lanes: work that needs nothing of each other runs side by side, at most --nj at a time (each
+# lane's processes single-threaded): stage 8's evaluations, stage 7's two students. `in_lane
+# CMD...` starts CMD in the background once a lane is free (waiting for the oldest); `lanes_join`
+# waits for every lane and stops the run if one failed, only after all have ended, so that no
+# lane is left running behind the error. A failed lane's own message (what failed, which log)
+# is above; its step is not marked complete. `lane_what` names the lanes' work in that error.
+# A dry run runs each lane in turn, so that its plan reads in order.
+lane_pids=(); lane_failed=""; lane_what="an evaluation"
 in_lane() {
     local width=$(( nj > 1 ? nj : 1 ))
+    if [ "${dry_run}" = true ]; then ( "$@" ) || lane_failed=true; return 0; fi
     if [ "${#lane_pids[@]}" -ge "${width}" ]; then
         wait "${lane_pids[0]}" || lane_failed=true
         lane_pids=("${lane_pids[@]:1}")
@@ -260,7 +263,7 @@ lanes_join() {
     local pid
     for pid in "${lane_pids[@]}"; do wait "${pid}" || lane_failed=true; done
     lane_pids=()
-    [ -z "${lane_failed}" ] || die "an evaluation failed (its error is above); rerun the stage: the finished ones are kept"
+    [ -z "${lane_failed}" ] || die "${lane_what} failed (its error is above); rerun the stage: the finished ones are kept"
 }
 
 # round_eval LABEL STAGE_DIR "AFTER": stage 6's dev figures of one round (judge: dt_judge).
