@@ -327,3 +327,17 @@ def test_lanes_name_their_work_and_a_dry_run_takes_them_in_turn(tmp_path: Path) 
     out = subprocess.run(["bash", str(script), "2"], cwd=tmp_path, env={**_env(), "FAIL": "1"},
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 1 and "DIE: a distillation student failed" in out.stdout
+
+
+def test_work_beside_a_lane_stops_only_after_the_lane_ends(tmp_path: Path) -> None:
+    """Stage 5 tunes the LM's weights beside the TTS's lane: if that fails, die_after_lanes
+    waits for the lane before stopping the run (no training left running behind the error)."""
+    script = _lanes_script(tmp_path, """\
+        slow() { sleep 1; touch lane_done; }
+        in_lane slow
+        die_after_lanes "tuning the LM weights failed; see exp/lm/fusion.log"
+        """)
+    out = subprocess.run(["bash", str(script), "2"], cwd=tmp_path, env=_env(),
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 1 and "DIE: tuning the LM weights failed" in out.stdout
+    assert (tmp_path / "lane_done").exists()

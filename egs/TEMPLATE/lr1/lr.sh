@@ -227,12 +227,18 @@ if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
     lm_start  # the LM of the unpaired text trains on the second core meanwhile (steps.sh)
     train asr exp/finetune/asr "${finetune_epochs}" "${paired_dirs}" "${raw}/${eval_set}" \
         "${lang_config}" "${asr_tokens}" "init_asr ${paired_steps} ${dev_step}" --init exp/finetune/asr_init.pth
-    # shellcheck disable=SC2046
-    train tts exp/finetune/tts "${finetune_tts_epochs:-${finetune_epochs}}" "${paired_dirs}" "${raw}/${eval_set}" \
-        "${lang_config}" "${tts_tokens}" "init_tts ${paired_steps} ${dev_step} train.exp_finetune_asr" \
-        --init exp/finetune/tts_init.pth --spk2sid "${tok}/spk2sid" \
-        --target_speaker "${target_speaker}" $(tts_align_opts exp/finetune/asr/model) $(gv_opts) $(world_opts)
-    lm_finish  # waits for it, then tunes its weights on dev with the fine-tuned ASR
+    tts_finetune() {
+        # shellcheck disable=SC2046
+        train tts exp/finetune/tts "${finetune_tts_epochs:-${finetune_epochs}}" "${paired_dirs}" "${raw}/${eval_set}" \
+            "${lang_config}" "${tts_tokens}" "init_tts ${paired_steps} ${dev_step} train.exp_finetune_asr" \
+            --init exp/finetune/tts_init.pth --spk2sid "${tok}/spk2sid" \
+            --target_speaker "${target_speaker}" $(tts_align_opts exp/finetune/asr/model) $(gv_opts) $(world_opts)
+    }
+    # The TTS fine-tunes in a lane while the LM's weights are tuned with the fine-tuned ASR
+    # beside it (--nj 2; with --nj 1 one after the other).
+    lane_what="the TTS's fine-tuning"; in_lane tts_finetune; [ "${nj}" -gt 1 ] || lanes_join
+    lm_finish  # waits for the LM, then tunes its weights on dev with the fine-tuned ASR
+    lanes_join; lane_what="an evaluation"
 fi
 lm_load  # the LM's decoding options (lm_args) and step (lm_step), once stage 5 made them
 

@@ -265,6 +265,12 @@ lanes_join() {
     lane_pids=()
     [ -z "${lane_failed}" ] || die "${lane_what} failed (its error is above); rerun the stage: the finished ones are kept"
 }
+# die_after_lanes MSG: for work done beside running lanes: stop once they have ended.
+die_after_lanes() {
+    local pid
+    for pid in "${lane_pids[@]}"; do wait "${pid}" || true; done
+    lane_pids=(); die "$@"
+}
 
 # round_eval LABEL STAGE_DIR "AFTER": stage 6's dev figures of one round (judge: dt_judge).
 round_eval() {
@@ -298,7 +304,7 @@ lm_start() {
 # lm_finish: wait for the LM, then tune its weights on dev with the fine-tuned ASR.
 lm_finish() {
     if [ -n "${lm_pid}" ]; then
-        wait "${lm_pid}" || die "LM training failed; see exp/lm/train.log"
+        wait "${lm_pid}" || die_after_lanes "LM training failed; see exp/lm/train.log"
         log "$(tail -n 1 exp/lm/train.log)"
     fi
     # shellcheck disable=SC2086
@@ -306,7 +312,7 @@ lm_finish() {
             --outputs exp/lm/fusion.json exp/lm/fusion.log --opts lm_weights lm_bonuses; then
         lr lm_fusion tune --asr_dir exp/finetune/asr/model --lm_dir exp/lm/model --data_dir "${raw}/${eval_set}" \
             --lang_config "${lang_config}" --weights ${lm_weights} --bonuses ${lm_bonuses} --out exp/lm/fusion.json \
-            > exp/lm/fusion.log 2>&1 || die "tuning the LM weights failed; see exp/lm/fusion.log"
+            > exp/lm/fusion.log 2>&1 || die_after_lanes "tuning the LM weights failed; see exp/lm/fusion.log"
         step_done lm_fusion
         log "LM: $(tail -n 1 exp/lm/fusion.log)"
     fi
