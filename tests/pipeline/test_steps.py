@@ -319,8 +319,8 @@ def test_lanes_name_their_work_and_a_dry_run_takes_them_in_turn(tmp_path: Path) 
     env = {**_env(), "DRY": "true"}
     out = subprocess.run(["bash", str(script), "2"], cwd=tmp_path, env=env,
                          capture_output=True, text=True, timeout=60)
-    assert out.returncode == 0 and out.stdout.split("\n")[:3] == ["first done", "second done",
-                                                                   "joined"]
+    assert out.returncode == 0
+    assert out.stdout.split("\n")[:3] == ["first done", "second done", "joined"]
     out = subprocess.run(["bash", str(script), "2"], cwd=tmp_path, env=_env(),
                          capture_output=True, text=True, timeout=60)
     assert out.stdout.split("\n")[:3] == ["second done", "first done", "joined"]  # side by side
