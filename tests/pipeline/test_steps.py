@@ -311,7 +311,7 @@ def test_lanes_name_their_work_and_a_dry_run_takes_them_in_turn(tmp_path: Path) 
     each lane in the foreground, so that its plan reads in order even with --nj 2."""
     script = _lanes_script(tmp_path, """\
         lane_what="a distillation student"
-        first() { sleep 0.5; echo "first done"; }
+        first() { sleep 2; echo "first done"; }
         second() { echo "second done"; [ -z "${FAIL:-}" ]; }
         in_lane first; in_lane second
         lanes_join; echo joined
