@@ -3,8 +3,9 @@
 Usage: python -m lrspeech.bin.tts_train --config conf/tts/transformer_tiny.yaml \
     --output_dir exp/tts ...   (ESPnet's tts_train arguments; --help)
 
-Thin wrapper over `espnet2.tasks.tts.TTSTask.main`: every ESPnet argument passes through
-(`--collect_stats true` included). It limits OpenMP threads first (small VMs train several
+Thin wrapper over `espnet2.tasks.tts.TTSTask.main` (through lrspeech's subclass, which runs
+FastSpeech attention fused: lrspeech.models.fused_attention, `--fused_attention false` to
+opt out): every ESPnet argument passes through (`--collect_stats true` included). It limits OpenMP threads first (small VMs train several
 times faster) and checks the model names in `--config`, so a typo is reported with the
 file and the known choices.
 """
