@@ -5,9 +5,9 @@ Usage: python -m lrspeech.bin.tts_train --config conf/tts/transformer_tiny.yaml 
 
 Thin wrapper over `espnet2.tasks.tts.TTSTask.main` (through lrspeech's subclass, which runs
 FastSpeech attention fused: lrspeech.models.fused_attention, `--fused_attention false` to
-opt out): every ESPnet argument passes through (`--collect_stats true` included). It limits OpenMP threads first (small VMs train several
-times faster) and checks the model names in `--config`, so a typo is reported with the
-file and the known choices.
+opt out): every ESPnet argument passes through (`--collect_stats true` included). It limits
+OpenMP threads first (small VMs train several times faster) and checks the model names in
+`--config`, so a typo is reported with the file and the known choices.
 """
 
 import sys
