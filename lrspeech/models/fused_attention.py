@@ -53,10 +53,9 @@ def fuse_attention(model: Any) -> int:
     return count
 
 
-def wants_fusion(args: Any) -> bool:
-    """A training config's (or Namespace's) `fused_attention`; configs without it: True."""
-    value = args.get(OPTION, True) if isinstance(args, dict) else getattr(args, OPTION, True)
-    return bool(value)
+def wants_fusion(args: argparse.Namespace) -> bool:
+    """A training config's `fused_attention` (as ESPnet's Namespace); configs without it: True."""
+    return bool(getattr(args, OPTION, True))
 
 
 class FusedAttentionTTSTask(TTSTask):

@@ -238,7 +238,7 @@ if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
     # beside it (--nj 2; with --nj 1 one after the other).
     lane_what="the TTS's fine-tuning"; in_lane tts_finetune; [ "${nj}" -gt 1 ] || lanes_join
     lm_finish  # waits for the LM, then tunes its weights on dev with the fine-tuned ASR
-    lanes_join; lane_what="an evaluation"
+    lanes_join
 fi
 lm_load  # the LM's decoding options (lm_args) and step (lm_step), once stage 5 made them
 
@@ -331,7 +331,7 @@ if [ "${stage}" -le 7 ] && [ "${stop_stage}" -ge 7 ]; then
     kd_real=${paired_dirs}; kd_real_step=""  # labelled: the teacher's own real training speech stays in
     [ "${kd_tts_real}" = labelled ] && [ "${dt_rounds}" -gt 0 ] && { kd_real="${paired_dirs} ${last_dt}/tts_pairs"; kd_real_step=dt${dt_rounds}.data; }
     # The two students need nothing of each other: with --nj 2 they train side by side, one
-    # per core (in_lane, steps.sh; docs/benchmarks.md "Stage 7's students side by side").
+    # per core (in_lane, steps.sh; docs/benchmarks.md "Stages 5 and 7 in lanes").
     kd_tts_student() {
         # shellcheck disable=SC2046
         tts_config=${student[0]} train tts "${kd}/tts" "${kd_epochs}" "${kd_real} ${kd}/tts_pairs" "${raw}/${eval_set}" \
@@ -354,7 +354,7 @@ if [ "${stage}" -le 7 ] && [ "${stop_stage}" -ge 7 ]; then
         train asr "${kd}/asr" "${kd_epochs}" "${kd}/asr_train" "${raw}/${eval_set}" "${lang_config}" "${asr_tokens}" \
             "kd.asr_data ${last_asr} ${dev_step}" --init "${last_dt}/asr/model"
     }
-    lane_what="a distillation student"; in_lane kd_tts_student; in_lane kd_asr_student; lanes_join; lane_what="an evaluation"
+    lane_what="a distillation student"; in_lane kd_tts_student; in_lane kd_asr_student; lanes_join
 fi
 
 # The recipe's stages with models, in order: label, dir, what they trained on.
@@ -374,7 +374,7 @@ if [ "${stage}" -le 8 ] && [ "${stop_stage}" -ge 8 ]; then
         step "eval.${label}" --after "$(key train "${dir}/asr")" "$(key train "${dir}/tts")" ${judge_step} ${lm_step} "${dev_step}" \
             --outputs "${ev}/${label}" "${ev}/${label}.json" "${ev}/${label}.log" --opts judge_lm eval_set eval_mos -- \
             "${dir}/asr/model/model.pth" "${dir}/tts/model/model.pth" "${judge_dir}" "${lm_args[*]}" || continue
-        in_lane eval_step "${label}" "${dir}" "${ev}/${label}" "${judge_dir}" --collect "${ev}/${label}.json" --data "${data_desc}" --mos "${mos}"
+        lane_what="an evaluation"; in_lane eval_step "${label}" "${dir}" "${ev}/${label}" "${judge_dir}" --collect "${ev}/${label}.json" --data "${data_desc}" --mos "${mos}"
     done
     lanes_join
 fi
