@@ -191,29 +191,39 @@ if [ "${stage}" -le 4 ] && [ "${stop_stage}" -ge 4 ]; then
     [ -z "${pretrained_tts}" ] || log "TTS: starting from --pretrained_tts ${pretrained_tts}"
     [ -n "${pretrained_asr}" ] || train asr exp/pretrain/asr "${pretrain_epochs}" "${rich_sets}" "${raw}/rich_valid" \
         "${rich_lang_config}" "${tok}/rich_asr_tokens.txt" "format.rich_split tokens.rich"
-    # shellcheck disable=SC2046
-    [ -n "${pretrained_tts}" ] || train tts exp/pretrain/tts "${pretrain_tts_epochs:-${pretrain_epochs}}" "${rich_sets}" "${raw}/rich_valid" \
-        "${rich_lang_config}" "${tok}/rich_tts_tokens.txt" "format.rich_split tokens.rich ${pre_asr_step}" \
-        $(tts_align_opts "${pretrained_asr:-exp/pretrain/asr/model}")
+    tts_pretrain() {
+        # shellcheck disable=SC2046
+        train tts exp/pretrain/tts "${pretrain_tts_epochs:-${pretrain_epochs}}" "${rich_sets}" "${raw}/rich_valid" \
+            "${rich_lang_config}" "${tok}/rich_tts_tokens.txt" "format.rich_split tokens.rich ${pre_asr_step}" \
+            $(tts_align_opts "${pretrained_asr:-exp/pretrain/asr/model}")
+    }
+    # The TTS pretrains in a lane. With --nj 2 and stage 5 next, the lane goes on into stage 5,
+    # beside the ASR's fine-tuning (which needs only the pretrained ASR); stage 5 joins it before
+    # the TTS fine-tunes (docs/benchmarks.md "Stage 4's TTS beside stage 5's ASR").
+    [ -n "${pretrained_tts}" ] || { lane_what="the TTS's pretraining"; in_lane tts_pretrain; }
+    { [ "${nj}" -gt 1 ] && [ "${stop_stage}" -ge 5 ]; } || lanes_join
 fi
 pre_asr=${pretrained_asr:-exp/pretrain/asr/model}; pre_tts=${pretrained_tts:-exp/pretrain/tts/model}
 
 if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
-    log_stage 5 "Fine-tuning on the paired data (${paired_sets}) through the token maps"
-    for t in asr tts; do
-        src=${pre_asr}; [ "${t}" = tts ] && src=${pre_tts}
-        cfg=${asr_config}; [ "${t}" = tts ] && cfg=${tts_config}
-        src_step=""; [ "${src}" = "exp/pretrain/${t}/model" ] && src_step=train.exp_pretrain_${t}
-        set_opt=(); [ "${t}" = tts ] && set_opt=(--set "tts_conf.spks=$(wc -l < "${tok}/spk2sid")")
+    beside=""; [ "${#lane_pids[@]}" -gt 0 ] && beside=" (stage 4's TTS pretraining goes on beside the ASR's)"
+    log_stage 5 "Fine-tuning on the paired data (${paired_sets}) through the token maps${beside}"
+    # init_model asr|tts: the fine-tuning's start, the pretrained model through the token map.
+    init_model() {
+        local t=$1 src=${pre_asr} cfg=${asr_config} src_step="" set_opt=()
+        [ "${t}" = tts ] && { src=${pre_tts}; cfg=${tts_config}; set_opt=(--set "tts_conf.spks=$(wc -l < "${tok}/spk2sid")"); }
+        [ "${src}" = "exp/pretrain/${t}/model" ] && src_step=train.exp_pretrain_${t}
         [ "${t}" = asr ] && [ "${speech_encoder}" != none ] && set_opt=(--set "frontend_conf.speech_encoder=${speech_encoder}")
         # shellcheck disable=SC2086
         step "init_${t}" --after tokens ${src_step} --outputs "exp/finetune/${t}_init.pth" --opts seed -- "${src}" "${cfg}" \
-            "${tok}/target_${t}_tokens.txt" "${tok}/token_map_${t}.tsv" "${set_opt[@]}" || continue
+            "${tok}/target_${t}_tokens.txt" "${tok}/token_map_${t}.tsv" "${set_opt[@]}" || return 0
         lr transfer_init --task "${t}" --src_config "${src}/config.yaml" --src_ckpt "${src}/model.pth" \
             --src_tokens "${src}/tokens.txt" --tgt_config "${cfg}" --tgt_tokens "${tok}/target_${t}_tokens.txt" \
-            --token_map "${tok}/token_map_${t}.tsv" --out "exp/finetune/${t}_init.pth" --seed "${seed}" "${set_opt[@]}"
+            --token_map "${tok}/token_map_${t}.tsv" --out "exp/finetune/${t}_init.pth" --seed "${seed}" "${set_opt[@]}" \
+            || die "initializing the ${t} from ${src} failed (see above)"
         step_done "init_${t}"
-    done
+    }
+    init_model asr
     # The target speaker's WORLD source model (--tts_vocoder world_gl or world): every TTS below packs it.
     speech_lists=(); for d in ${paired_dirs} "${raw}/unpaired_speech"; do speech_lists+=("${d}/wav.scp" "${d}/utt2spk"); done
     # shellcheck disable=SC2086
@@ -224,9 +234,14 @@ if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
             --speaker "${target_speaker}" --seed "${seed}" --out exp/world/world.pt
         step_done world
     fi
-    lm_start  # the LM of the unpaired text trains on the second core meanwhile (steps.sh)
+    # The LM of the unpaired text trains on the second core (steps.sh): beside the ASR, or, while
+    # stage 4's TTS lane holds that core, once the ASR is done.
+    [ "${#lane_pids[@]}" -gt 0 ] || lm_start
     train asr exp/finetune/asr "${finetune_epochs}" "${paired_dirs}" "${raw}/${eval_set}" \
         "${lang_config}" "${asr_tokens}" "init_asr ${paired_steps} ${dev_step}" --init exp/finetune/asr_init.pth
+    lm_start
+    lanes_join  # stage 4's TTS pretraining, when it went on in a lane
+    init_model tts
     tts_finetune() {
         # shellcheck disable=SC2046
         train tts exp/finetune/tts "${finetune_tts_epochs:-${finetune_epochs}}" "${paired_dirs}" "${raw}/${eval_set}" \

@@ -56,13 +56,50 @@ resolve_defaults() {
 }
 
 # start_run: a dry run clears the plans of an earlier one; a real run times each stage
-# (exp/stage_times.tsv, utils/log.sh, for the report).
+# (exp/stage_times.tsv, utils/log.sh, for the report) and never leaves work running behind it:
+# on an error it waits for the lanes and the LM still running (end_run), and on Ctrl-C or
+# SIGTERM it stops them first (stop_background).
 start_run() {
     if [ "${dry_run}" = true ]; then
         lr stage_marker plans --dir "${done_dir}"; log "dry run: nothing runs or is deleted"
     else
-        LOG_STAGE_TIMES=exp/stage_times.tsv; trap 'log_stage_end $?' EXIT
+        LOG_STAGE_TIMES=exp/stage_times.tsv; trap 'end_run $?' EXIT
+        trap 'stop_background interrupted; exit 130' INT; trap 'stop_background terminated; exit 143' TERM
     fi
+}
+# background_pids: the lanes and the LM's training still running in this shell.
+background_pids() {
+    local pid
+    for pid in "${lane_pids[@]}" ${lm_pid:-}; do kill -0 "${pid}" 2>/dev/null && echo "${pid}"; done
+    return 0
+}
+# end_run STATUS: at exit, wait for what still runs in the background (a stage died beside a
+# lane), then record the stage's time.
+end_run() {
+    local pids
+    if [ "${BASHPID}" = "$$" ]; then
+        mapfile -t pids < <(background_pids)
+        if [ "${#pids[@]}" -gt 0 ]; then
+            log "stopping: waiting for the ${#pids[@]} job(s) still running in the background to end first"
+            wait "${pids[@]}" 2>/dev/null || true
+            log "stopped; the error that stopped the run is further above"
+        fi
+    fi
+    log_stage_end "$1"
+}
+# stop_background WHY: SIGTERM to every background job and each process under it (a training
+# is a Python process under a lane's shell); their steps stay incomplete, so a rerun redoes
+# or resumes them.
+stop_background() {
+    local pid pids; mapfile -t pids < <(background_pids)
+    [ "${#pids[@]}" -eq 0 ] || log "$1: stopping the ${#pids[@]} job(s) running in the background"
+    for pid in "${pids[@]}"; do kill_tree "${pid}"; done
+}
+# kill_tree PID: SIGTERM to PID and every process below it, children first.
+kill_tree() {
+    local child
+    for child in $(cat /proc/"$1"/task/*/children 2>/dev/null); do kill_tree "${child}"; done
+    kill -TERM "$1" 2>/dev/null || true
 }
 
 # shared_paths: the paired sets (paired_lq when stage 1 made it), their dirs and format steps,
@@ -286,9 +323,10 @@ round_eval() {
 }
 
 # lm_start: stage 5's LM of the unpaired text, trained in the background (lm_pid) while the
-# models fine-tune; it needs only stage 3's token list.
+# models fine-tune; it needs only stage 3's token list. A second call does nothing.
 lm_start() {
-    lm_pid=""
+    [ -z "${lm_started:-}" ] || return 0  # once per run
+    lm_started=true; lm_pid=""
     if [ "${use_lm}" = true ] && step lm --after tokens format.unpaired_text "${dev_step}" --outputs exp/lm \
             --opts lm_epochs seed -- "${lang_config}" "${asr_tokens}" "${lm_config}"; then
         mkdir -p exp/lm
@@ -304,7 +342,8 @@ lm_start() {
 # lm_finish: wait for the LM, then tune its weights on dev with the fine-tuned ASR.
 lm_finish() {
     if [ -n "${lm_pid}" ]; then
-        wait "${lm_pid}" || die_after_lanes "LM training failed; see exp/lm/train.log"
+        wait "${lm_pid}" || { lm_pid=""; die_after_lanes "LM training failed; see exp/lm/train.log"; }
+        lm_pid=""
         log "$(tail -n 1 exp/lm/train.log)"
     fi
     # shellcheck disable=SC2086
