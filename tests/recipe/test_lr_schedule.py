@@ -1,4 +1,4 @@
-"""lr.sh's schedule of stages 4-5: what runs beside what, and nothing left running at exit.
+"""lr.sh's schedule of stages 4-6: what runs beside what, and nothing left running at exit.
 
 lr.sh runs for real with a stand-in Python (LRSPEECH_PYTHON) that keeps the step markers real
 and replaces every other CLI by a line in an event log and a short sleep, so the order in which
@@ -22,14 +22,16 @@ FAKE_PY = """\
 if [ "$1" != -m ] || [ "$2" = lrspeech.bin.stage_marker ]; then exec {py} "$@"; fi
 mod=${{2#lrspeech.bin.}}; out=""; prev=""
 for a in "$@"; do
-    case "${{prev}}" in --out_dir) out=${{a}}; mkdir -p "${{a}}" ;; --out) out=${{a}}; [ "${{a%.pth}}" = "${{a}}" ] || touch "${{a}}" ;; esac
+    case "${{prev}}" in --out_dir) out=${{a}}; mkdir -p "${{a}}" ;; --out) out=${{a}}; [ "${{a%.pth}}" = "${{a}}" ] || {{ mkdir -p "$(dirname "${{a}}")"; touch "${{a}}"; }} ;; esac
     prev=${{a}}
 done
+[ "${{mod}} $3" = "dual_transformation voices" ] && echo spk1
+[ "${{mod}}" = asr_inference ] && touch "${{out}}/score" "${{out}}/text"
 echo "start ${{mod}} ${{out}}" >> "${{EVENTS}}"
 pause=0.2; [ "${{mod}}" = train_model ] && pause=${{TRAIN_SECONDS:-2}}
-[ "${{out}}" = "${{SLOW_OUT:-}}" ] && pause=${{SLOW_SECONDS}}
+[ -n "${{out}}" ] && [ "${{out}}" = "${{SLOW_OUT:-}}" ] && pause=${{SLOW_SECONDS}}
 sleep "${{pause}}"
-[ "${{out}}" = "${{FAIL_OUT:-}}" ] && {{ echo "fake failure of ${{out}}" >&2; exit 1; }}
+[ -n "${{out}}" ] && [ "${{out}}" = "${{FAIL_OUT:-}}" ] && {{ echo "fake failure of ${{out}}" >&2; exit 1; }}
 echo "end ${{mod}} ${{out}}" >> "${{EVENTS}}"
 """
 
@@ -104,6 +106,33 @@ def test_with_one_lane_or_stopping_at_stage_4_the_pretraining_ends_in_stage_4(tm
     res = _run(recipe, "--stage", "4", "--stop_stage", "4", "--nj", "2", "--force", "true")
     assert res.returncode == 0, res.stderr[-3000:]
     assert _events(recipe)[-1] == "end train_model exp/pretrain/tts"
+
+
+def test_dual_transformation_trains_a_rounds_tts_beside_the_next_rounds_asr(tmp_path: Path) -> None:
+    """--nj 2, an ASR that hears no synthetic speech (--dt_asr_synth_ratio 0): round 2 labels
+    the unpaired speech and trains its ASR while round 1's TTS trains; round 2's TTS starts from
+    the finished round-1 TTS, which then reads for stage 7 beside it. An ASR that hears the
+    TTS's speech (all) waits for that reading."""
+    recipe = _recipe(tmp_path)
+    opts = ("--stage", "4", "--stop_stage", "6", "--nj", "2", "--dt_rounds", "2", "--dt_eval", "false")
+    res = _run(recipe, *opts, TRAIN_SECONDS="5")
+    assert res.returncode == 0, res.stderr[-3000:]
+    ev = _events(recipe)
+    r1_tts_end = _at(ev, "end train_model exp/dt/round1/tts")
+    assert _at(ev, "start asr_inference exp/dt/round2/asr_hyp/split/1") < r1_tts_end
+    assert _at(ev, "start train_model exp/dt/round2/asr") < r1_tts_end
+    synth = _at(ev, "start tts_inference exp/dt/round2/synth_spk1/split/1")
+    assert r1_tts_end < _at(ev, "start ctc_align exp/dt/round2/tts_durations")
+    assert r1_tts_end < synth < _at(ev, "end train_model exp/dt/round2/tts") == len(ev) - 1
+    assert not any("exp/dt/round1/synth" in line for line in ev)  # round 1's reading feeds nothing
+
+    (recipe / "events").unlink()
+    res = _run(recipe, *opts, "--dt_asr_synth_ratio", "all", TRAIN_SECONDS="1")
+    assert res.returncode == 0, res.stderr[-3000:]
+    ev = _events(recipe)
+    assert _at(ev, "end train_model exp/dt/round1/tts") < _at(ev, "start tts_inference exp/dt/round2/synth_spk1/split/1")
+    assert _at(ev, "end tts_inference exp/dt/round2/synth_spk1/split/1") < _at(ev, "start train_model exp/dt/round2/asr")
+    assert _at(ev, "end tts_inference exp/dt/round1/synth_spk1/split/1") < _at(ev, "start train_model exp/dt/round1/asr")
 
 
 def test_a_failure_beside_the_tts_lane_stops_only_after_it_ends(tmp_path: Path) -> None:

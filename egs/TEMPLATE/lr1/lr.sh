@@ -285,39 +285,58 @@ if [ "${stage}" -le 6 ] && [ "${stop_stage}" -ge 6 ]; then
             log "round ${r}: ${labels}"
             step_done "dt${r}.data"
         fi
-        if [ "${synth_round}" = true ]; then
-            synth_steps=""; for v in "${vlist[@]}"; do
+        # dt_synth: TTS(r-1) reads the round's sentences in its voices (dtR.asr_pairs).
+        dt_synth() {
+            local v synth_steps=""
+            for v in "${vlist[@]}"; do
                 synthesize "${prev}/tts/model" "${rd}/text_${v}" "${rd}/synth_${v}" "${v}" "${p_tts} dt${r}.data" --vocoder "${dt_vocoder}" --postfilter none
                 synth_steps+=" $(key synth "${rd}/synth_${v}")"
             done
             # shellcheck disable=SC2086
             if step "dt${r}.asr_pairs" --after ${synth_steps} --outputs "${rd}/asr_pairs" -- "${voices}"; then
+                # shellcheck disable=SC2046
                 lr dual_transformation asr_pairs --synth $(for v in "${vlist[@]}"; do echo "${rd}/synth_${v}/data"; done) \
                     --out "${rd}/asr_pairs" >/dev/null || die "round ${r}: no synthetic speech for the ASR (see above)"
                 step_done "dt${r}.asr_pairs"
             fi
-        fi
-        asr_dirs="${paired_dirs} ${rd}/asr_pairs"; asr_step=dt${r}.asr_pairs  # all: every synthetic pair
-        if [ "${dt_asr_synth_ratio}" = 0 ]; then asr_dirs=${paired_dirs}; asr_step=""
-        elif [ "${dt_asr_synth_ratio}" != all ]; then
-            asr_dirs="${paired_dirs} ${rd}/asr_synth"; asr_step=dt${r}.asr_synth
-            # shellcheck disable=SC2086
-            if step "${asr_step}" --after "dt${r}.asr_pairs" ${paired_steps} --outputs "${rd}/asr_synth" --opts dt_asr_synth_ratio seed; then
+        }
+        # dt_tts: the round's TTS, on the paired data and the labelled unpaired speech, with the
+        # round's ASR's durations (and the round's dev figures, which need both models).
+        dt_tts() {
+            # shellcheck disable=SC2046
+            train tts "${rd}/tts" "${dt_epochs}" "${paired_dirs} ${rd}/tts_pairs" "${raw}/${eval_set}" \
+                "${lang_config}" "${tts_tokens}" "dt${r}.data ${p_tts} $(key train "${rd}/asr") ${paired_steps} ${dev_step}" \
+                --init "${prev}/tts/model" --spk2sid "${tok}/spk2sid" --target_speaker "${target_speaker}" $(tts_align_opts "${rd}/asr/model") $(gv_opts) $(world_opts)
+            [ "${dt_eval}" = true ] && round_eval "round${r}" "${rd}" "$(key train "${rd}/asr") $(key train "${rd}/tts") ${lm_step}"
+            return 0
+        }
+        # With --nj 2 the round's TTS trains in a lane, beside the next round's labelling and ASR
+        # (which need only this round's ASR); the TTS(r-1) lane is joined before its model is read.
+        # An ASR that hears synthetic speech waits for it; one that does not (a share of 0)
+        # trains first, and the last round's reading for stage 7 runs beside the round's TTS.
+        asr_dirs=${paired_dirs}; asr_step=""
+        if [ "${dt_asr_synth_ratio}" != 0 ]; then
+            lanes_join; dt_synth
+            asr_dirs="${paired_dirs} ${rd}/asr_pairs"; asr_step=dt${r}.asr_pairs  # all: every synthetic pair
+            if [ "${dt_asr_synth_ratio}" != all ]; then
+                asr_dirs="${paired_dirs} ${rd}/asr_synth"; asr_step=dt${r}.asr_synth
                 # shellcheck disable=SC2086
-                lr dual_transformation asr_synthetic --real ${paired_dirs} --pairs "${rd}/asr_pairs" \
-                    --ratio "${dt_asr_synth_ratio}" --seed "${seed}" --out "${rd}/asr_synth" || die "round ${r}: see above"
-                step_done "${asr_step}"
+                if step "${asr_step}" --after "dt${r}.asr_pairs" ${paired_steps} --outputs "${rd}/asr_synth" --opts dt_asr_synth_ratio seed; then
+                    # shellcheck disable=SC2086
+                    lr dual_transformation asr_synthetic --real ${paired_dirs} --pairs "${rd}/asr_pairs" \
+                        --ratio "${dt_asr_synth_ratio}" --seed "${seed}" --out "${rd}/asr_synth" || die "round ${r}: see above"
+                    step_done "${asr_step}"
+                fi
             fi
         fi
         train asr "${rd}/asr" "${dt_epochs}" "${asr_dirs}" "${raw}/${eval_set}" \
             "${lang_config}" "${asr_tokens}" "${asr_step} ${p_asr} ${paired_steps} ${dev_step}" --init "${prev}/asr/model"
-        # shellcheck disable=SC2046
-        train tts "${rd}/tts" "${dt_epochs}" "${paired_dirs} ${rd}/tts_pairs" "${raw}/${eval_set}" \
-            "${lang_config}" "${tts_tokens}" "dt${r}.data ${p_tts} $(key train "${rd}/asr") ${paired_steps} ${dev_step}" \
-            --init "${prev}/tts/model" --spk2sid "${tok}/spk2sid" --target_speaker "${target_speaker}" $(tts_align_opts "${rd}/asr/model") $(gv_opts) $(world_opts)
-        [ "${dt_eval}" = true ] && round_eval "round${r}" "${rd}" "$(key train "${rd}/asr") $(key train "${rd}/tts") ${lm_step}"
+        lanes_join  # TTS(r-1), which the round's TTS starts from
+        lane_what="round ${r}'s TTS"; in_lane dt_tts; [ "${nj}" -gt 1 ] || lanes_join
+        [ "${dt_asr_synth_ratio}" = 0 ] && [ "${synth_round}" = true ] && dt_synth
         prev=${rd}
     done
+    lanes_join
 fi
 last_dt=exp/finetune; [ "${dt_rounds}" -gt 0 ] && last_dt=exp/dt/round${dt_rounds}
 last_asr=$(key train "${last_dt}/asr"); last_tts=$(key train "${last_dt}/tts")
