@@ -1,4 +1,4 @@
-"""lr.sh's schedule of stages 4-6: what runs beside what, and nothing left running at exit.
+"""lr.sh's schedule of stages 4-7: what runs beside what, and nothing left running at exit.
 
 lr.sh runs for real with a stand-in Python (LRSPEECH_PYTHON) that keeps the step markers real
 and replaces every other CLI by a line in an event log and a short sleep, so the order in which
@@ -27,6 +27,7 @@ for a in "$@"; do
 done
 [ "${{mod}} $3" = "dual_transformation voices" ] && echo spk1
 [ "${{mod}}" = asr_inference ] && touch "${{out}}/score" "${{out}}/text"
+[ "${{mod}} $3" = "distillation student" ] && printf '%s\\n' student.yaml teacher "a student"
 echo "start ${{mod}} ${{out}}" >> "${{EVENTS}}"
 pause=0.2; [ "${{mod}}" = train_model ] && pause=${{TRAIN_SECONDS:-2}}
 [ -n "${{out}}" ] && [ "${{out}}" = "${{SLOW_OUT:-}}" ] && pause=${{SLOW_SECONDS}}
@@ -111,10 +112,11 @@ def test_with_one_lane_or_stopping_at_stage_4_the_pretraining_ends_in_stage_4(tm
 def test_dual_transformation_trains_a_rounds_tts_beside_the_next_rounds_asr(tmp_path: Path) -> None:
     """--nj 2, an ASR that hears no synthetic speech (--dt_asr_synth_ratio 0): round 2 labels
     the unpaired speech and trains its ASR while round 1's TTS trains; round 2's TTS starts from
-    the finished round-1 TTS, which then reads for stage 7 beside it. An ASR that hears the
-    TTS's speech (all) waits for that reading."""
+    the finished round-1 TTS, which then reads for stage 7 beside it, and stage 7's ASR student
+    starts beside round 2's TTS (the TTS teacher reads once that has ended). An ASR that hears
+    the TTS's speech (all) waits for that reading."""
     recipe = _recipe(tmp_path)
-    opts = ("--stage", "4", "--stop_stage", "6", "--nj", "2", "--dt_rounds", "2", "--dt_eval", "false")
+    opts = ("--stage", "4", "--stop_stage", "7", "--nj", "2", "--dt_rounds", "2", "--dt_eval", "false")
     res = _run(recipe, *opts, TRAIN_SECONDS="5")
     assert res.returncode == 0, res.stderr[-3000:]
     ev = _events(recipe)
@@ -123,8 +125,15 @@ def test_dual_transformation_trains_a_rounds_tts_beside_the_next_rounds_asr(tmp_
     assert _at(ev, "start train_model exp/dt/round2/asr") < r1_tts_end
     synth = _at(ev, "start tts_inference exp/dt/round2/synth_spk1/split/1")
     assert r1_tts_end < _at(ev, "start ctc_align exp/dt/round2/tts_durations")
-    assert r1_tts_end < synth < _at(ev, "end train_model exp/dt/round2/tts") == len(ev) - 1
+    r2_tts_end = _at(ev, "end train_model exp/dt/round2/tts")
+    assert r1_tts_end < synth < r2_tts_end
     assert not any("exp/dt/round1/synth" in line for line in ev)  # round 1's reading feeds nothing
+    assert _at(ev, "start asr_inference exp/kd/asr_hyp/split/1") < r2_tts_end
+    assert r2_tts_end < _at(ev, "start tts_inference exp/kd/teacher/split/1")
+    assert _at(ev, "start train_model exp/kd/asr") < _at(ev, "start train_model exp/kd/tts")
+    assert ev[-1] in ("end train_model exp/kd/asr", "end train_model exp/kd/tts")
+    times = (recipe / "exp" / "stage_times.tsv").read_text().splitlines()
+    assert "round 2's TTS goes on beside the ASR student's start" in times[-1]
 
     (recipe / "events").unlink()
     res = _run(recipe, *opts, "--dt_asr_synth_ratio", "all", TRAIN_SECONDS="1")

@@ -332,22 +332,47 @@ if [ "${stage}" -le 6 ] && [ "${stop_stage}" -ge 6 ]; then
         train asr "${rd}/asr" "${dt_epochs}" "${asr_dirs}" "${raw}/${eval_set}" \
             "${lang_config}" "${asr_tokens}" "${asr_step} ${p_asr} ${paired_steps} ${dev_step}" --init "${prev}/asr/model"
         lanes_join  # TTS(r-1), which the round's TTS starts from
-        lane_what="round ${r}'s TTS"; in_lane dt_tts; [ "${nj}" -gt 1 ] || lanes_join
+        lane_what="round ${r}'s TTS"; in_lane dt_tts; dt_tts_lane=${lane_last}; [ "${nj}" -gt 1 ] || lanes_join
         [ "${dt_asr_synth_ratio}" = 0 ] && [ "${synth_round}" = true ] && dt_synth
         prev=${rd}
     done
-    lanes_join
+    # With stage 7 next, the last TTS's lane goes on into it: the ASR student starts beside it.
+    [ "${stop_stage}" -ge 7 ] || lanes_join
 fi
 last_dt=exp/finetune; [ "${dt_rounds}" -gt 0 ] && last_dt=exp/dt/round${dt_rounds}
 last_asr=$(key train "${last_dt}/asr"); last_tts=$(key train "${last_dt}/tts")
 
 if [ "${stage}" -le 7 ] && [ "${stop_stage}" -ge 7 ]; then
-    log_stage 7 "Knowledge distillation: TTS teacher -> ${kd_student} student, ASR student"
+    beside=""; [ "${#lane_pids[@]}" -gt 0 ] && beside=" (round ${dt_rounds}'s TTS goes on beside the ASR student's start)"
+    log_stage 7 "Knowledge distillation: TTS teacher -> ${kd_student} student, ASR student${beside}"
     kd=exp/kd; if step kd.text --after format.unpaired_text tokens --outputs "${kd}/text" --opts kd_tts_sentences seed; then
         lr make_pseudo_data sample_text --text_dir "${raw}/unpaired_text" --n "${kd_tts_sentences}" \
             --seed "$(lr distillation text_seed --seed "${seed}")" --speakers "${target_speaker}" --out "${kd}/text"
         step_done kd.text
     fi
+    # The two students need nothing of each other: with --nj 2 they train side by side, one
+    # per core (in_lane, steps.sh; docs/benchmarks.md "Stages 5 and 7 in lanes").
+    # ASR: the teacher (the last ASR) labels the unpaired speech afresh; the synthetic speech is
+    # the last round's multi-speaker TTS speech (without rounds: the TTS teacher's).
+    kd_asr_student() {
+        decode "${last_dt}/asr/model" "${raw}/unpaired_speech" "${kd}/asr_hyp" "${last_asr} format.unpaired_speech ${lm_step}"
+        local synth_step=kd.filter; [ "${dt_rounds}" -gt 0 ] && synth_step=dt${dt_rounds}.asr_pairs
+        # shellcheck disable=SC2086
+        if step kd.asr_data --after "$(key decode "${kd}/asr_hyp")" "${synth_step}" ${paired_steps} \
+                --outputs "${kd}/speech_pairs" "${kd}/asr_train" --opts kd_asr_synth_ratio seed; then
+            lr distillation asr_data --real ${paired_dirs} --speech_dir "${raw}/unpaired_speech" --hyp_dir "${kd}/asr_hyp" \
+                --last_dt "${last_dt}" --kd_dir "${kd}" --ratio "${kd_asr_synth_ratio}" --seed "${seed}"
+            step_done kd.asr_data
+        fi
+        train asr "${kd}/asr" "${kd_epochs}" "${kd}/asr_train" "${raw}/${eval_set}" "${lang_config}" "${asr_tokens}" \
+            "kd.asr_data ${last_asr} ${dev_step}" --init "${last_dt}/asr/model"
+    }
+    # After dual transformation the ASR student needs no TTS: it starts first, beside the last
+    # round's TTS when that still trains (stage 6 leaves its lane running into this stage).
+    if [ "${dt_rounds}" -gt 0 ]; then
+        lane_what="a distillation student"; in_lane kd_asr_student; [ "${nj}" -gt 1 ] || lanes_join
+    fi
+    lane_wait "${dt_tts_lane:-}" "round ${dt_rounds}'s TTS"; dt_tts_lane=""  # the TTS teacher
     synthesize "${last_dt}/tts/model" "${kd}/text" "${kd}/teacher" target "${last_tts} kd.text" --attention_scores --postfilter none
     if step kd.filter --after "$(key synth "${kd}/teacher")" --outputs "${kd}/tts_pairs" "${kd}/filter_report.json" \
             --opts kd_wcr_min kd_adr_min tts_token_type -- "${lang_config}"; then
@@ -364,8 +389,6 @@ if [ "${stage}" -le 7 ] && [ "${stop_stage}" -ge 7 ]; then
     student_init=(); [ "${student[1]}" = scratch ] || student_init=(--init "${student[1]}")
     kd_real=${paired_dirs}; kd_real_step=""  # labelled: the teacher's own real training speech stays in
     [ "${kd_tts_real}" = labelled ] && [ "${dt_rounds}" -gt 0 ] && { kd_real="${paired_dirs} ${last_dt}/tts_pairs"; kd_real_step=dt${dt_rounds}.data; }
-    # The two students need nothing of each other: with --nj 2 they train side by side, one
-    # per core (in_lane, steps.sh; docs/benchmarks.md "Stages 5 and 7 in lanes").
     kd_tts_student() {
         # shellcheck disable=SC2046
         tts_config=${student[0]} train tts "${kd}/tts" "${kd_epochs}" "${kd_real} ${kd}/tts_pairs" "${raw}/${eval_set}" \
@@ -373,22 +396,9 @@ if [ "${stage}" -le 7 ] && [ "${stop_stage}" -ge 7 ]; then
             --target_speaker "${target_speaker}" "${student_init[@]}" $(gv_opts) $(world_opts) \
             $( { [ "${tts_align}" = ctc ] || [ "${kd_student}" = fastspeech ]; } && echo "--align_asr ${last_dt}/asr/model")
     }
-    # ASR: the teacher (the last ASR) labels the unpaired speech afresh; the synthetic speech is
-    # the last round's multi-speaker TTS speech (without rounds: the TTS teacher's).
-    kd_asr_student() {
-        decode "${last_dt}/asr/model" "${raw}/unpaired_speech" "${kd}/asr_hyp" "${last_asr} format.unpaired_speech ${lm_step}"
-        local synth_step=kd.filter; [ "${dt_rounds}" -gt 0 ] && synth_step=dt${dt_rounds}.asr_pairs
-        # shellcheck disable=SC2086
-        if step kd.asr_data --after "$(key decode "${kd}/asr_hyp")" "${synth_step}" ${paired_steps} \
-                --outputs "${kd}/speech_pairs" "${kd}/asr_train" --opts kd_asr_synth_ratio seed; then
-            lr distillation asr_data --real ${paired_dirs} --speech_dir "${raw}/unpaired_speech" --hyp_dir "${kd}/asr_hyp" \
-                --last_dt "${last_dt}" --kd_dir "${kd}" --ratio "${kd_asr_synth_ratio}" --seed "${seed}"
-            step_done kd.asr_data
-        fi
-        train asr "${kd}/asr" "${kd_epochs}" "${kd}/asr_train" "${raw}/${eval_set}" "${lang_config}" "${asr_tokens}" \
-            "kd.asr_data ${last_asr} ${dev_step}" --init "${last_dt}/asr/model"
-    }
-    lane_what="a distillation student"; in_lane kd_tts_student; in_lane kd_asr_student; lanes_join
+    lane_what="a distillation student"; in_lane kd_tts_student
+    [ "${dt_rounds}" -gt 0 ] || in_lane kd_asr_student
+    lanes_join
 fi
 
 # The recipe's stages with models, in order: label, dir, what they trained on.

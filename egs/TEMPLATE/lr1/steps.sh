@@ -284,9 +284,10 @@ eval_step() { eval_stage "$@"; step_done "eval.$1"; }
 # lane is left running behind the error. A failed lane's own message (what failed, which log)
 # is above; its step is not marked complete. `lane_what` names the lanes' work in that error.
 # A dry run runs each lane in turn, so that its plan reads in order.
-lane_pids=(); lane_failed=""; lane_what="an evaluation"
+lane_pids=(); lane_failed=""; lane_what="an evaluation"; lane_last=""
 in_lane() {
     local width=$(( nj > 1 ? nj : 1 ))
+    lane_last=""
     if [ "${dry_run}" = true ]; then ( "$@" ) || lane_failed=true; return 0; fi
     if [ "${#lane_pids[@]}" -ge "${width}" ]; then
         wait "${lane_pids[0]}" || lane_failed=true
@@ -294,7 +295,18 @@ in_lane() {
     fi
     [ -z "${lane_failed}" ] || lanes_join
     "$@" &
-    lane_pids+=("$!")
+    lane_pids+=("$!"); lane_last=$!
+}
+# lane_wait PID WHAT: wait for one lane (in_lane's lane_last) and drop it from the lanes; when it
+# failed, stop the run (naming WHAT) once the other lanes have ended. No PID, or a lane already
+# joined: nothing to wait for.
+lane_wait() {
+    local pid=$1 p keep=()
+    [ -n "${pid}" ] || return 0
+    for p in "${lane_pids[@]}"; do [ "${p}" = "${pid}" ] || keep+=("${p}"); done
+    [ "${#keep[@]}" -lt "${#lane_pids[@]}" ] || return 0
+    lane_pids=("${keep[@]}")
+    wait "${pid}" || { lane_what=$2; lane_failed=true; lanes_join; }
 }
 lanes_join() {
     local pid
