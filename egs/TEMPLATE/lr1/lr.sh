@@ -18,7 +18,8 @@ stage=1                 # first stage to run
 stop_stage=9            # last stage to run
 force=false             # redo steps that are marked complete
 dry_run=false           # only say which steps would run and why; nothing runs or is deleted
-nj=2                    # parallel jobs for formatting, decoding, synthesis, stage 8's evaluations; with 2, stage 5 tunes the LM beside the TTS and stage 7 trains its two students side by side
+nj=2                    # parallel jobs for formatting, decoding, synthesis, stage 8's evaluations; with 2, each TTS trains in a lane
+                        # beside the ASR's next work (stages 4-7, docs/stages.md "What runs side by side")
 ngpu=0                  # GPUs per training process (passed to ESPnet)
 num_nodes=1             # nodes per training job: >1 goes through ESPnet's launcher (srun under Slurm)
 train_nproc=1           # DDP processes per training on this node (torchrun); --ngpu 0 uses gloo on CPUs
@@ -199,7 +200,7 @@ if [ "${stage}" -le 4 ] && [ "${stop_stage}" -ge 4 ]; then
     }
     # The TTS pretrains in a lane. With --nj 2 and stage 5 next, the lane goes on into stage 5,
     # beside the ASR's fine-tuning (which needs only the pretrained ASR); stage 5 joins it before
-    # the TTS fine-tunes (docs/benchmarks.md "Stage 4's TTS beside stage 5's ASR").
+    # the TTS fine-tunes (docs/stages.md "What runs side by side").
     [ -n "${pretrained_tts}" ] || { lane_what="the TTS's pretraining"; in_lane tts_pretrain; }
     { [ "${nj}" -gt 1 ] && [ "${stop_stage}" -ge 5 ]; } || lanes_join
 fi
@@ -351,7 +352,7 @@ if [ "${stage}" -le 7 ] && [ "${stop_stage}" -ge 7 ]; then
         step_done kd.text
     fi
     # The two students need nothing of each other: with --nj 2 they train side by side, one
-    # per core (in_lane, steps.sh; docs/benchmarks.md "Stages 5 and 7 in lanes").
+    # per core (in_lane, steps.sh; docs/stages.md "What runs side by side").
     # ASR: the teacher (the last ASR) labels the unpaired speech afresh; the synthetic speech is
     # the last round's multi-speaker TTS speech (without rounds: the TTS teacher's).
     kd_asr_student() {
