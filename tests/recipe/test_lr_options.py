@@ -51,7 +51,7 @@ def test_a_bad_boolean_stops_before_any_stage(tmp_path: Path, option: str) -> No
 
 
 @pytest.mark.parametrize("value", ["0", "ten", "-3", "2.5"])
-@pytest.mark.parametrize("option", ["pretrain", "finetune"])
+@pytest.mark.parametrize("option", ["pretrain", "finetune", "dt"])
 def test_a_bad_tts_epoch_count_stops_before_any_stage(tmp_path: Path, option: str,
                                                       value: str) -> None:
     res = run_lr(tmp_path, f"--{option}_tts_epochs", value)
@@ -66,6 +66,7 @@ def test_good_choices_pass_the_checks(tmp_path: Path) -> None:
     res = run_lr(tmp_path, "--kd_student", "transformer", "--kd_student_init", "scratch",
                  "--kd_tts_real", "labelled", "--dt_asr_synth_ratio", "0.25",
                  "--finetune_tts_epochs", "40", "--pretrain_tts_epochs", "16",
+                 "--dt_tts_epochs", "6",
                  "--tts_vocoder", "world_gl", "--stop_stage", "1")
     assert "must be" not in res.stderr
     assert "local/data.sh" in res.stderr, res.stderr[-2000:]

@@ -289,6 +289,15 @@ def test_a_change_reruns_the_steps_below_it_and_only_those(recipe: Path) -> None
     assert tts_only & {"train.exp_finetune_asr", "align.exp_finetune_tts_durations",
                        "lm_fusion", "decode.exp_dt_round1_asr_hyp", "dt1.data",
                        "train.exp_dt_round1_asr"} == set()
+    # Each round's TTS epochs (empty: --dt_epochs, 1 here): another number retrains round 1's
+    # TTS and what reads it (the teacher, the TTS student), never its durations, the round's
+    # ASR or labels, or the ASR student (its synthetic speech is the fine-tuned TTS's).
+    assert would_run(recipe, "--dt_tts_epochs", "1") == set()
+    dt_tts = would_run(recipe, "--dt_tts_epochs", "2")
+    assert {"train.exp_dt_round1_tts", "synth.exp_kd_teacher", "train.exp_kd_tts",
+            "eval.dt_round1", "pack"} <= dt_tts
+    assert dt_tts & {"align.exp_dt_round1_tts_durations", "train.exp_dt_round1_asr", "dt1.data",
+                     "dt1.asr_pairs", "train.exp_kd_asr", "train.exp_finetune_tts"} == set()
     # The TTS's own pretraining epochs (empty: --pretrain_epochs, 1 here): the same number
     # reruns nothing; another retrains the pretrained TTS and the TTSs built on it (the
     # fine-tuned TTS's alignment too: it comes after the TTS's init), never the pretrained or

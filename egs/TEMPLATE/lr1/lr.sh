@@ -85,6 +85,8 @@ dt_rounds=2             # rounds of dual transformation
 dt_text_per_round=100   # unpaired sentences the TTS reads per round
 dt_tts_speakers=3       # voices the TTS reads them in
 dt_epochs=6             # training epochs per round and model
+dt_tts_epochs=""        # epochs of each round's TTS (empty: dt_epochs); with --nj 2 it trains beside the next
+                        # round's ASR work, so longer costs little wall time (docs/benchmarks.md)
 dt_vocoder=griffin_lim  # vocoder of the speech the TTS reads for the ASR (auto: the TTS's own best)
 dt_asr_synth_ratio=0    # DT: synthetic share of the round ASR's training utterances: 0 (paired only) | a share in (0, 1) | all (LRSpeech's)
                         # (measured: on the Whisper-encoder ASR the TTS's speech never helps, all of it hurts; docs/benchmarks.md)
@@ -305,7 +307,7 @@ if [ "${stage}" -le 6 ] && [ "${stop_stage}" -ge 6 ]; then
         # round's ASR's durations (and the round's dev figures, which need both models).
         dt_tts() {
             # shellcheck disable=SC2046
-            train tts "${rd}/tts" "${dt_epochs}" "${paired_dirs} ${rd}/tts_pairs" "${raw}/${eval_set}" \
+            train tts "${rd}/tts" "${dt_tts_epochs:-${dt_epochs}}" "${paired_dirs} ${rd}/tts_pairs" "${raw}/${eval_set}" \
                 "${lang_config}" "${tts_tokens}" "dt${r}.data ${p_tts} $(key train "${rd}/asr") ${paired_steps} ${dev_step}" \
                 --init "${prev}/tts/model" --spk2sid "${tok}/spk2sid" --target_speaker "${target_speaker}" $(tts_align_opts "${rd}/asr/model") $(gv_opts) $(world_opts)
             [ "${dt_eval}" = true ] && round_eval "round${r}" "${rd}" "$(key train "${rd}/asr") $(key train "${rd}/tts") ${lm_step}"

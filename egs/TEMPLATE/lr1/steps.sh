@@ -47,6 +47,7 @@ resolve_defaults() {
         || die "--$1 must be a number of epochs (or empty: --$3), not '$2'"; }
     check_tts_epochs pretrain_tts_epochs "${pretrain_tts_epochs}" pretrain_epochs
     check_tts_epochs finetune_tts_epochs "${finetune_tts_epochs}" finetune_epochs
+    check_tts_epochs dt_tts_epochs "${dt_tts_epochs}" dt_epochs
     if [ "${dt_asr_synth_ratio}" != all ]; then
         [[ "${dt_asr_synth_ratio}" =~ ^(0|0?\.[0-9]+)$ ]] \
             || die "--dt_asr_synth_ratio must be all or a share in [0, 1), not '${dt_asr_synth_ratio}'"
