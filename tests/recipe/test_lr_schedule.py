@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import List
+from typing import List, Tuple
 
 REPO = Path(__file__).resolve().parents[2]
 LR_SH = REPO / "egs" / "TEMPLATE" / "lr1" / "lr.sh"
@@ -69,6 +69,15 @@ def _run(recipe: Path, *opts: str, **extra: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=300)
 
 
+def _run_ok(recipe: Path, *opts: str,
+            **extra: str) -> Tuple[subprocess.CompletedProcess, List[str]]:
+    """Run lr.sh afresh (a new event log) and expect it to succeed: its result and events."""
+    (recipe / "events").unlink(missing_ok=True)
+    res = _run(recipe, *opts, **extra)
+    assert res.returncode == 0, res.stderr[-3000:]
+    return res, _events(recipe)
+
+
 def _events(recipe: Path) -> List[str]:
     return (recipe / "events").read_text().splitlines()
 
@@ -89,9 +98,7 @@ def test_with_two_lanes_the_tts_pretrains_beside_the_asr_fine_tuning(tmp_path: P
     beside the ASR's fine-tuning; the LM waits for that ASR (the TTS's lane holds the other
     core), the TTS's fine-tuning starts from the finished pretraining."""
     recipe = _recipe(tmp_path)
-    res = _run(recipe, "--stage", "4", "--stop_stage", "5", "--nj", "2")
-    assert res.returncode == 0, res.stderr[-3000:]
-    ev = _events(recipe)
+    res, ev = _run_ok(recipe, "--stage", "4", "--stop_stage", "5", "--nj", "2")
     _order(ev, "start train_model exp/finetune/asr",
            "end train_model exp/pretrain/tts")
     _order(ev, "start ctc_align exp/pretrain/tts_durations",
@@ -112,19 +119,15 @@ def test_with_one_lane_or_stop_stage_4_the_pretraining_ends_in_stage_4(tmp_path:
     """--nj 1: stage 4 ends with its TTS, and the LM trains beside the ASR's fine-tuning as
     before; --stop_stage 4 with --nj 2: the run ends only when the TTS's pretraining has."""
     recipe = _recipe(tmp_path)
-    res = _run(recipe, "--stage", "4", "--stop_stage", "5", "--nj", "1")
-    assert res.returncode == 0, res.stderr[-3000:]
-    ev = _events(recipe)
+    res, ev = _run_ok(recipe, "--stage", "4", "--stop_stage", "5", "--nj", "1")
     _order(ev, "end train_model exp/pretrain/tts",
            "start transfer_init exp/finetune/asr_init.pth")
     _order(ev, "start lm_train exp/lm",
            "end train_model exp/finetune/asr")
     assert "goes on beside" not in res.stderr
 
-    (recipe / "events").unlink()
-    res = _run(recipe, "--stage", "4", "--stop_stage", "4", "--nj", "2", "--force", "true")
-    assert res.returncode == 0, res.stderr[-3000:]
-    assert _events(recipe)[-1] == "end train_model exp/pretrain/tts"
+    res, ev = _run_ok(recipe, "--stage", "4", "--stop_stage", "4", "--nj", "2", "--force", "true")
+    assert ev[-1] == "end train_model exp/pretrain/tts"
 
 
 def test_dual_transformation_trains_a_rounds_tts_beside_the_next_rounds_asr(tmp_path: Path) -> None:
@@ -136,9 +139,7 @@ def test_dual_transformation_trains_a_rounds_tts_beside_the_next_rounds_asr(tmp_
     recipe = _recipe(tmp_path)
     opts = ("--stage", "4", "--stop_stage", "7", "--nj", "2", "--dt_rounds", "2",
             "--dt_eval", "false")
-    res = _run(recipe, *opts, TRAIN_SECONDS="5")
-    assert res.returncode == 0, res.stderr[-3000:]
-    ev = _events(recipe)
+    res, ev = _run_ok(recipe, *opts, TRAIN_SECONDS="5")
     r1_tts_end = _at(ev, "end train_model exp/dt/round1/tts")
     assert _at(ev, "start asr_inference exp/dt/round2/asr_hyp/split/1") < r1_tts_end
     assert _at(ev, "start train_model exp/dt/round2/asr") < r1_tts_end
@@ -155,10 +156,7 @@ def test_dual_transformation_trains_a_rounds_tts_beside_the_next_rounds_asr(tmp_
     times = (recipe / "exp" / "stage_times.tsv").read_text().splitlines()
     assert "round 2's TTS goes on beside the ASR student's start" in times[-1]
 
-    (recipe / "events").unlink()
-    res = _run(recipe, *opts, "--dt_asr_synth_ratio", "all", TRAIN_SECONDS="1")
-    assert res.returncode == 0, res.stderr[-3000:]
-    ev = _events(recipe)
+    res, ev = _run_ok(recipe, *opts, "--dt_asr_synth_ratio", "all", TRAIN_SECONDS="1")
     _order(ev, "end train_model exp/dt/round1/tts",
            "start tts_inference exp/dt/round2/synth_spk1/split/1")
     _order(ev, "end tts_inference exp/dt/round2/synth_spk1/split/1",
@@ -179,10 +177,8 @@ def test_a_failure_beside_the_tts_lane_stops_only_after_it_ends(tmp_path: Path) 
             in res.stderr)
     assert "waiting for the 1 job(s) still running in the background" in res.stderr
     assert _events(recipe)[-1] == "end train_model exp/pretrain/tts"
-    (recipe / "events").unlink()
-    res = _run(recipe, "--stage", "4", "--stop_stage", "5", "--nj", "2")
-    assert res.returncode == 0, res.stderr[-3000:]
-    assert not any("exp/pretrain/" in line for line in _events(recipe))
+    res, ev = _run_ok(recipe, "--stage", "4", "--stop_stage", "5", "--nj", "2")
+    assert not any("exp/pretrain/" in line for line in ev)
 
 
 def test_a_stopped_run_stops_its_lanes(tmp_path: Path) -> None:
