@@ -330,14 +330,19 @@ def test_lanes_name_their_work_and_a_dry_run_takes_them_in_turn(tmp_path: Path) 
 
 
 def test_work_beside_a_lane_stops_only_after_the_lane_ends(tmp_path: Path) -> None:
-    """Stage 5 tunes the LM's weights beside the TTS's lane: if that fails, die_after_lanes
-    waits for the lane before stopping the run (no training left running behind the error)."""
+    """Stage 5 tunes the LM's weights beside the TTS's lane: if that fails, the run's exit trap
+    (start_run's end_run) waits for the lane before stopping the run (no training left running
+    behind the error)."""
     script = _lanes_script(tmp_path, """\
-        slow() { sleep 1; touch lane_done; }
+        log_stage_end() { echo "stage time recorded ($1)"; }
+        start_run
+        slow() { exec >/dev/null 2>&1; sleep 1; touch lane_done; }  # holds no pipe of the test
         in_lane slow
-        die_after_lanes "tuning the LM weights failed; see exp/lm/fusion.log"
+        die "tuning the LM weights failed; see exp/lm/fusion.log"
         """)
     out = subprocess.run(["bash", str(script), "2"], cwd=tmp_path, env=_env(),
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 1 and "DIE: tuning the LM weights failed" in out.stdout
+    assert "waiting for the 1 job(s) still running in the background" in out.stdout
+    assert out.stdout.rstrip().endswith("stage time recorded (1)")
     assert (tmp_path / "lane_done").exists()

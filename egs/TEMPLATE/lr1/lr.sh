@@ -239,10 +239,10 @@ if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
     fi
     # The LM of the unpaired text trains on the second core (steps.sh): beside the ASR, or, while
     # stage 4's TTS lane holds that core, once the ASR is done.
-    [ "${#lane_pids[@]}" -gt 0 ] || lm_start
+    [ -n "${beside}" ] || lm_start
     train asr exp/finetune/asr "${finetune_epochs}" "${paired_dirs}" "${raw}/${eval_set}" \
         "${lang_config}" "${asr_tokens}" "init_asr ${paired_steps} ${dev_step}" --init exp/finetune/asr_init.pth
-    lm_start
+    [ -z "${beside}" ] || lm_start
     lanes_join  # stage 4's TTS pretraining, when it went on in a lane
     init_model tts
     tts_finetune() {
@@ -375,7 +375,7 @@ if [ "${stage}" -le 7 ] && [ "${stop_stage}" -ge 7 ]; then
     if [ "${dt_rounds}" -gt 0 ]; then
         lane_what="a distillation student"; in_lane kd_asr_student; [ "${nj}" -gt 1 ] || lanes_join
     fi
-    lane_wait "${dt_tts_lane:-}" "round ${dt_rounds}'s TTS"; dt_tts_lane=""  # the TTS teacher
+    lane_wait "${dt_tts_lane:-}" "round ${dt_rounds}'s TTS"  # the TTS teacher
     synthesize "${last_dt}/tts/model" "${kd}/text" "${kd}/teacher" target "${last_tts} kd.text" --attention_scores --postfilter none
     if step kd.filter --after "$(key synth "${kd}/teacher")" --outputs "${kd}/tts_pairs" "${kd}/filter_report.json" \
             --opts kd_wcr_min kd_adr_min tts_token_type -- "${lang_config}"; then

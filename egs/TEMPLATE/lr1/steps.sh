@@ -74,17 +74,16 @@ background_pids() {
     for pid in "${lane_pids[@]}" ${lm_pid:-}; do kill -0 "${pid}" 2>/dev/null && echo "${pid}"; done
     return 0
 }
-# end_run STATUS: at exit, wait for what still runs in the background (a stage died beside a
-# lane), then record the stage's time.
+# end_run STATUS: at exit, wait for what still runs in the background (a step died beside a
+# lane or the LM: `die` anywhere in the main shell), then record the stage's time. Subshells
+# (lanes) do not inherit the trap.
 end_run() {
     local pids
-    if [ "${BASHPID}" = "$$" ]; then
-        mapfile -t pids < <(background_pids)
-        if [ "${#pids[@]}" -gt 0 ]; then
-            log "stopping: waiting for the ${#pids[@]} job(s) still running in the background to end first"
-            wait "${pids[@]}" 2>/dev/null || true
-            log "stopped; the error that stopped the run is further above"
-        fi
+    mapfile -t pids < <(background_pids)
+    if [ "${#pids[@]}" -gt 0 ]; then
+        log "stopping: waiting for the ${#pids[@]} job(s) still running in the background to end first"
+        wait "${pids[@]}" 2>/dev/null || true
+        log "stopped; the error that stopped the run is further above"
     fi
     log_stage_end "$1"
 }
@@ -315,12 +314,6 @@ lanes_join() {
     lane_pids=()
     [ -z "${lane_failed}" ] || die "${lane_what} failed (its error is above); rerun the stage: the finished ones are kept"
 }
-# die_after_lanes MSG: for work done beside running lanes: stop once they have ended.
-die_after_lanes() {
-    local pid
-    for pid in "${lane_pids[@]}"; do wait "${pid}" || true; done
-    lane_pids=(); die "$@"
-}
 
 # round_eval LABEL STAGE_DIR "AFTER": stage 6's dev figures of one round (judge: dt_judge).
 round_eval() {
@@ -336,10 +329,9 @@ round_eval() {
 }
 
 # lm_start: stage 5's LM of the unpaired text, trained in the background (lm_pid) while the
-# models fine-tune; it needs only stage 3's token list. A second call does nothing.
+# models fine-tune; it needs only stage 3's token list.
 lm_start() {
-    [ -z "${lm_started:-}" ] || return 0  # once per run
-    lm_started=true; lm_pid=""
+    lm_pid=""
     if [ "${use_lm}" = true ] && step lm --after tokens format.unpaired_text "${dev_step}" --outputs exp/lm \
             --opts lm_epochs seed -- "${lang_config}" "${asr_tokens}" "${lm_config}"; then
         mkdir -p exp/lm
@@ -355,7 +347,7 @@ lm_start() {
 # lm_finish: wait for the LM, then tune its weights on dev with the fine-tuned ASR.
 lm_finish() {
     if [ -n "${lm_pid}" ]; then
-        wait "${lm_pid}" || { lm_pid=""; die_after_lanes "LM training failed; see exp/lm/train.log"; }
+        wait "${lm_pid}" || die "LM training failed; see exp/lm/train.log"
         lm_pid=""
         log "$(tail -n 1 exp/lm/train.log)"
     fi
@@ -364,7 +356,7 @@ lm_finish() {
             --outputs exp/lm/fusion.json exp/lm/fusion.log --opts lm_weights lm_bonuses; then
         lr lm_fusion tune --asr_dir exp/finetune/asr/model --lm_dir exp/lm/model --data_dir "${raw}/${eval_set}" \
             --lang_config "${lang_config}" --weights ${lm_weights} --bonuses ${lm_bonuses} --out exp/lm/fusion.json \
-            > exp/lm/fusion.log 2>&1 || die_after_lanes "tuning the LM weights failed; see exp/lm/fusion.log"
+            > exp/lm/fusion.log 2>&1 || die "tuning the LM weights failed; see exp/lm/fusion.log"
         step_done lm_fusion
         log "LM: $(tail -n 1 exp/lm/fusion.log)"
     fi
