@@ -98,11 +98,14 @@ def test_with_two_lanes_the_tts_pretrains_beside_the_asr_fine_tuning(tmp_path: P
     beside the ASR's fine-tuning; the LM waits for that ASR (the TTS's lane holds the other
     core), the TTS's fine-tuning starts from the finished pretraining."""
     recipe = _recipe(tmp_path)
-    res, ev = _run_ok(recipe, "--stage", "4", "--stop_stage", "5", "--nj", "2")
+    # the TTS pretrains 6 s against the ASR's 2 s: a margin for a loaded machine (two test
+    # workers), where each step marker's Python start-up can take a second
+    res, ev = _run_ok(recipe, "--stage", "4", "--stop_stage", "5", "--nj", "2",
+                      SLOW_OUT="exp/pretrain/tts", SLOW_SECONDS="6")
     _order(ev, "start train_model exp/finetune/asr",
            "end train_model exp/pretrain/tts")
     _order(ev, "start ctc_align exp/pretrain/tts_durations",
-           "end transfer_init exp/finetune/asr_init.pth")
+           "end train_model exp/finetune/asr")
     _order(ev, "end train_model exp/finetune/asr",
            "start lm_train exp/lm")
     _order(ev, "end train_model exp/pretrain/tts",

@@ -95,11 +95,19 @@ stop_background() {
     [ "${#pids[@]}" -eq 0 ] || log "$1: stopping the ${#pids[@]} job(s) running in the background"
     for pid in "${pids[@]}"; do kill_tree "${pid}"; done
 }
-# kill_tree PID: SIGTERM to PID and every process below it, children first.
+# kill_tree PID: SIGTERM to PID and every process below it. Each is stopped first, from the
+# top down, so that none forks again or goes on to its next command when a child it waits
+# for dies (a lane's shell would start its next step); then all get SIGTERM and SIGCONT.
 kill_tree() {
-    local child
-    for child in $(cat /proc/"$1"/task/*/children 2>/dev/null); do kill_tree "${child}"; done
-    kill -TERM "$1" 2>/dev/null || true
+    local pids=("$1") i=0 pid
+    while [ "${i}" -lt "${#pids[@]}" ]; do
+        pid=${pids[i]}; i=$((i + 1))
+        kill -STOP "${pid}" 2>/dev/null || continue
+        # shellcheck disable=SC2207
+        pids+=($(cat /proc/"${pid}"/task/*/children 2>/dev/null))
+    done
+    for pid in "${pids[@]}"; do kill -TERM "${pid}" 2>/dev/null || true; done
+    for pid in "${pids[@]}"; do kill -CONT "${pid}" 2>/dev/null || true; done
 }
 
 # shared_paths: the paired sets (paired_lq when stage 1 made it), their dirs and format steps,
