@@ -10,8 +10,12 @@ export OMP_WAIT_POLICY ?= PASSIVE
 install:
 	@bash utils/install.sh
 
+# Two pytest-xdist workers, a test file's tests in one of them (tests/conftest.py starts the
+# longest file first); PYTEST_WORKERS=0 runs the suite in one process.
+PYTEST_WORKERS ?= 2
+
 test: install
-	$(PY) -m pytest tests
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup --no-loadscope-reorder tests
 
 demo: install
 	bash utils/demo.sh

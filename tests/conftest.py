@@ -1,4 +1,7 @@
-"""Shared fixtures: paths to the real speech shipped in tests/data, thread limits."""
+"""Shared fixtures: paths to the real speech shipped in tests/data, thread limits, test order.
+
+Usage: .venv/bin/python -m pytest tests          # what `make test` runs (two workers)
+"""
 
 import csv
 import os
@@ -10,7 +13,34 @@ import pytest
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-TEST_DATA = Path(__file__).resolve().parent / "data"
+TESTS = Path(__file__).resolve().parent
+TEST_DATA = TESTS / "data"
+# The order of the work units of `make test`'s two pytest-xdist workers (`--dist loadgroup`):
+# each test file is one unit (so its module fixtures are built once) unless its tests name
+# an xdist_group of their own. The micro recipe (tests/recipe/test_recipe_micro.py: stages 1-9
+# built once, most of the suite's time) goes first, or the run would wait for it at the end;
+# its tests that work on copies of that recipe go last, when the other worker has done the
+# rest and the recipe is built.
+FIRST = ("recipe/test_recipe_micro.py",)
+LAST = ("micro_recipe_copies",)
+
+
+def _group(item: pytest.Item) -> str:
+    mark = item.get_closest_marker("xdist_group")
+    return str(mark.args[0]) if mark else item.path.relative_to(TESTS).as_posix()
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
+def pytest_collection_modifyitems(items: List[pytest.Item]) -> None:
+    """Every test in its file's group unless marked, and the groups in the order above."""
+    def rank(item: pytest.Item) -> int:
+        group = _group(item)
+        return 0 if group in FIRST else 2 if group in LAST else 1
+
+    for item in items:
+        if not item.get_closest_marker("xdist_group"):
+            item.add_marker(pytest.mark.xdist_group(_group(item)))
+    items[:] = sorted(items, key=rank)  # stable: the order within a rank is kept
 
 
 def read_metadata(folder: Path) -> List[Dict[str, str]]:

@@ -3,8 +3,13 @@
 Real Swahili clips from tests/data (5 paired, 5 unpaired, 2 dev), a 40-sentence espeak-ng
 English rich-resource corpus, tiny models, one epoch per training. The recipe is a copy of
 egs/swahili/lr1 in a temporary folder, so nothing is written into the repo.
+
+It is built once per test run, and every test works on a copy of it, so that the tests that
+run stages again in their own copy (group COPIES) can go to the other pytest-xdist worker of
+`make test` while the first group's tests take theirs (tests/conftest.py orders the two).
 """
 
+import fcntl
 import json
 import os
 import re
@@ -68,12 +73,47 @@ def lines(path: Path) -> List[str]:
     return path.read_text(encoding="utf-8").splitlines()
 
 
+def shared_tmp(factory: pytest.TempPathFactory) -> Path:
+    """The temporary folder every pytest-xdist worker of this run shares (the run's own)."""
+    base = factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory: pytest.TempPathFactory, test_data: Path) -> Path:
+    """The recipe after stages 1-9, built by the first worker that needs it (the other waits on
+    the lock, then reuses it; a failed build fails both with its log) and never changed after."""
+    root = shared_tmp(tmp_path_factory)
+    done, failed = root / "micro_recipe.done", root / "micro_recipe.failed"
+    with open(root / "micro_recipe.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if failed.exists():
+            pytest.fail(f"the micro recipe failed (in another worker):\n{failed.read_text()}")
+        if not done.exists():
+            recipe = make_recipe(root / "micro_recipe", test_data)
+            res = run(recipe)
+            if res.returncode != 0:
+                failed.write_text(res.stderr[-4000:])
+                pytest.fail(f"the micro recipe failed:\n{res.stderr[-4000:]}")
+            done.write_text(str(recipe))
+    return Path(done.read_text())
+
+
+def copy_of(built: Path, factory: pytest.TempPathFactory, name: str) -> Path:
+    """A copy of the built recipe of this test's own (its step markers hold relative paths)."""
+    copy = factory.mktemp(name) / "lr1"
+    shutil.copytree(built, copy, symlinks=True)
+    return copy
+
+
+# The tests that run stages again in a copy of their own: a work unit of its own for xdist.
+COPIES = pytest.mark.xdist_group("micro_recipe_copies")
+
+
 @pytest.fixture(scope="module")
-def recipe(tmp_path_factory: pytest.TempPathFactory, test_data: Path) -> Path:
-    recipe = make_recipe(tmp_path_factory.mktemp("recipe"), test_data)
-    res = run(recipe)
-    assert res.returncode == 0, res.stderr[-4000:]
-    return recipe
+def recipe(built: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The copy the first group's tests share (in file order: reruns, dry runs, a kill)."""
+    return copy_of(built, tmp_path_factory, "recipe")
 
 
 @pytest.mark.slow
@@ -361,15 +401,18 @@ def test_killed_training_recovers(recipe: Path) -> None:
 
 
 @pytest.mark.slow
-def test_training_with_two_ddp_processes(recipe: Path) -> None:
+@COPIES
+def test_training_with_two_ddp_processes(built: Path,
+                                         tmp_path_factory: pytest.TempPathFactory) -> None:
     """--train_nproc 2: stage 5 trains the ASR in two CPU processes (torchrun, gloo backend)."""
     import yaml
 
     from lrspeech.models.packing import load_asr
 
-    exp = recipe / "exp" / "finetune" / "asr"
+    copy = copy_of(built, tmp_path_factory, "ddp")
+    exp = copy / "exp" / "finetune" / "asr"
     shutil.rmtree(exp)
-    res = run(recipe, "--stage", "5", "--stop_stage", "5", "--train_nproc", "2")
+    res = run(copy, "--stage", "5", "--stop_stage", "5", "--train_nproc", "2")
     assert res.returncode == 0, res.stderr[-3000:]
     assert json.loads((exp / ".prepared").read_text())["world_size"] == 2
     config = yaml.safe_load((exp / "exp" / "config.yaml").read_text())
@@ -410,15 +453,14 @@ def test_user_clis_speak_and_transcribe(recipe: Path, test_data: Path, tmp_path:
 
 
 @pytest.fixture(scope="module")
-def kd_short_clips(recipe: Path, tmp_path_factory: pytest.TempPathFactory
+def kd_short_clips(built: Path, tmp_path_factory: pytest.TempPathFactory
                    ) -> Tuple[Path, str, str]:
     """Stage 7 with --dt_rounds 0 on a copy of the recipe, its TTS teacher forced to emit an
     empty clip and a clip too short for the ASR's subsampling (tests/recipe/fault_tts), and
     --synth_min_dur 0 so that the short one reaches alignment and ASR training."""
-    copy = tmp_path_factory.mktemp("kd_short") / "lr1"
-    shutil.copytree(recipe, copy, symlinks=True)
+    copy = copy_of(built, tmp_path_factory, "kd_short")
     shutil.rmtree(copy / "exp" / "kd")
-    empty, short = [ln.split()[0] for ln in lines(recipe / "exp" / "kd" / "text" / "text")][:2]
+    empty, short = [ln.split()[0] for ln in lines(built / "exp" / "kd" / "text" / "text")][:2]
     env = {**os.environ, "PYTHONPATH": str(FAULT_TTS),
            "LRSPEECH_TEST_TTS_FAULTS": f"{empty}=0,{short}=100"}  # 100 samples: 6 ms, below
     # what any ASR of the recipe takes (a Whisper frame needs 160, Conv2d subsampling 960)
@@ -429,6 +471,7 @@ def kd_short_clips(recipe: Path, tmp_path_factory: pytest.TempPathFactory
 
 
 @pytest.mark.slow
+@COPIES
 def test_distillation_without_dual_transformation(kd_short_clips) -> None:
     """--dt_rounds 0: the fine-tuned models are the teachers; the ASR student's synthetic
     speech is the TTS teacher's."""
@@ -444,6 +487,7 @@ def test_distillation_without_dual_transformation(kd_short_clips) -> None:
 
 
 @pytest.mark.slow
+@COPIES
 def test_distillation_survives_empty_and_too_short_clips(kd_short_clips) -> None:
     """The empty clip is recorded as failed at synthesis (text kept); the too-short one is
     skipped by the CTC alignment and by the ASR student's training, each counted. (A one-epoch
@@ -470,15 +514,15 @@ def test_distillation_survives_empty_and_too_short_clips(kd_short_clips) -> None
 
 
 @pytest.mark.slow
-def test_a_changed_pretrained_model_reaches_fine_tuning(recipe: Path,
+@COPIES
+def test_a_changed_pretrained_model_reaches_fine_tuning(built: Path,
                                                         tmp_path_factory: pytest.TempPathFactory
                                                         ) -> None:
     """Issue 19's first hole: stage 5 rebuilt its transfer init only when the file was
     missing, so a retrained stage 4 left fine-tuning "complete" on the old init."""
     import torch
 
-    copy = tmp_path_factory.mktemp("hole") / "lr1"
-    shutil.copytree(recipe, copy, symlinks=True)
+    copy = copy_of(built, tmp_path_factory, "hole")
     ckpt = copy / "exp" / "pretrain" / "asr" / "model" / "model.pth"
     state = torch.load(ckpt, map_location="cpu")
     for name, value in state.items():  # "stage 4 retrained": other weights, same names
