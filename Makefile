@@ -10,12 +10,12 @@ export OMP_WAIT_POLICY ?= PASSIVE
 install:
 	@bash utils/install.sh
 
-# Two pytest-xdist workers, a test file's tests in one of them (tests/conftest.py starts the
-# longest file first); PYTEST_WORKERS=0 runs the suite in one process.
+# Two pytest-xdist workers, a test file's tests in one of them (tests/conftest.py orders the
+# files: the longest first); PYTEST_WORKERS=0 runs the suite in one process.
 PYTEST_WORKERS ?= 2
 
 test: install
-	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup --no-loadscope-reorder tests
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder tests
 
 demo: install
 	bash utils/demo.sh

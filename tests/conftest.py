@@ -15,31 +15,21 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 TESTS = Path(__file__).resolve().parent
 TEST_DATA = TESTS / "data"
-# The order of the work units of `make test`'s two pytest-xdist workers (`--dist loadgroup`):
-# each test file is one unit (so its module fixtures are built once) unless its tests name
-# an xdist_group of their own. The micro recipe (tests/recipe/test_recipe_micro.py: stages 1-9
-# built once, most of the suite's time) goes first, or the run would wait for it at the end;
-# its tests that work on copies of that recipe go last, when the other worker has done the
-# rest and the recipe is built.
+# The order of the test files, which `make test` hands out to its two pytest-xdist workers
+# (`--dist loadfile`: a file's tests stay in one worker, with its module fixtures). The micro
+# recipe's tests (tests/recipe/test_recipe_micro.py: stages 1-9 built once, most of the suite's
+# time) go first, or the run would wait for them at the end; its tests that work on copies of
+# that recipe go last, when the other worker has done the rest and the recipe is built.
 FIRST = ("recipe/test_recipe_micro.py",)
-LAST = ("micro_recipe_copies",)
+LAST = ("recipe/test_recipe_micro_copies.py",)
 
 
-def _group(item: pytest.Item) -> str:
-    mark = item.get_closest_marker("xdist_group")
-    return str(mark.args[0]) if mark else item.path.relative_to(TESTS).as_posix()
-
-
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
 def pytest_collection_modifyitems(items: List[pytest.Item]) -> None:
-    """Every test in its file's group unless marked, and the groups in the order above."""
+    """The files of FIRST first and those of LAST last; the rest in pytest's order."""
     def rank(item: pytest.Item) -> int:
-        group = _group(item)
-        return 0 if group in FIRST else 2 if group in LAST else 1
+        path = item.path.relative_to(TESTS).as_posix()
+        return 0 if path in FIRST else 2 if path in LAST else 1
 
-    for item in items:
-        if not item.get_closest_marker("xdist_group"):
-            item.add_marker(pytest.mark.xdist_group(_group(item)))
     items[:] = sorted(items, key=rank)  # stable: the order within a rank is kept
 
 

@@ -1,15 +1,11 @@
-"""The LRSpeech recipe end to end on a micro setting: stages 1-9, rerun, a killed stage.
+"""The LRSpeech recipe end to end on a micro setting (micro_recipe.py): stages 1-9, the
+outputs of each, a rerun, what a change reruns, a killed training, the user CLIs.
 
-Real Swahili clips from tests/data (5 paired, 5 unpaired, 2 dev), a 40-sentence espeak-ng
-English rich-resource corpus, tiny models, one epoch per training. The recipe is a copy of
-egs/swahili/lr1 in a temporary folder, so nothing is written into the repo.
-
-It is built once per test run, and every test works on a copy of it, so that the tests that
-run stages again in their own copy (group COPIES) can go to the other pytest-xdist worker of
-`make test` while the first group's tests take theirs (tests/conftest.py orders the two).
+The tests here share one copy of the recipe (in file order). Those that run stages again in a
+copy of their own are in test_recipe_micro_copies.py, which `make test` runs in the other
+pytest-xdist worker while this file's run (tests/conftest.py orders the files).
 """
 
-import fcntl
 import json
 import os
 import re
@@ -18,101 +14,20 @@ import signal
 import subprocess
 import time
 from pathlib import Path
-from typing import Dict, List, Optional, Set, Tuple
+from typing import Set
 
 import pytest
+from micro_recipe import MICRO, copy_of, lines, run
 
 from lrspeech.data.validate import validate_data_dir
 from lrspeech.models.postfilter import GvStats
 
-REPO = Path(__file__).resolve().parents[2]
-FAULT_TTS = Path(__file__).resolve().parent / "fault_tts"  # sitecustomize: TTS cut short
-# Stages 1-9 take ~5 min on 2 cores (most of it ESPnet start-up in ~40 processes), the file ~7.5.
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(3000)]
-MICRO = [
-    "--nj", "1", "--rich_num_utts", "40", "--rich_num_speakers", "2",
-    "--local_data_opts", "--n_paired 5 --max_text 200",
-    "--pretrain_epochs", "1", "--finetune_epochs", "1", "--dt_rounds", "1",
-    # the TTS pretrains and fine-tunes as long as the ASR (the demo's budget: longer)
-    "--pretrain_tts_epochs", "", "--finetune_tts_epochs", "",
-    "--dt_text_per_round", "6", "--dt_epochs", "1", "--kd_tts_sentences", "6", "--kd_epochs", "1",
-    "--dt_eval", "true",  # the per-round evaluation, which the demo's budget turns off
-    "--train_args", "--num_iters_per_epoch 3",
-    "--lm_epochs", "1", "--lm_weights", "0.5", "--lm_bonuses", "0 1",
-    # A TTS of 3 steps may speak a dev sentence in a few frames: keep such clips (the refusal
-    # of near-empty synthesis is tested in tests/models and test_user_clis_speak_and_transcribe).
-    "--synth_min_dur", "0",
-    # Griffin-Lim (lr.sh's default, world_gl, adds the WORLD step: the dry runs below switch to it)
-    "--tts_vocoder", "griffin_lim",
-]
-
-
-def make_recipe(root: Path, test_data: Path) -> Path:
-    """A copy of egs/swahili/lr1 whose path.sh points at this repo and db at tests/data/sw."""
-    recipe = root / "egs" / "swahili" / "lr1"
-    src = REPO / "egs" / "swahili" / "lr1"
-    recipe.mkdir(parents=True)
-    for name in ("run.sh", "cmd.sh", "conf", "local"):
-        (shutil.copytree if (src / name).is_dir() else shutil.copy)(src / name, recipe / name)
-    path_sh = (REPO / "egs" / "TEMPLATE" / "lr1" / "path.sh").read_text()
-    lines = [f"lr_root={REPO}" if ln.startswith("lr_root=") else ln for ln in path_sh.splitlines()]
-    (recipe / "path.sh").write_text("\n".join(lines) + "\n")
-    (recipe / "db").mkdir()
-    os.symlink(test_data / "sw", recipe / "db" / "sw_mini")
-    shutil.copytree(src / "db" / "text", recipe / "db" / "text")
-    return recipe
-
-
-def run(recipe: Path, *opts: str, env: Optional[Dict[str, str]] = None
-        ) -> subprocess.CompletedProcess:
-    cmd = [str(recipe / "run.sh"), *MICRO, *opts]
-    return subprocess.run(cmd, cwd=recipe, capture_output=True, text=True, env=env)
-
-
-def lines(path: Path) -> List[str]:
-    return path.read_text(encoding="utf-8").splitlines()
-
-
-def shared_tmp(factory: pytest.TempPathFactory) -> Path:
-    """The temporary folder every pytest-xdist worker of this run shares (the run's own)."""
-    base = factory.getbasetemp()
-    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
-
-
-@pytest.fixture(scope="session")
-def built(tmp_path_factory: pytest.TempPathFactory, test_data: Path) -> Path:
-    """The recipe after stages 1-9, built by the first worker that needs it (the other waits on
-    the lock, then reuses it; a failed build fails both with its log) and never changed after."""
-    root = shared_tmp(tmp_path_factory)
-    done, failed = root / "micro_recipe.done", root / "micro_recipe.failed"
-    with open(root / "micro_recipe.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if failed.exists():
-            pytest.fail(f"the micro recipe failed (in another worker):\n{failed.read_text()}")
-        if not done.exists():
-            recipe = make_recipe(root / "micro_recipe", test_data)
-            res = run(recipe)
-            if res.returncode != 0:
-                failed.write_text(res.stderr[-4000:])
-                pytest.fail(f"the micro recipe failed:\n{res.stderr[-4000:]}")
-            done.write_text(str(recipe))
-    return Path(done.read_text())
-
-
-def copy_of(built: Path, factory: pytest.TempPathFactory, name: str) -> Path:
-    """A copy of the built recipe of this test's own (its step markers hold relative paths)."""
-    copy = factory.mktemp(name) / "lr1"
-    shutil.copytree(built, copy, symlinks=True)
-    return copy
-
-
-# The tests that run stages again in a copy of their own: a work unit of its own for xdist.
-COPIES = pytest.mark.xdist_group("micro_recipe_copies")
 
 
 @pytest.fixture(scope="module")
 def recipe(built: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The copy the first group's tests share (in file order: reruns, dry runs, a kill)."""
+    """This file's copy of the built recipe (the tests below rerun and kill stages in it)."""
     return copy_of(built, tmp_path_factory, "recipe")
 
 
@@ -401,27 +316,6 @@ def test_killed_training_recovers(recipe: Path) -> None:
 
 
 @pytest.mark.slow
-@COPIES
-def test_training_with_two_ddp_processes(built: Path,
-                                         tmp_path_factory: pytest.TempPathFactory) -> None:
-    """--train_nproc 2: stage 5 trains the ASR in two CPU processes (torchrun, gloo backend)."""
-    import yaml
-
-    from lrspeech.models.packing import load_asr
-
-    copy = copy_of(built, tmp_path_factory, "ddp")
-    exp = copy / "exp" / "finetune" / "asr"
-    shutil.rmtree(exp)
-    res = run(copy, "--stage", "5", "--stop_stage", "5", "--train_nproc", "2")
-    assert res.returncode == 0, res.stderr[-3000:]
-    assert json.loads((exp / ".prepared").read_text())["world_size"] == 2
-    config = yaml.safe_load((exp / "exp" / "config.yaml").read_text())
-    assert config["distributed"] is True and config["dist_backend"] == "gloo"
-    assert "rank 1: waiting for rank 0" in (exp / "log" / "train_model.log").read_text()
-    assert load_asr(exp / "model").asr_model is not None
-
-
-@pytest.mark.slow
 def test_user_clis_speak_and_transcribe(recipe: Path, test_data: Path, tmp_path: Path,
                                         capsys) -> None:
     import soundfile as sf
@@ -450,92 +344,3 @@ def test_user_clis_speak_and_transcribe(recipe: Path, test_data: Path, tmp_path:
     assert transcribe.main(["--model_dir", str(recipe / "exp" / "packed" / "asr"),
                             str(tmp_path / "missing.wav")]) == 1
     assert "no such audio file" in capsys.readouterr().err
-
-
-@pytest.fixture(scope="module")
-def kd_short_clips(built: Path, tmp_path_factory: pytest.TempPathFactory
-                   ) -> Tuple[Path, str, str]:
-    """Stage 7 with --dt_rounds 0 on a copy of the recipe, its TTS teacher forced to emit an
-    empty clip and a clip too short for the ASR's subsampling (tests/recipe/fault_tts), and
-    --synth_min_dur 0 so that the short one reaches alignment and ASR training."""
-    copy = copy_of(built, tmp_path_factory, "kd_short")
-    shutil.rmtree(copy / "exp" / "kd")
-    empty, short = [ln.split()[0] for ln in lines(built / "exp" / "kd" / "text" / "text")][:2]
-    env = {**os.environ, "PYTHONPATH": str(FAULT_TTS),
-           "LRSPEECH_TEST_TTS_FAULTS": f"{empty}=0,{short}=100"}  # 100 samples: 6 ms, below
-    # what any ASR of the recipe takes (a Whisper frame needs 160, Conv2d subsampling 960)
-    res = run(copy, "--stage", "7", "--stop_stage", "7", "--dt_rounds", "0",
-              "--synth_min_dur", "0", env=env)
-    assert res.returncode == 0, res.stderr[-3000:]
-    return copy, empty, short
-
-
-@pytest.mark.slow
-@COPIES
-def test_distillation_without_dual_transformation(kd_short_clips) -> None:
-    """--dt_rounds 0: the fine-tuned models are the teachers; the ASR student's synthetic
-    speech is the TTS teacher's."""
-    copy, _, _ = kd_short_clips
-    kd = copy / "exp" / "kd"
-    tts_meta = json.loads((kd / "tts" / "model" / "meta.json").read_text())
-    assert tts_meta["init"] == "exp/finetune/tts/model"
-    decode_cmd = lines(kd / "asr_hyp" / "log" / "decode.1.log")[0]
-    assert "--model_dir exp/finetune/asr/model " in decode_cmd
-    train = set(lines(kd / "asr_train" / "wav.scp"))
-    assert set(lines(kd / "tts_pairs" / "wav.scp")) <= train
-    assert set(lines(kd / "speech_pairs" / "wav.scp")) <= train
-
-
-@pytest.mark.slow
-@COPIES
-def test_distillation_survives_empty_and_too_short_clips(kd_short_clips) -> None:
-    """The empty clip is recorded as failed at synthesis (text kept); the too-short one is
-    skipped by the CTC alignment and by the ASR student's training, each counted. (A one-epoch
-    teacher also makes clips too short for their text: counted under their own reason.)"""
-    from lrspeech.data.skips import collect_counts
-
-    copy, empty, short = kd_short_clips
-    kd = copy / "exp" / "kd"
-    failed = dict(ln.split(" ", 1) for ln in lines(kd / "teacher" / "split" / "1" / "failed"))
-    text = dict(ln.split(" ", 1) for ln in lines(kd / "text" / "text"))
-    assert failed[empty] == text[empty] and short not in failed
-    pairs = [ln.split()[0] for ln in lines(kd / "tts_pairs" / "wav.scp")]
-    assert empty not in pairs and short in pairs
-    aligned = json.loads((kd / "tts_durations" / "train" / "skipped.json").read_text())
-    assert aligned["counts"]["too_short"] == 1
-    assert aligned["utts"][short].startswith("too_short: ")
-    asr_skips = json.loads((kd / "asr" / "short_clips" / "train" / "skipped.json").read_text())
-    assert list(asr_skips["utts"]) == [short]
-    assert (kd / "asr" / "model" / "meta.json").is_file()
-    counts = collect_counts([kd])
-    assert counts["kd/teacher"]["empty"] >= 1 and "near_empty" not in counts["kd/teacher"]
-    assert counts["kd/tts_durations/train"]["too_short"] == 1
-    assert counts["kd/asr/short_clips/train"] == {"too_short": 1}
-
-
-@pytest.mark.slow
-@COPIES
-def test_a_changed_pretrained_model_reaches_fine_tuning(built: Path,
-                                                        tmp_path_factory: pytest.TempPathFactory
-                                                        ) -> None:
-    """Issue 19's first hole: stage 5 rebuilt its transfer init only when the file was
-    missing, so a retrained stage 4 left fine-tuning "complete" on the old init."""
-    import torch
-
-    copy = copy_of(built, tmp_path_factory, "hole")
-    ckpt = copy / "exp" / "pretrain" / "asr" / "model" / "model.pth"
-    state = torch.load(ckpt, map_location="cpu")
-    for name, value in state.items():  # "stage 4 retrained": other weights, same names
-        if value.is_floating_point():
-            state[name] = value + 0.01
-    torch.save(state, ckpt)
-    init = copy / "exp" / "finetune" / "asr_init.pth"
-    before = init.read_bytes()
-    res = run(copy, "--stage", "5", "--stop_stage", "5")
-    assert res.returncode == 0, res.stderr[-3000:]
-    assert init.read_bytes() != before  # rebuilt from the new pretrained weights
-    assert "training asr -> exp/finetune/asr" in res.stderr  # and fine-tuned again
-    # The TTS's durations come from that ASR's alignment: it trains again too.
-    assert "training tts -> exp/finetune/tts" in res.stderr
-    res = run(copy, "--stage", "5", "--stop_stage", "5")  # unchanged now: all skipped
-    assert res.returncode == 0 and not re.search(r"training (asr|tts) ->", res.stderr)
