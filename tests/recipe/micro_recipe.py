@@ -36,7 +36,8 @@ MICRO = [
     # A TTS of 3 steps may speak a dev sentence in a few frames: keep such clips (the refusal
     # of near-empty synthesis is tested in tests/models and test_user_clis_speak_and_transcribe).
     "--synth_min_dur", "0",
-    # Griffin-Lim (lr.sh's default, world_gl, adds the WORLD step: the dry runs below switch to it)
+    # Griffin-Lim (lr.sh's default, world_gl, adds the WORLD step: test_recipe_micro.py's dry
+    # runs switch to it)
     "--tts_vocoder", "griffin_lim",
 ]
 
