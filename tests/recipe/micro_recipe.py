@@ -11,7 +11,6 @@ per test run, by whichever pytest-xdist worker needs it first, and never changed
 test works on a copy.
 """
 
-import fcntl
 import os
 import shutil
 import subprocess
@@ -19,6 +18,8 @@ from pathlib import Path
 from typing import Dict, List, Optional
 
 import pytest
+
+from lrspeech.data.atomic import exclusive_lock
 
 REPO = Path(__file__).resolve().parents[2]
 FAULT_TTS = Path(__file__).resolve().parent / "fault_tts"  # sitecustomize: TTS cut short
@@ -79,8 +80,7 @@ def build_once(factory: pytest.TempPathFactory, test_data: Path) -> Path:
     the lock, then reuses it; a failed build fails both with its log) and never changed after."""
     root = shared_tmp(factory)
     done, failed = root / "micro_recipe.done", root / "micro_recipe.failed"
-    with open(root / "micro_recipe.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with exclusive_lock(root / "micro_recipe.lock"):
         if failed.exists():
             pytest.fail(f"the micro recipe failed (in another worker):\n{failed.read_text()}")
         if not done.exists():

@@ -2,8 +2,8 @@
 outputs of each, a rerun, what a change reruns, a killed training, the user CLIs.
 
 The tests here share one copy of the recipe (in file order). Those that run stages again in a
-copy of their own are in test_recipe_micro_copies.py, which `make test` runs in the other
-pytest-xdist worker while this file's run (tests/conftest.py orders the files).
+copy of their own are in test_recipe_micro_copies.py: tests/conftest.py puts this file first
+and that one last, so that in `make test` the other pytest-xdist worker takes it.
 """
 
 import json

@@ -1,8 +1,9 @@
 """The micro recipe's tests that run stages again in a copy of their own: distillation without
 dual transformation and with broken clips, a changed pretrained model, DDP training.
 
-`make test` runs this file last, in the pytest-xdist worker that is not running
-test_recipe_micro.py (tests/conftest.py); the recipe is built once for both (fixture `built`).
+tests/conftest.py puts this file last, so that in `make test` the pytest-xdist worker that is
+not busy with test_recipe_micro.py takes it once it has run the other files; the recipe is
+built once for both (fixture `built`).
 """
 
 import json
@@ -18,7 +19,6 @@ from micro_recipe import FAULT_TTS, copy_of, lines, run
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(3000)]
 
 
-@pytest.mark.slow
 def test_training_with_two_ddp_processes(built: Path,
                                          tmp_path_factory: pytest.TempPathFactory) -> None:
     """--train_nproc 2: stage 5 trains the ASR in two CPU processes (torchrun, gloo backend)."""
@@ -56,7 +56,6 @@ def kd_short_clips(built: Path, tmp_path_factory: pytest.TempPathFactory
     return copy, empty, short
 
 
-@pytest.mark.slow
 def test_distillation_without_dual_transformation(kd_short_clips) -> None:
     """--dt_rounds 0: the fine-tuned models are the teachers; the ASR student's synthetic
     speech is the TTS teacher's."""
@@ -71,7 +70,6 @@ def test_distillation_without_dual_transformation(kd_short_clips) -> None:
     assert set(lines(kd / "speech_pairs" / "wav.scp")) <= train
 
 
-@pytest.mark.slow
 def test_distillation_survives_empty_and_too_short_clips(kd_short_clips) -> None:
     """The empty clip is recorded as failed at synthesis (text kept); the too-short one is
     skipped by the CTC alignment and by the ASR student's training, each counted. (A one-epoch
@@ -97,7 +95,6 @@ def test_distillation_survives_empty_and_too_short_clips(kd_short_clips) -> None
     assert counts["kd/asr/short_clips/train"] == {"too_short": 1}
 
 
-@pytest.mark.slow
 def test_a_changed_pretrained_model_reaches_fine_tuning(built: Path,
                                                         tmp_path_factory: pytest.TempPathFactory
                                                         ) -> None:
