@@ -57,6 +57,9 @@ def get_parser() -> argparse.ArgumentParser:
                    help="tokens the ASR cannot emit: align as <unk>, or drop them")
     p.add_argument("--min_pause", type=float, default=0.08, help="shortest pause in seconds")
     p.add_argument("--chunk_s", type=float, default=60.0, help="encode longer audio in windows")
+    p.add_argument("--word_split", choices=("letters", "even"), default="letters",
+                   help="a word's frames over its TTS tokens: cut where the ASR's letters "
+                        "between them are (letters), or in equal shares (even)")
     return p
 
 
@@ -71,6 +74,7 @@ def step_from_args(args: argparse.Namespace) -> Any:
         valid_dir=args.valid, lang_config=args.lang_config, token_type=args.token_type,
         token_list=args.token_list, min_score=None if args.min_score == "none" else args.min_score,
         unk_policy=args.unk_policy, min_pause_s=args.min_pause, chunk_s=args.chunk_s,
+        word_split=args.word_split,
     )
 
 

@@ -138,9 +138,11 @@ def align_utterance(
     frames: TtsFrames,
     min_pause_s: float = DEFAULT_MIN_PAUSE_S,
     feats: Optional[str] = None,
+    word_split: str = "letters",
 ) -> Tuple[TokenAlignment, UttDurations]:
     """Align one utterance of a data dir ((spec, start, end) audio) and get its durations;
-    `feats`: the ark entry of its cached encoder features, read instead of encoding again."""
+    `feats`: the ark entry of its cached encoder features, read instead of encoding again;
+    `word_split`: how a word's frames go to its TTS tokens (lrspeech.pipeline.durations)."""
     from lrspeech.data.audio import load_audio
 
     spec, start, end = audio
@@ -154,7 +156,9 @@ def align_utterance(
         alignment = aligner.align(utt, wav_asr, tokens=asr_tokens, feats=kaldiio.load_mat(feats))
     wav_tts, _ = load_audio(spec, frames.fs, start=start, end=end)
     tts_tokens = transcripts.tts_tokens(utt, asr_tokens)
-    return alignment, tts_durations(alignment, tts_tokens, wav_tts, frames, min_pause_s)
+    durations = tts_durations(alignment, tts_tokens, wav_tts, frames, min_pause_s,
+                              word_split=word_split)
+    return alignment, durations
 
 
 def align_utterances(
@@ -164,6 +168,7 @@ def align_utterances(
     transcripts: Optional[Transcripts] = None,
     min_pause_s: float = DEFAULT_MIN_PAUSE_S,
     feats: Optional[Mapping[str, str]] = None,
+    word_split: str = "letters",
 ) -> AlignReport:
     """Align every utterance of a data dir in memory; nothing is written. `feats`: utt -> ark
     entry of cached encoder features (lrspeech.pipeline.encoder_features), where there are."""
@@ -176,7 +181,7 @@ def align_utterances(
         try:
             alignment, durs = align_utterance(
                 aligner, utt, dd.audio_of(utt), transcripts, frames, min_pause_s,
-                (feats or {}).get(utt),
+                (feats or {}).get(utt), word_split,
             )
         except AlignmentError as err:
             report.skip(utt, err, err.reason)
@@ -220,6 +225,7 @@ def align_data_dir(
     transcripts: Optional[Transcripts] = None,
     min_pause_s: float = DEFAULT_MIN_PAUSE_S,
     min_score: Union[None, str, float] = None,
+    word_split: str = "letters",
 ) -> AlignReport:
     """Align every utterance of a data dir and write its align dir (whole or not at all).
 
@@ -228,7 +234,8 @@ def align_data_dir(
     from lrspeech.data.atomic import atomic_dir
 
     dd = DataDir.load(Path(data_dir))
-    report = align_utterances(aligner, dd, frames, transcripts, min_pause_s)
+    report = align_utterances(aligner, dd, frames, transcripts, min_pause_s,
+                              word_split=word_split)
     if min_score is not None:
         report.select(min_score)
     with atomic_dir(Path(out_dir), replace=ALIGN_FILES) as tmp:

@@ -27,7 +27,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 from lrspeech.data.atomic import atomic_dir
 from lrspeech.errors import InputError
 from lrspeech.pipeline.align_data import AlignReport, Transcripts, align_utterances, write_align_dir
-from lrspeech.pipeline.durations import DEFAULT_MIN_PAUSE_S, TtsFrames
+from lrspeech.pipeline.durations import DEFAULT_MIN_PAUSE_S, WORD_SPLITS, TtsFrames
 from lrspeech.pipeline.train_data import load_combined, tts_tokens
 
 logger = logging.getLogger(__name__)
@@ -52,6 +52,7 @@ class AlignStep:
     unk_policy: str = "unk"
     min_pause_s: float = DEFAULT_MIN_PAUSE_S
     chunk_s: float = 60.0
+    word_split: str = "letters"  # how a word's frames go to its TTS tokens (durations.py)
 
     @property
     def splits(self) -> Dict[str, List[Path]]:
@@ -67,6 +68,8 @@ class AlignStep:
                              "--token_list and --lang_config (the TTS's own)")
         if self.token_type is None and self.token_list is not None:
             raise InputError("--token_list: give --token_type (phn | char) with it")
+        if self.word_split not in WORD_SPLITS:
+            raise InputError(f"--word_split {self.word_split}: use one of {', '.join(WORD_SPLITS)}")
 
 
 def transcripts(step: AlignStep, dirs: Sequence[Path], text: Dict[str, str]) -> Transcripts:
@@ -118,7 +121,7 @@ def run_align_step(step: AlignStep, aligner: Any = None) -> Dict[str, AlignRepor
     for split, dd in data.items():
         feats = cached_features(aligner, step.splits[split])
         report = align_utterances(aligner, dd, step.frames, texts[split], step.min_pause_s,
-                                  feats)
+                                  feats, step.word_split)
         selection = report.select(step.min_score)
         logger.info("%s: aligned %d of %d utterances, kept %d (min score %s: %s)", dd.name,
                     len(report.results), len(dd.audio_utt_ids), len(selection.kept),
@@ -150,6 +153,7 @@ def _record(step: AlignStep, reports: Dict[str, AlignReport]) -> Dict[str, Any]:
         "lang_config": None if step.lang_config is None else str(step.lang_config),
         "token_type": step.token_type,
         "token_list": None if step.token_list is None else str(step.token_list),
+        "word_split": step.word_split,
         "splits": splits,
     }
 

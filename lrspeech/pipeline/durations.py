@@ -12,8 +12,9 @@ assert. The final token takes the trailing silence.
 Mapping: the ASR alignment is laid out as words and pauses on the TTS frame grid
 (`lrspeech.pipeline.align.layout_words`). Pause frames go to the TTS tokens between the words
 that are pauses by nature (`<space>`, punctuation), or to `<sos/eos>` after the last word;
-a word's frames go to its TTS tokens, at the ASR's own token boundaries when both use the
-same units, else in proportion to per-token weights (1 each unless given).
+a word's frames go to its TTS tokens, cut where the ASR's letters between them are (the
+letters each TTS token reads: lrspeech.pipeline.letters; the ASR's own boundaries when both use
+the same units), or with `word_split="even"` in equal shares (per-token weights if given).
 
 The rest of the alignment step lives beside this module: `align_data` aligns a whole data dir,
 `duration_files` reads and writes its files, `align_scores` picks the score threshold,
@@ -42,11 +43,13 @@ from lrspeech.pipeline.align import (
     layout_words,
     silence_mask,
 )
+from lrspeech.pipeline.letters import align_letters
 from lrspeech.text.cleaners import APOSTROPHE
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_MIN_PAUSE_S = 0.08
+WORD_SPLITS = ("letters", "even")  # how a word's frames go to its TTS tokens
 
 
 @dataclass(frozen=True)
@@ -162,6 +165,38 @@ def _asr_word_tokens(alignment: TokenAlignment) -> List[List[int]]:
     return out
 
 
+def _letters_of(token: str) -> str:
+    """An ASR token's letters; a special token (<unk>) stands for one unknown letter."""
+    if token.startswith("<") and token.endswith(">") and len(token) > 2:
+        return "\ufffd"
+    return token.replace(SP_WORD_START, "")
+
+
+def _letter_cuts(
+    alignment: TokenAlignment, asr_idx: Sequence[int]
+) -> Tuple[List[str], List[float]]:
+    """The word's letters and the times (s) between consecutive letters.
+
+    Between two ASR tokens the cut is midway between their emissions; the letters inside one
+    token (a BPE piece) share the stretch between its neighbours' cuts evenly.
+    """
+    pieces = [_letters_of(alignment.tokens[i]) for i in asr_idx]
+    spans = [alignment.spans[i] for i in asr_idx]
+    between = [0.5 * (a[1] + b[0]) for a, b in zip(spans[:-1], spans[1:])]
+    edges = [spans[0][0]] + between + [spans[-1][1]]
+    letters: List[str] = []
+    cuts: List[float] = []
+    for k, piece in enumerate(pieces):
+        if not piece:
+            continue
+        if letters:
+            cuts.append(edges[k])
+        a, b = edges[k], edges[k + 1]
+        cuts.extend(a + (b - a) * q / len(piece) for q in range(1, len(piece)))
+        letters.extend(piece)
+    return letters, cuts
+
+
 def _split_word(
     span: Tuple[int, int],
     tts_tokens: Sequence[str],
@@ -170,18 +205,34 @@ def _split_word(
     frame_s: float,
     weights: Optional[Mapping[str, float]],
 ) -> List[int]:
-    """Frames of one word over its TTS tokens (at ASR boundaries when the units agree)."""
+    """Frames of one word over its TTS tokens, cut where the ASR's letters between them are.
+
+    `weights` (per TTS token) share the word out in proportion instead, ignoring the ASR's
+    timing within the word.
+    """
     start, end = span
-    asr_tokens = [alignment.tokens[i].replace(SP_WORD_START, "") for i in asr_idx]
-    if list(tts_tokens) != asr_tokens:
-        w = [1.0 if weights is None else float(weights.get(t, 1.0)) for t in tts_tokens]
-        return split_frames(end - start, w)
-    cuts = []
-    for a, b in zip(asr_idx[:-1], asr_idx[1:]):
-        t = 0.5 * (alignment.spans[a][1] + alignment.spans[b][0])
-        cuts.append(int(round(t / frame_s)))
-    edges = np.clip(np.maximum.accumulate([start] + cuts + [end]), start, end)
-    return _fill_zeros([int(x) for x in np.diff(edges)])
+    if weights is not None:
+        return split_frames(end - start, [float(weights.get(t, 1.0)) for t in tts_tokens])
+    letters, cuts = _letter_cuts(alignment, asr_idx)
+    groups = align_letters(letters, tts_tokens)
+    read = [j for j, g in enumerate(groups) if g]
+    if not read:
+        return split_frames(end - start, [1.0] * len(tts_tokens))
+    edges = [start]
+    for j in read[1:]:
+        edges.append(int(round(cuts[groups[j][0] - 1] / frame_s)))
+    edges.append(end)
+    edges = [int(x) for x in np.clip(np.maximum.accumulate(edges), start, end)]
+    # a token that reads no letter shares the time of the reading one before it (or after it)
+    holder = [read[0]] * len(tts_tokens)
+    for k in range(read[0] + 1, len(tts_tokens)):
+        holder[k] = k if groups[k] else holder[k - 1]
+    out = [0] * len(tts_tokens)
+    for n, j in enumerate(read):
+        share = [k for k, h in enumerate(holder) if h == j]
+        for k, d in zip(share, split_frames(edges[n + 1] - edges[n], [1.0] * len(share))):
+            out[k] = d
+    return _fill_zeros(out)
 
 
 def tts_durations(
@@ -191,13 +242,22 @@ def tts_durations(
     frames: TtsFrames,
     min_pause_s: float = DEFAULT_MIN_PAUSE_S,
     weights: Optional[Mapping[str, float]] = None,
+    word_split: str = "letters",
 ) -> UttDurations:
     """Durations (TTS frames) of `tts_tokens` + `<sos/eos>` for `wav` at `frames.fs`.
+
+    `word_split`: "letters" cuts a word between its TTS tokens where the ASR's letters between
+    them are (lrspeech.pipeline.letters); "even" shares the word out equally (in proportion to
+    `weights`, per TTS token, when given).
 
     Raises AlignmentError when the ASR and TTS transcripts have different word counts or
     the audio has fewer frames than the transcript has tokens.
     """
     utt = alignment.utt_id
+    if word_split not in WORD_SPLITS:
+        raise ValueError(f"word_split {word_split!r}: use one of {', '.join(WORD_SPLITS)}")
+    if word_split == "even" and weights is None:
+        weights = {}
     tts_words, tts_pauses = group_tts_tokens(tts_tokens)
     spans = alignment.word_spans()
     if len(tts_words) != len(spans):

@@ -32,9 +32,9 @@ def dirs(tmp_path, sw_rows):
 
 
 def step(tmp_path, dirs, tokens, **kw) -> AlignStep:
+    kw = {"out_dir": tmp_path / "durs", "token_type": "char", **kw}
     return AlignStep(asr_model=tmp_path / "asr", train_dirs=dirs["train"],
-                     out_dir=tmp_path / "durs", frames=TtsFrames(16000, 256),
-                     valid_dir=dirs["valid"], lang_config=LANG, token_type="char",
+                     frames=TtsFrames(16000, 256), valid_dir=dirs["valid"], lang_config=LANG,
                      token_list=tokens, **kw)
 
 
@@ -89,3 +89,25 @@ def test_options_that_cannot_work_are_refused_before_aligning(tmp_path, dirs):
     with pytest.raises(InputError, match=r"align.json: missing; .* not an output of"):
         read_record(tmp_path)
     assert not (tmp_path / "durs").exists()
+
+
+def test_the_word_split_is_recorded_and_moves_phone_durations(tmp_path, dirs, fake_aligner,
+                                                              tts_token_list):
+    rows = dirs["rows"]
+    tokens = tts_token_list(LANG, [r["text"] for r in rows], tmp_path / "phn.txt", "phn")
+    got = {}
+    for split in ("letters", "even"):
+        s = step(tmp_path, dirs, tokens, token_type="phn", word_split=split,
+                 out_dir=tmp_path / split)
+        run_align_step(s, fake_aligner())
+        assert read_record(tmp_path / split)["word_split"] == split
+        got[split] = read_durations(tmp_path / split / "train" / "durations")
+    assert sorted(got["letters"]) == sorted(got["even"])
+    moved = [u for u in got["letters"] if got["letters"][u] != got["even"][u]]
+    assert moved  # the letters the fake ASR emits evenly are not the phones: "ch" reads one
+    for u in got["letters"]:
+        assert sum(got["letters"][u]) == sum(got["even"][u])
+    with pytest.raises(InputError, match="--word_split halves: use one of letters, even"):
+        run_align_step(step(tmp_path, dirs, tokens, word_split="halves",
+                            out_dir=tmp_path / "x"), aligner=object())
+    assert not (tmp_path / "x").exists()

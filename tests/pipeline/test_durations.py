@@ -126,3 +126,31 @@ def test_config_without_frame_settings_is_an_error(tmp_path):
     path.write_text("tts: fastspeech2\n")
     with pytest.raises(ValueError, match="x.yaml: feats_extract_conf needs fs and hop_length"):
         TtsFrames.from_tts_config(path)
+
+
+# "shika": silence 0.2 s, then the word; the ASR emits s h i k a at these times
+SH_WAV = bursts([(False, 0.2), (True, 1.0), (False, 0.3)])
+SH_SPANS = [(0.22, 0.24), (0.30, 0.32), (0.62, 0.64), (0.90, 0.92), (1.10, 1.12)]
+
+
+def test_other_units_cut_at_the_letters_between_phones():
+    phones = ["ʃ", "i", "k", "a"]  # "sh" is one phone: it ends where the ASR's h ends
+    d = tts_durations(alignment(list("shika"), SH_SPANS, 1.5), phones, SH_WAV, FRAMES16)
+    # the word starts at the leading silence's end (frame 0: the first token takes the silence);
+    # cuts midway between the emissions: h|i 0.47 s, i|k 0.77 s, k|a 1.01 s
+    edges = np.cumsum(d.durations[:4])
+    assert edges.tolist() == pytest.approx([47, 77, 101, edges[3]], abs=1)
+    even = tts_durations(alignment(list("shika"), SH_SPANS, 1.5), phones, SH_WAV, FRAMES16,
+                         weights={})  # weights: an even split inside the word instead
+    assert np.ptp(even.durations[1:4]) <= 1 and even.durations[1:4] != d.durations[1:4]
+    assert sum(d.durations) == sum(even.durations) == len(SH_WAV) // 160 + 1
+
+
+def test_bpe_pieces_spread_their_letters_over_their_stretch():
+    pieces = ["\u2581shi", "ka"]  # two BPE pieces, emitted at 0.30 s and 0.90 s
+    spans = [(0.30, 0.32), (0.90, 0.92)]
+    d = tts_durations(alignment(pieces, spans, 1.5), ["ʃ", "i", "k", "a"], SH_WAV, FRAMES16)
+    # "shi" runs from its emission (0.30 s) to the cut midway to "ka" (0.61 s), a third per
+    # letter: ʃ (s h) ends at 0.507 s, i at 0.61 s; "ka" runs 0.61-0.92 s, k ends at 0.765 s
+    assert np.cumsum(d.durations[:3]).tolist() == pytest.approx([51, 61, 76], abs=1)
+    assert sum(d.durations) == len(SH_WAV) // 160 + 1

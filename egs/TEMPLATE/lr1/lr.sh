@@ -53,6 +53,8 @@ tts_token_type=""       # TTS tokens: phn | char (empty: lang.yaml's token_type;
 tts_align=ctc           # TTS durations: ctc (ASR forced alignment + FastSpeech2) | attention (Transformer-TTS)
 align_min_score=auto    # leave utterances whose CTC alignment score is below this out of TTS training
                         # (auto: the corpus's outliers; measured to drop mismatched pairs, docs/benchmarks.md)
+align_word_split=letters  # a word's frames over its TTS tokens: letters (cut where the ASR's letters between them are)
+                          # | even (equal shares); measured: letters reads better, docs/benchmarks.md
 asr_inference_model=best       # ASR model each training packs: best (valid.loss.ave, else valid.loss.best) | latest.pth | <N>epoch.pth | any model file ESPnet kept
 tts_inference_model=latest.pth # TTS model each training packs, as asr_inference_model (latest.pth: the last epoch;
                                # measured: FastSpeech2's best valid loss often keeps epoch 1-2, which the judge reads worse, docs/benchmarks.md)

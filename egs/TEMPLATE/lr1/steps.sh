@@ -228,12 +228,12 @@ align() {
     name=$(key align "${out}")
     for d in ${dirs} "${valid}"; do ins+=("${d}/wav.scp" "${d}/text"); done
     # shellcheck disable=SC2086
-    step "${name}" --after ${after} --outputs "${out}" --opts tts_token_type align_min_score -- "${asr}/model.pth" \
+    step "${name}" --after ${after} --outputs "${out}" --opts tts_token_type align_min_score align_word_split -- "${asr}/model.pth" \
         "${config}" "${lcfg}" "${tokens}" "${ins[@]}" || return 0
     mkdir -p "$(dirname "${out}")"
     # shellcheck disable=SC2086
     lr ctc_align --asr_model "${asr}" --train ${dirs} --valid "${valid}" --tts_config "${config}" --lang_config "${lcfg}" \
-        --token_type "${tts_token_type}" --token_list "${tokens}" --min_score "${align_min_score}" --out_dir "${out}" \
+        --token_type "${tts_token_type}" --token_list "${tokens}" --min_score "${align_min_score}" --word_split "${align_word_split}" --out_dir "${out}" \
         > "${out}.log" 2>&1 || die "aligning ${dirs} with ${asr} failed; see ${out}.log"
     log "$(tail -n 1 "${out}.log")"
     step_done "${name}"
