@@ -78,6 +78,10 @@ def align_letters(letters: Sequence[str], phones: Sequence[str]) -> List[List[in
     groups: List[List[int]] = [[] for _ in range(m)]
     if n == 0 or m == 0:
         return groups
+    if not any(_base(c) in spellings(p) for c in set(letters) for p in set(phones)):
+        for k in range(n):  # nothing to go by: the letters in order, spread evenly
+            groups[k * m // n].append(k)
+        return groups
     cost = _table(letters, phones)
     owner = [-1] * n  # the phone that reads each letter; -1: no phone (joins a neighbour)
     i, j = n, m
