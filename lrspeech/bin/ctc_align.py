@@ -57,7 +57,7 @@ def get_parser() -> argparse.ArgumentParser:
                    help="tokens the ASR cannot emit: align as <unk>, or drop them")
     p.add_argument("--min_pause", type=float, default=0.08, help="shortest pause in seconds")
     p.add_argument("--chunk_s", type=float, default=60.0, help="encode longer audio in windows")
-    p.add_argument("--word_split", choices=("letters", "even"), default="letters",
+    p.add_argument("--word_split", default="letters",
                    help="a word's frames over its TTS tokens: cut where the ASR's letters "
                         "between them are (letters), or in equal shares (even)")
     return p

@@ -36,6 +36,7 @@ import yaml
 from lrspeech.errors import InputError
 from lrspeech.pipeline.align import (
     SP_WORD_START,
+    UNK,
     AlignmentError,
     TokenAlignment,
     WordLayout,
@@ -166,10 +167,8 @@ def _asr_word_tokens(alignment: TokenAlignment) -> List[List[int]]:
 
 
 def _letters_of(token: str) -> str:
-    """An ASR token's letters; a special token (<unk>) stands for one unknown letter."""
-    if token.startswith("<") and token.endswith(">") and len(token) > 2:
-        return "\ufffd"
-    return token.replace(SP_WORD_START, "")
+    """An ASR token's letters; `<unk>` stands for one letter that spells no phone."""
+    return "\ufffd" if token == UNK else token.replace(SP_WORD_START, "")
 
 
 def _letter_cuts(
@@ -224,12 +223,14 @@ def _split_word(
     edges.append(end)
     edges = [int(x) for x in np.clip(np.maximum.accumulate(edges), start, end)]
     # a token that reads no letter shares the time of the reading one before it (or after it)
-    holder = [read[0]] * len(tts_tokens)
-    for k in range(read[0] + 1, len(tts_tokens)):
-        holder[k] = k if groups[k] else holder[k - 1]
+    shares: List[List[int]] = [[] for _ in read]
+    n = 0
+    for k in range(len(tts_tokens)):
+        if groups[k] and k != read[n]:
+            n += 1
+        shares[n].append(k)
     out = [0] * len(tts_tokens)
-    for n, j in enumerate(read):
-        share = [k for k, h in enumerate(holder) if h == j]
+    for n, share in enumerate(shares):
         for k, d in zip(share, split_frames(edges[n + 1] - edges[n], [1.0] * len(share))):
             out[k] = d
     return _fill_zeros(out)

@@ -51,19 +51,24 @@ def spellings(phone: str) -> FrozenSet[str]:
     return frozenset(c for c in out if c.isalpha() or c == "'")
 
 
-def _table(letters: Sequence[str], phones: Sequence[str]) -> List[List[float]]:
-    """Edit-distance table of letters (rows) against phones (columns)."""
+def _matches(letters: Sequence[str], phones: Sequence[str]) -> List[List[bool]]:
+    """match[i][j]: letter i is one that can spell phone j."""
     spell = [spellings(p) for p in phones]
-    n, m = len(letters), len(phones)
+    bases = [_base(c) for c in letters]
+    return [[bool(b) and b in sp for sp in spell] for b in bases]
+
+
+def _table(match: List[List[bool]]) -> List[List[float]]:
+    """Edit-distance table of letters (rows) against phones (columns)."""
+    n, m = len(match), len(match[0])
     cost = [[0.0] * (m + 1) for _ in range(n + 1)]
     for i in range(1, n + 1):
         cost[i][0] = float(i)
     for j in range(1, m + 1):
         cost[0][j] = float(j)
     for i in range(1, n + 1):
-        letter = _base(letters[i - 1])
         for j in range(1, m + 1):
-            pair = 0.0 if letter and letter in spell[j - 1] else 1.0
+            pair = 0.0 if match[i - 1][j - 1] else 1.0
             cost[i][j] = min(cost[i - 1][j - 1] + pair, cost[i - 1][j] + 1.0, cost[i][j - 1] + 1.0)
     return cost
 
@@ -78,16 +83,16 @@ def align_letters(letters: Sequence[str], phones: Sequence[str]) -> List[List[in
     groups: List[List[int]] = [[] for _ in range(m)]
     if n == 0 or m == 0:
         return groups
-    if not any(_base(c) in spellings(p) for c in set(letters) for p in set(phones)):
+    match = _matches(letters, phones)
+    if not any(any(row) for row in match):
         for k in range(n):  # nothing to go by: the letters in order, spread evenly
             groups[k * m // n].append(k)
         return groups
-    cost = _table(letters, phones)
+    cost = _table(match)
     owner = [-1] * n  # the phone that reads each letter; -1: no phone (joins a neighbour)
     i, j = n, m
     while i > 0 and j > 0:
-        letter = _base(letters[i - 1])
-        pair = 0.0 if letter and letter in spellings(phones[j - 1]) else 1.0
+        pair = 0.0 if match[i - 1][j - 1] else 1.0
         if cost[i][j] == cost[i - 1][j - 1] + pair:
             owner[i - 1] = j - 1
             i, j = i - 1, j - 1

@@ -127,6 +127,16 @@ def test_ctc_align_names_a_bad_model_dir(tmp_path, data_dir, capsys):
     assert not (tmp_path / "a").exists()
 
 
+def test_ctc_align_names_an_unknown_word_split(tmp_path, data_dir, capsys):
+    rc = ctc_align.main([
+        "--asr_model", str(tmp_path), "--train", str(data_dir), "--out_dir",
+        str(tmp_path / "a"), "--fs", "16000", "--word_split", "halves",
+    ])
+    assert rc == 1
+    assert "--word_split halves: use one of letters, even" in capsys.readouterr().err
+    assert not (tmp_path / "a").exists()
+
+
 # ---------------------------------------------------------------- ctc_align, then train_model
 
 
