@@ -141,9 +141,12 @@ def test_other_units_cut_at_the_letters_between_phones():
     edges = np.cumsum(d.durations[:4])
     assert edges.tolist() == pytest.approx([47, 77, 101, edges[3]], abs=1)
     even = tts_durations(alignment(list("shika"), SH_SPANS, 1.5), phones, SH_WAV, FRAMES16,
-                         weights={})  # weights: an even split inside the word instead
+                         word_split="even")  # equal shares inside the word instead
     assert np.ptp(even.durations[1:4]) <= 1 and even.durations[1:4] != d.durations[1:4]
     assert sum(d.durations) == sum(even.durations) == len(SH_WAV) // 160 + 1
+    with pytest.raises(ValueError, match="word_split 'halves': use one of letters, even"):
+        tts_durations(alignment(list("shika"), SH_SPANS, 1.5), phones, SH_WAV, FRAMES16,
+                      word_split="halves")
 
 
 def test_bpe_pieces_spread_their_letters_over_their_stretch():
